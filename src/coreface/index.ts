@@ -1,0 +1,3 @@
+/** CoReFace: the contrastive regulariser and the combined objective. */
+export * from './contrastive';
+export * from './objective';

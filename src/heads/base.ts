@@ -1,0 +1,122 @@
+/** Shared machinery of the heads: the base class of cosine heads and typed option readers. */
+import * as tf from '@tensorflow/tfjs';
+import { cosineLogits, softmaxCrossEntropy } from './functional';
+import { HeadCreateOptions, HeadOptionValue, MarginHead, VariableFactory } from './types';
+import type { Rng } from '../util/rng';
+
+/** Name of the class-weight variable of every head: [embeddingDim, numClasses]. */
+export const HEAD_WEIGHT_NAME = 'head/weight';
+/** Name of the bias variable of the softmax head: [numClasses]. */
+export const HEAD_BIAS_NAME = 'head/bias';
+
+/** Throws `${field} must be a positive integer, got ${v}` unless v is one. */
+export function checkPositiveInt(field: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new Error(`${field} must be a positive integer, got ${String(v)}`);
+  }
+}
+
+/** Reads a number option (after the registry merged the defaults), falling back to `fallback`. */
+export function numberOption(opts: HeadCreateOptions, key: string, fallback: number): number {
+  const v = opts[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number') throw new Error(`${key} must be a number, got ${String(v)}`);
+  return v;
+}
+
+/** Reads a boolean option, falling back to `fallback`. */
+export function booleanOption(opts: HeadCreateOptions, key: string, fallback: boolean): boolean {
+  const v = opts[key];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new Error(`${key} must be a boolean, got ${String(v)}`);
+  return v;
+}
+
+/** Sizes, store and rng of a head, validated. */
+export interface HeadBaseOptions {
+  store: VariableFactory;
+  numClasses: number;
+  embeddingDim: number;
+  rng?: Rng;
+}
+
+function checkBase(base: HeadBaseOptions): void {
+  if (!base.store || typeof base.store.variable !== 'function') {
+    throw new Error(`store must implement variable(name, shape, init, rng?), got ${String(base.store)}`);
+  }
+  checkPositiveInt('numClasses', base.numClasses);
+  checkPositiveInt('embeddingDim', base.embeddingDim);
+}
+
+/** Checks that embeddings are [B, embeddingDim] and labels hold B entries. */
+export function checkForwardInputs(head: MarginHead, embeddings: tf.Tensor2D, labels: tf.Tensor1D): void {
+  if (embeddings.rank !== 2 || embeddings.shape[1] !== head.embeddingDim) {
+    throw new Error(`${head.name}: embeddings must be [B, ${head.embeddingDim}], got [${embeddings.shape}]`);
+  }
+  if (labels.rank !== 1 || labels.shape[0] !== embeddings.shape[0]) {
+    throw new Error(`${head.name}: labels must be [${embeddings.shape[0]}], got [${labels.shape}]`);
+  }
+}
+
+/** Base class for stateless heads ({} state). */
+export abstract class StatelessHead implements MarginHead {
+  abstract readonly name: string;
+  readonly numClasses: number;
+  readonly embeddingDim: number;
+  abstract readonly variables: tf.Variable[];
+  readonly options: Readonly<Record<string, HeadOptionValue>>;
+
+  constructor(base: HeadBaseOptions, options: Record<string, HeadOptionValue>) {
+    checkBase(base);
+    this.numClasses = base.numClasses;
+    this.embeddingDim = base.embeddingDim;
+    this.options = Object.freeze({ ...options });
+  }
+
+  abstract forward(embeddings: tf.Tensor2D, labels: tf.Tensor1D): { loss: tf.Scalar; logits: tf.Tensor2D };
+
+  getState(): Record<string, number> {
+    return {};
+  }
+
+  setState(s: Record<string, number>): void {
+    const keys = Object.keys(s);
+    if (keys.length > 0) throw new Error(`${this.name} has no state, got keys: ${keys.join(', ')}`);
+  }
+}
+
+/**
+ * Base class of the cosine heads: W = `head/weight` [embeddingDim, numClasses] initialised 'normal';
+ * cos t = normalize(x) . normalize(W) clipped to [-1, 1]; loss = CE(marginLogits(cos)); returned logits = s cos t.
+ */
+export abstract class CosineHead extends StatelessHead {
+  /** The class weights W, [embeddingDim, numClasses]. */
+  readonly weight: tf.Variable;
+  readonly variables: tf.Variable[];
+  /** The scale s. */
+  abstract readonly scale: number;
+
+  constructor(base: HeadBaseOptions, options: Record<string, HeadOptionValue>) {
+    super(base, options);
+    this.weight = base.store.variable(HEAD_WEIGHT_NAME, [base.embeddingDim, base.numClasses], 'normal', base.rng);
+    this.variables = [this.weight];
+  }
+
+  /** Logits with the head's margin applied to the label column (scaled). */
+  protected abstract marginLogits(cosine: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor2D;
+
+  /** The clipped cosine matrix [B, numClasses] of these embeddings against the class weights. */
+  cosine(embeddings: tf.Tensor2D): tf.Tensor2D {
+    return cosineLogits(embeddings, this.weight as tf.Tensor2D);
+  }
+
+  forward(embeddings: tf.Tensor2D, labels: tf.Tensor1D): { loss: tf.Scalar; logits: tf.Tensor2D } {
+    checkForwardInputs(this, embeddings, labels);
+    return tf.tidy(() => {
+      const cos = this.cosine(embeddings);
+      const loss = softmaxCrossEntropy(this.marginLogits(cos, labels), labels);
+      const logits = tf.mul(cos, this.scale) as tf.Tensor2D;
+      return { loss, logits };
+    });
+  }
+}

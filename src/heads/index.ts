@@ -1,0 +1,12 @@
+/**
+ * Classification heads. Importing this module registers every head; to add one, write src/heads/<name>.ts that
+ * calls `registerHead` and add one import line below.
+ */
+export * from './types';
+export * from './functional';
+export * from './registry';
+export * from './base';
+export * from './softmax';
+export * from './normface';
+export * from './cosface';
+export * from './arcface';

@@ -1,0 +1,38 @@
+/**
+ * NormFace head (Wang, Xiang, Cheng, Yuille, "NormFace: L2 Hypersphere Embedding for Face Verification",
+ * ACM MM 2017): logits s * cos t_j, no margin. Option scale (default 64).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { CosineHead, HeadBaseOptions, numberOption } from './base';
+import { DEFAULT_SCALE, checkScale, normfaceLogits } from './functional';
+import { registerHead } from './registry';
+
+/** Options of the NormFace head. */
+export interface NormFaceHeadOptions {
+  /** Scale s > 0; default 64. */
+  scale?: number;
+}
+
+/** Normalised softmax: CE over s * cos t_j. */
+export class NormFaceHead extends CosineHead {
+  readonly name = 'normface';
+  readonly scale: number;
+
+  constructor(base: HeadBaseOptions, opts: NormFaceHeadOptions = {}) {
+    const scale = opts.scale ?? DEFAULT_SCALE;
+    checkScale(scale);
+    super(base, { scale });
+    this.scale = scale;
+  }
+
+  protected marginLogits(cosine: tf.Tensor2D): tf.Tensor2D {
+    return normfaceLogits(cosine, { scale: this.scale });
+  }
+}
+
+registerHead('normface', {
+  description: 'normalised softmax: s * cos(theta_j), no margin',
+  paper: 'Wang, Xiang, Cheng, Yuille. NormFace: L2 Hypersphere Embedding for Face Verification. ACM MM 2017',
+  defaults: { scale: DEFAULT_SCALE },
+  create: (opts) => new NormFaceHead(opts, { scale: numberOption(opts, 'scale', DEFAULT_SCALE) }),
+});
