@@ -1,0 +1,173 @@
+import { createHash } from 'crypto';
+import { resolveObject, Schema } from './schema';
+
+/**
+ * The full, validated configuration of one training run. Every field has a default (see TRAIN_SCHEMA and
+ * docs/config.md); a JSON config file only states what differs.
+ */
+export interface TrainConfig {
+  name: string;
+  seed: number;
+  dataset: { name: string; options: Record<string, unknown> };
+  model: { backbone: string; backboneOptions: Record<string, unknown>; embeddingDim: number };
+  head: { name: string; options: Record<string, unknown> };
+  coreface: {
+    enabled: boolean;
+    startEpoch: number;
+    protocol: 'one-way-n' | 'two-way-n' | '2n';
+    mask: 'zero' | 'exclude' | 'none';
+    margin: 'adaptive' | 'none' | number;
+    batchWeight: number;
+    scale: number;
+    w1: number;
+    w2: number;
+    wC: number;
+    wC2: number;
+    referenceQuirk: boolean;
+  };
+  dropout: { before: number; after: number };
+  optimizer: {
+    lr: number;
+    momentum: number;
+    weightDecay: number;
+    clipNorm: number;
+    warmupEpochs: number;
+    milestones: number[];
+    gamma: number;
+  };
+  training: {
+    epochs: number;
+    batchSize: number;
+    sampler: 'random' | 'identity-balanced';
+    samplesPerIdentity: number;
+    flip: boolean;
+    evalEvery: number;
+    checkpointEvery: number;
+    logEvery: number;
+  };
+}
+
+export const TRAIN_SCHEMA: Schema = {
+  name: { kind: 'string', default: 'run', doc: 'Name of the run (used in output paths and tables).' },
+  seed: { kind: 'number', integer: true, min: 0, default: 0, doc: 'Seed of every random choice (init, sampling, dropout).' },
+  dataset: {
+    kind: 'object',
+    doc: 'Benchmark to train and evaluate on.',
+    fields: {
+      name: { kind: 'string', default: 'synthfaces', doc: 'Registered dataset name (`listDatasets()`).' },
+      options: { kind: 'record', default: {}, doc: 'Dataset options (validated by the dataset).' },
+    },
+  },
+  model: {
+    kind: 'object',
+    doc: 'Backbone and embedding neck.',
+    fields: {
+      backbone: { kind: 'string', default: 'iresnet-tiny', doc: 'Registered backbone name (`listBackbones()`).' },
+      backboneOptions: { kind: 'record', default: {}, doc: 'Backbone options (validated by the backbone).' },
+      embeddingDim: { kind: 'number', integer: true, min: 2, default: 128, doc: 'Embedding size E of the neck.' },
+    },
+  },
+  head: {
+    kind: 'object',
+    doc: 'Margin-softmax head.',
+    fields: {
+      name: { kind: 'string', default: 'arcface', doc: 'Registered head name (`listHeads()`).' },
+      options: { kind: 'record', default: {}, doc: 'Head options, e.g. {"scale": 64, "margin": 0.5}.' },
+    },
+  },
+  coreface: {
+    kind: 'object',
+    doc: 'CoReFace contrastive regularisation (Song & Wang 2024).',
+    fields: {
+      enabled: { kind: 'boolean', default: false, doc: 'Two dropout views and the contrastive term from `startEpoch` on.' },
+      startEpoch: { kind: 'number', integer: true, min: 0, default: 0, doc: 'Epoch (0-based) at which two views and the contrastive term start (reference: the first LR drop).' },
+      protocol: { kind: 'string', oneOf: ['one-way-n', 'two-way-n', '2n'], default: 'one-way-n', doc: 'Pair-coupling protocol.' },
+      mask: { kind: 'string', oneOf: ['zero', 'exclude', 'none'], default: 'zero', doc: 'Same-identity entries: replaced by 0 (reference), excluded, or kept.' },
+      margin: { kind: 'numberOrEnum', oneOf: ['adaptive', 'none'], min: -1, max: 2, default: 'adaptive', doc: 'Adaptive margin state, a fixed margin, or none.' },
+      batchWeight: { kind: 'number', min: 0, max: 1, default: 0.99, doc: 'Weight of the current batch in the margin update (reference 0.99; a conventional EMA is 0.01).' },
+      scale: { kind: 'number', min: 0, exclusiveMin: true, default: 64, doc: 'Scale s of the contrastive logits.' },
+      w1: { kind: 'number', min: 0, default: 0.5, doc: 'Weight of CE on view 1.' },
+      w2: { kind: 'number', min: 0, default: 0.5, doc: 'Weight of CE on view 2.' },
+      wC: { kind: 'number', min: 0, default: 0.05, doc: 'Weight of L_con(x1 -> x2).' },
+      wC2: { kind: 'number', min: 0, default: 0, doc: 'Weight of L_con(x2 -> x1).' },
+      referenceQuirk: { kind: 'boolean', default: false, doc: 'Also evaluate L_con(x2 -> x1) with weight 0 (updates the margin twice per step, as the reference code).' },
+    },
+  },
+  dropout: {
+    kind: 'object',
+    doc: 'Neck dropout before and after the contrastive start epoch.',
+    fields: {
+      before: { kind: 'number', min: 0, max: 0.95, default: 0, doc: 'Dropout before `coreface.startEpoch` (or always, when CoReFace is off).' },
+      after: { kind: 'number', min: 0, max: 0.95, default: 0, doc: 'Dropout from `coreface.startEpoch` on (CoReFace only; reference 0.6).' },
+    },
+  },
+  optimizer: {
+    kind: 'object',
+    doc: 'SGD with momentum and weight decay (PyTorch semantics).',
+    fields: {
+      lr: { kind: 'number', min: 0, exclusiveMin: true, default: 0.1, doc: 'Base learning rate.' },
+      momentum: { kind: 'number', min: 0, max: 0.999, default: 0.9, doc: 'Momentum.' },
+      weightDecay: { kind: 'number', min: 0, default: 5e-4, doc: 'L2 weight decay added to the gradients.' },
+      clipNorm: { kind: 'number', min: 0, default: 5, doc: 'Global gradient-norm clip of the backbone parameters (0 = off).' },
+      warmupEpochs: { kind: 'number', min: 0, default: 0, doc: 'Linear LR warm-up length in epochs (fractional allowed).' },
+      milestones: { kind: 'numberList', integer: true, min: 1, increasing: true, default: [8, 14, 20], doc: 'Epochs at which the LR is multiplied by `gamma`.' },
+      gamma: { kind: 'number', min: 0, exclusiveMin: true, max: 1, default: 0.1, doc: 'LR decay factor at each milestone.' },
+    },
+  },
+  training: {
+    kind: 'object',
+    doc: 'Loop, sampling, evaluation and checkpoints.',
+    fields: {
+      epochs: { kind: 'number', integer: true, min: 1, default: 24, doc: 'Number of epochs.' },
+      batchSize: { kind: 'number', integer: true, min: 2, default: 64, doc: 'Batch size (the contrastive matrix is batch x batch).' },
+      sampler: { kind: 'string', oneOf: ['random', 'identity-balanced'], default: 'random', doc: 'Random permutation per epoch, or k images per identity per batch.' },
+      samplesPerIdentity: { kind: 'number', integer: true, min: 1, default: 2, doc: 'k of the identity-balanced sampler.' },
+      flip: { kind: 'boolean', default: true, doc: 'Random horizontal flip of training images (same for every method).' },
+      evalEvery: { kind: 'number', integer: true, min: 0, default: 1, doc: 'Evaluate every n epochs (0 = only after the last epoch).' },
+      checkpointEvery: { kind: 'number', integer: true, min: 0, default: 1, doc: 'Write a checkpoint every n epochs (0 = only at the end).' },
+      logEvery: { kind: 'number', integer: true, min: 1, default: 10, doc: 'Write a metrics line every n steps.' },
+    },
+  },
+};
+
+/** Validates a (partial) config and fills in every default. Throws ConfigError naming the field. */
+export function resolveTrainConfig(partial: unknown): TrainConfig {
+  const cfg = resolveObject('config', TRAIN_SCHEMA, partial ?? {}) as unknown as TrainConfig;
+  const { coreface, optimizer, training } = cfg;
+  if (coreface.enabled && coreface.startEpoch >= training.epochs) {
+    throw new Error(`config.coreface.startEpoch (${coreface.startEpoch}) must be < config.training.epochs (${training.epochs})`);
+  }
+  if (optimizer.milestones.some((m) => m >= training.epochs)) {
+    // Milestones at or past the end have no effect: keep them, but they are likely a mistake only when all are.
+    if (optimizer.milestones.every((m) => m >= training.epochs) && optimizer.milestones.length > 0) {
+      throw new Error(`config.optimizer.milestones ${JSON.stringify(optimizer.milestones)} all fall at or after config.training.epochs (${training.epochs}): the LR would never drop`);
+    }
+  }
+  if (training.sampler === 'identity-balanced' && training.batchSize % training.samplesPerIdentity !== 0) {
+    throw new Error(`config.training.batchSize (${training.batchSize}) must be a multiple of config.training.samplesPerIdentity (${training.samplesPerIdentity})`);
+  }
+  return cfg;
+}
+
+/** Deep merge of plain objects (arrays and scalars in `b` replace those in `a`). */
+export function deepMerge<T>(a: T, b: unknown): T {
+  if (typeof a !== 'object' || a === null || Array.isArray(a) || typeof b !== 'object' || b === null || Array.isArray(b)) {
+    return (b === undefined ? a : b) as T;
+  }
+  const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(b as Record<string, unknown>)) out[k] = deepMerge(out[k], v);
+  return out as T;
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (typeof v === 'object' && v !== null) {
+    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  }
+  return v;
+}
+
+/** Content hash (12 hex) of a resolved config: identifies a run. */
+export function configHash(cfg: TrainConfig): string {
+  return createHash('sha256').update(JSON.stringify(canonical(cfg))).digest('hex').slice(0, 12);
+}
