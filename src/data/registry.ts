@@ -1,0 +1,41 @@
+/**
+ * Dataset registry. Each dataset lives in its own file and registers itself with `registerDataset`;
+ * `src/data/index.ts` imports every entry file, so adding a dataset is one file plus one import line.
+ */
+import type { FaceBenchmark } from './types';
+
+/** Options as passed to a dataset factory (e.g. parsed from a JSON config); each dataset validates them. */
+export type DatasetOptions = Record<string, unknown>;
+
+export interface DatasetEntry {
+  /** One-line human-readable description (shown by `listDatasets`). */
+  description: string;
+  /** Build the benchmark; must validate `opts` and throw with a message naming the offending field. */
+  create(opts?: DatasetOptions): FaceBenchmark;
+}
+
+const registry = new Map<string, DatasetEntry>();
+
+/** Register a dataset under `name`; registering the same name twice is an error. */
+export function registerDataset(name: string, entry: DatasetEntry): void {
+  if (typeof name !== 'string' || name.length === 0) throw new Error(`dataset name must be a non-empty string, got ${JSON.stringify(name)}`);
+  if (registry.has(name)) throw new Error(`dataset '${name}' is already registered`);
+  registry.set(name, entry);
+}
+
+/** Create a registered dataset; an unknown name throws an error listing the available names. */
+export function createDataset(name: string, opts: DatasetOptions = {}): FaceBenchmark {
+  const entry = registry.get(name);
+  if (!entry) {
+    const names = listDatasets().map((d) => d.name);
+    throw new Error(`unknown dataset '${name}'; available: ${names.length ? names.join(', ') : '(none registered)'}`);
+  }
+  return entry.create(opts);
+}
+
+/** Registered datasets, sorted by name. */
+export function listDatasets(): { name: string; description: string }[] {
+  return [...registry.entries()]
+    .map(([name, e]) => ({ name, description: e.description }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
