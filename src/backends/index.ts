@@ -1,10 +1,12 @@
-// Temporary minimal version; the backends helper replaces this file with the full selection logic.
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-
-export async function initBackend(opts: { backend?: string; quiet?: boolean } = {}): Promise<string> {
-  const name = opts.backend ?? process.env.COREFACE_BACKEND ?? 'wasm';
-  await tf.setBackend(name);
-  await tf.ready();
-  return tf.getBackend();
-}
+// tfjs backend selection (tfjs-node-gpu -> wasm -> cpu) and the gradient kernels wasm lacks.
+export {
+  initBackend,
+  backendInfo,
+  BACKEND_NAMES,
+  BACKEND_ENV_VAR,
+  NODE_GPU_PACKAGE,
+  type BackendName,
+  type BackendInfo,
+  type InitBackendOptions,
+} from './select';
+export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS, WASM_BACKEND_NAME } from './wasm-kernels';
