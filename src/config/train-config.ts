@@ -133,15 +133,9 @@ export const TRAIN_SCHEMA: Schema = {
 /** Validates a (partial) config and fills in every default. Throws ConfigError naming the field. */
 export function resolveTrainConfig(partial: unknown): TrainConfig {
   const cfg = resolveObject('config', TRAIN_SCHEMA, partial ?? {}) as unknown as TrainConfig;
-  const { coreface, optimizer, training } = cfg;
+  const { coreface, training } = cfg;
   if (coreface.enabled && coreface.startEpoch >= training.epochs) {
     throw new Error(`config.coreface.startEpoch (${coreface.startEpoch}) must be < config.training.epochs (${training.epochs})`);
-  }
-  if (optimizer.milestones.some((m) => m >= training.epochs)) {
-    // Milestones at or past the end have no effect: keep them, but they are likely a mistake only when all are.
-    if (optimizer.milestones.every((m) => m >= training.epochs) && optimizer.milestones.length > 0) {
-      throw new Error(`config.optimizer.milestones ${JSON.stringify(optimizer.milestones)} all fall at or after config.training.epochs (${training.epochs}): the LR would never drop`);
-    }
   }
   if (training.sampler === 'identity-balanced' && training.batchSize % training.samplesPerIdentity !== 0) {
     throw new Error(`config.training.batchSize (${training.batchSize}) must be a multiple of config.training.samplesPerIdentity (${training.samplesPerIdentity})`);

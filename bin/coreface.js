@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// The `coreface` command: runs the compiled CLI (npm install builds it through the `prepare` script).
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const entry = path.join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+if (!fs.existsSync(entry)) {
+  process.stderr.write('coreface: the library is not built yet; run `npm run build` (npm install does it)\n');
+  process.exit(1);
+}
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`coreface: unexpected error: ${err && err.message ? err.message : err}\n`);
+  process.exit(1);
+});
+require(entry)
+  .main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  });

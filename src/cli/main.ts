@@ -1,0 +1,193 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { initBackend, BackendName } from '../backends';
+import { ConfigError, configHash, resolveTrainConfig, schemaMarkdown, TRAIN_SCHEMA } from '../config';
+import { listDatasets } from '../data';
+import { listBackbones } from '../models';
+import { listHeads } from '../heads';
+import { Trainer, NumericalError, loadCheckpoint } from '../train';
+import { reproduce, REPRODUCE_PRESETS } from '../experiments';
+
+const USAGE = `coreface: CoReFace research workbench (TensorFlow.js)
+
+Usage:
+  coreface reproduce [--preset quick|full] [--seeds N] [--jobs N] [--out DIR] [--estimate-only]
+      Train and evaluate ArcFace, ArcFace+dropout and CoReFace on synthfaces over seeds; print the table.
+  coreface train --config FILE.json [--out DIR] [--resume] [--label NAME]
+      Train one model; writes DIR/{config.json,metrics.jsonl,checkpoint.ckpt,result.json}.
+  coreface eval --checkpoint DIR [--json]
+      Evaluate the checkpoint in DIR on its benchmark (verification, identification, open set).
+  coreface list
+      Registered datasets, backbones, heads and reproduce presets.
+  coreface config [--defaults | --docs]
+      Print the default config (JSON) or the config reference (Markdown).
+
+Common options:
+  --backend tfjs-node-gpu|wasm|cpu   force a backend (also COREFACE_BACKEND); default: tfjs-node-gpu if
+                                     installed, else wasm
+  -h, --help                         this help
+`;
+
+/** A usage error: printed with the usage hint, exit code 2. */
+class UsageError extends Error {}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+function parse(argv: string[], options: OptionSpec): Record<string, string | boolean | undefined> {
+  try {
+    const { values } = parseArgs({ args: argv, options: { ...options, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    return values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function intOption(v: string | boolean | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function readJson(file: string): unknown {
+  if (!fs.existsSync(file)) throw new UsageError(`config file not found: ${file}`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+async function backend(v: string | boolean | undefined): Promise<void> {
+  await initBackend({ backend: typeof v === 'string' ? (v as BackendName) : undefined });
+}
+
+function fmtPct(x: number | null | undefined): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(2)}%`;
+}
+
+async function cmdTrain(argv: string[]): Promise<number> {
+  const o = parse(argv, { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, label: { type: 'string' } });
+  if (o.help) return usage(0);
+  if (typeof o.config !== 'string') throw new UsageError('train needs --config FILE.json');
+  const cfg = resolveTrainConfig(readJson(o.config));
+  const outDir = typeof o.out === 'string' ? o.out : path.join('results', 'train', `${cfg.name}-${configHash(cfg)}`);
+  await backend(o.backend);
+  const trainer = new Trainer(cfg, { outDir, resume: Boolean(o.resume), label: typeof o.label === 'string' ? o.label : cfg.name });
+  if (trainer.completedEpochs > 0) process.stderr.write(`[coreface] resumed from ${trainer.checkpointPath()} after epoch ${trainer.completedEpochs}\n`);
+  const r = trainer.run();
+  trainer.dispose();
+  const v = r.final.verification;
+  process.stdout.write(
+    `${r.name} (seed ${r.seed}, ${r.backend}): verification ${fmtPct(v.accuracy)} ± ${fmtPct(v.std)}, ` +
+      `TAR@FAR=1e-3 ${fmtPct(v.tarAtFar['1e-3'])}, rank-1 ${fmtPct(r.final.identification.rank1)}, ` +
+      `DIR@FPIR=1e-2 ${fmtPct(r.final.openSet?.dirAtFpir['1e-2'])}; ${r.imgPerSec.toFixed(0)} img/s; ${outDir}/result.json\n`,
+  );
+  return 0;
+}
+
+async function cmdEval(argv: string[]): Promise<number> {
+  const o = parse(argv, { checkpoint: { type: 'string' }, json: { type: 'boolean' } });
+  if (o.help) return usage(0);
+  if (typeof o.checkpoint !== 'string') throw new UsageError('eval needs --checkpoint DIR (a directory written by coreface train)');
+  const file = path.join(o.checkpoint, 'checkpoint.ckpt');
+  const { header } = loadCheckpoint<{ config: unknown }>(file);
+  await backend(o.backend);
+  const trainer = new Trainer(header.config, { outDir: o.checkpoint, resume: true, progress: false });
+  const report = trainer.evaluate();
+  trainer.dispose();
+  if (o.json) {
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  } else {
+    const v = report.verification;
+    const lines = [
+      `checkpoint ${file} (epoch ${trainer.completedEpochs}, ${trainer.benchmark.name})`,
+      `verification accuracy ${fmtPct(v.accuracy)} ± ${fmtPct(v.std)} (${report.counts.pairs} pairs, 10 folds), AUC ${fmtPct(v.auc)}, EER ${fmtPct(v.eer)}`,
+      `TAR@FAR ${Object.entries(v.tarAtFar).map(([k, x]) => `${k}: ${fmtPct(x)}`).join(', ')}`,
+      `identification rank-1 ${fmtPct(report.identification.rank1)}, rank-5 ${fmtPct(report.identification.rank5)}`,
+      `open set DIR@FPIR ${report.openSet ? Object.entries(report.openSet.dirAtFpir).map(([k, x]) => `${k}: ${fmtPct(x)}`).join(', ') : 'n/a'}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  return 0;
+}
+
+async function cmdReproduce(argv: string[]): Promise<number> {
+  const o = parse(argv, {
+    preset: { type: 'string' }, seeds: { type: 'string' }, jobs: { type: 'string' }, out: { type: 'string' },
+    'estimate-only': { type: 'boolean' },
+  });
+  if (o.help) return usage(0);
+  const preset = typeof o.preset === 'string' ? o.preset : 'quick';
+  if (!REPRODUCE_PRESETS[preset]) throw new UsageError(`--preset must be one of ${Object.keys(REPRODUCE_PRESETS).join(', ')}, got '${preset}'`);
+  await backend(o.backend);
+  const s = await reproduce({
+    preset,
+    seeds: intOption(o.seeds, 'seeds'),
+    jobs: intOption(o.jobs, 'jobs'),
+    outDir: typeof o.out === 'string' ? o.out : undefined,
+    estimateOnly: Boolean(o['estimate-only']),
+  });
+  if (!o['estimate-only']) {
+    process.stdout.write(`\n${s.table}\n\nmean ± std over seeds ${s.seeds.join(', ')} (backend ${s.backend}); wall time ${(s.wallSeconds / 60).toFixed(1)} min; results in ${s.outDir}\n`);
+  }
+  const failed = s.methods.reduce((a, m) => a + m.failed, 0);
+  return failed > 0 ? 1 : 0;
+}
+
+function cmdList(): number {
+  const lines = [
+    `datasets:  ${listDatasets().join(', ')}`,
+    `backbones: ${listBackbones().join(', ')}`,
+    `heads:     ${listHeads().join(', ')}`,
+    `presets:   ${Object.keys(REPRODUCE_PRESETS).join(', ')}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+function cmdConfig(argv: string[]): number {
+  const o = parse(argv, { defaults: { type: 'boolean' }, docs: { type: 'boolean' } });
+  if (o.docs) process.stdout.write(schemaMarkdown(TRAIN_SCHEMA) + '\n');
+  else process.stdout.write(JSON.stringify(resolveTrainConfig({}), null, 2) + '\n');
+  return 0;
+}
+
+function usage(code: number): number {
+  (code === 0 ? process.stdout : process.stderr).write(USAGE);
+  return code;
+}
+
+/** Entry point of the `coreface` command; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'train': return await cmdTrain(rest);
+      case 'eval': return await cmdEval(rest);
+      case 'reproduce': return await cmdReproduce(rest);
+      case 'list': return cmdList();
+      case 'config': return cmdConfig(rest);
+      case undefined: case '-h': case '--help': case 'help': return usage(cmd === undefined ? 2 : 0);
+      default: throw new UsageError(`unknown command '${cmd}' (commands: reproduce, train, eval, list, config)`);
+    }
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof UsageError) {
+      process.stderr.write(`coreface: ${err.message}\nRun 'coreface --help' for usage.\n`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`coreface: config error: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof NumericalError) {
+      process.stderr.write(`coreface: training stopped: ${err.message}\n`);
+      return 3;
+    }
+    process.stderr.write(`coreface: error: ${err.message}\n`);
+    if (process.env.COREFACE_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}

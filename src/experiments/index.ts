@@ -1,0 +1,4 @@
+export * from './presets';
+export * from './runner';
+export * from './summary';
+export * from './reproduce';

@@ -1,0 +1,86 @@
+import { deepMerge } from '../config';
+
+/** A method of the comparison: a name and the config fields it changes. */
+export interface MethodSpec {
+  name: string;
+  label: string;
+  description: string;
+  overrides: Record<string, unknown>;
+}
+
+/** A preset of `coreface reproduce`: the shared base config, the methods and the default seeds. */
+export interface ReproducePreset {
+  name: string;
+  description: string;
+  base: Record<string, unknown>;
+  methods: MethodSpec[];
+  seeds: number;
+}
+
+/**
+ * The three methods of the CoReFace paper's main comparison, as config overrides on a shared base:
+ * - ArcFace (no dropout, Deng et al. 2019),
+ * - ArcFace + dropout 0.4 on the same schedule (the paper's stronger baseline),
+ * - CoReFace: dropout 0.4 until the first LR drop, then two dropout-0.6 views, the one-way-N contrastive term
+ *   with the supervised zero mask and the adaptive margin (batch weight 0.99), w = (0.5, 0.5, 0.05, 0).
+ * `startEpoch` is the first LR milestone of the preset, as in the reference schedule.
+ */
+export function paperMethods(firstMilestone: number): MethodSpec[] {
+  return [
+    {
+      name: 'arcface',
+      label: 'ArcFace',
+      description: 'ArcFace head (s 64, m 0.5), no dropout',
+      overrides: { head: { name: 'arcface' }, dropout: { before: 0 } },
+    },
+    {
+      name: 'arcface-dropout',
+      label: 'ArcFace + dropout 0.4',
+      description: 'ArcFace head, neck dropout 0.4 throughout (single view)',
+      overrides: { head: { name: 'arcface' }, dropout: { before: 0.4 } },
+    },
+    {
+      name: 'coreface',
+      label: 'CoReFace (one-way N)',
+      description: 'ArcFace + CoReFace contrastive term from the first LR drop (dropout 0.4 -> 0.6, two views)',
+      overrides: {
+        head: { name: 'arcface' },
+        dropout: { before: 0.4, after: 0.6 },
+        coreface: { enabled: true, startEpoch: firstMilestone, protocol: 'one-way-n', mask: 'zero', margin: 'adaptive', batchWeight: 0.99 },
+      },
+    },
+  ];
+}
+
+const QUICK_BASE = {
+  dataset: { name: 'synthfaces', options: { trainIdentities: 500, imagesPerIdentity: 20, testIdentities: 300, resolution: 32, channels: 3 } },
+  model: { backbone: 'iresnet-tiny', embeddingDim: 128 },
+  head: { name: 'arcface', options: { scale: 64, margin: 0.5 } },
+  optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, clipNorm: 5, warmupEpochs: 1, milestones: [6, 9, 11], gamma: 0.1 },
+  training: { epochs: 12, batchSize: 64, sampler: 'random', evalEvery: 0, checkpointEvery: 1, logEvery: 10 },
+};
+
+const FULL_BASE = deepMerge(QUICK_BASE, {
+  dataset: { options: { trainIdentities: 2000, imagesPerIdentity: 30, testIdentities: 600 } },
+  model: { backbone: 'iresnet-small' },
+  optimizer: { milestones: [8, 14, 20] },
+  training: { epochs: 24, evalEvery: 4 },
+});
+
+/** Presets of `coreface reproduce`. */
+export const REPRODUCE_PRESETS: Record<string, ReproducePreset> = {
+  quick: {
+    name: 'quick',
+    description: 'synthfaces 500 train identities x 20 images at 32x32, iresnet-tiny, 12 epochs (LR drops at 6, 9, 11)',
+    base: QUICK_BASE,
+    methods: paperMethods(6),
+    seeds: 2,
+  },
+  full: {
+    name: 'full',
+    description: 'synthfaces 2000 train identities x 30 images at 32x32, iresnet-small, 24 epochs (LR drops at 8, 14, 20, as the reference)',
+    base: FULL_BASE,
+    methods: paperMethods(8),
+    seeds: 5,
+  },
+};

@@ -1,0 +1,7 @@
+export * from './trainer';
+export * from './sgd';
+export * from './schedule';
+export * from './sampler';
+export * from './checkpoint';
+export * from './embed';
+export * from './progress';

@@ -1,0 +1,449 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { TrainConfig, resolveTrainConfig, configHash } from '../config';
+import { createDataset } from '../data';
+import type { FaceBenchmark } from '../data/types';
+import { FaceModel } from '../models';
+import { createHead } from '../heads';
+import type { MarginHead } from '../heads';
+import { CoReFaceContrastiveLoss, coreFaceObjective } from '../coreface';
+import { evaluateEmbeddings } from '../eval';
+import type { EvalReport } from '../eval';
+import { Rng } from '../util/rng';
+import { writeJsonAtomic } from '../util/atomic';
+import { backendInfo } from '../backends';
+import { learningRate } from './schedule';
+import { epochBatches } from './sampler';
+import { Sgd } from './sgd';
+import { saveCheckpoint, loadCheckpoint, TensorEntry } from './checkpoint';
+import { embedImageSet } from './embed';
+import { ProgressBar, formatDuration } from './progress';
+
+/** Thrown when the loss or the gradients stop being finite. */
+export class NumericalError extends Error {
+  constructor(message: string, readonly record: StepRecord) {
+    super(message);
+    this.name = 'NumericalError';
+  }
+}
+
+/** One training step, as logged to metrics.jsonl. */
+export interface StepRecord {
+  type: 'step';
+  epoch: number;
+  step: number;
+  globalStep: number;
+  lr: number;
+  loss: number;
+  terms: Record<string, number>;
+  accuracy: number;
+  margin: number | null;
+  views: 1 | 2;
+  dropout: number;
+  gradNorm: number;
+  imgPerSec: number;
+}
+
+/** One finished epoch, with its evaluation when one ran. */
+export interface EpochRecord {
+  type: 'epoch';
+  epoch: number;
+  globalStep: number;
+  lr: number;
+  meanLoss: number;
+  meanAccuracy: number;
+  seconds: number;
+  eval?: EvalReport;
+}
+
+/** What `Trainer.run` returns and writes to result.json. */
+export interface RunResult {
+  name: string;
+  configHash: string;
+  config: TrainConfig;
+  seed: number;
+  backend: string;
+  versions: Record<string, string>;
+  steps: number;
+  wallSeconds: number;
+  trainSeconds: number;
+  imgPerSec: number;
+  finalLoss: number;
+  final: EvalReport;
+  epochs: EpochRecord[];
+}
+
+/** Options of the Trainer beyond the config. */
+export interface TrainerOptions {
+  /** Directory for metrics.jsonl, checkpoint.ckpt and result.json (default: none, nothing written). */
+  outDir?: string;
+  /** Continue from outDir/checkpoint.ckpt when it exists (default false). */
+  resume?: boolean;
+  /** A benchmark already built (default: built from config.dataset). */
+  benchmark?: FaceBenchmark;
+  /** Progress display: true (bar on a TTY, lines otherwise), false (default true). */
+  progress?: boolean;
+  /** Prefix of progress lines (default the run name). */
+  label?: string;
+  /** Called after every step (notebooks use it to trace the loss terms and the margin). */
+  onStep?: (rec: StepRecord) => void;
+  /** Called after every epoch, with its evaluation when one ran. */
+  onEpoch?: (rec: EpochRecord) => void;
+  /** Stop after this many global steps (default: all). The run is then incomplete and has no result.json. */
+  maxSteps?: number;
+}
+
+interface CheckpointHeader {
+  configHash: string;
+  config: TrainConfig;
+  epochsDone: number;
+  globalStep: number;
+  headState: Record<string, number>;
+  contrastState: Record<string, number> | null;
+  epochs: EpochRecord[];
+  trainSeconds: number;
+}
+
+const PKG_VERSION: string = (() => {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
+
+/**
+ * Trains one model on one benchmark as configured: SGD with momentum and weight decay, step LR with warm-up,
+ * backbone gradient clipping, an optional CoReFace phase (two dropout views + contrastive term from
+ * `coreface.startEpoch`), per-epoch evaluation, JSONL metrics and atomic checkpoints with exact resume.
+ * Every random choice is a function of (seed, epoch, step) (no hidden RNG state: the checkpoint's step count
+ * is the RNG state), so the same seed on the same backend gives the same numbers, with or without an
+ * interruption.
+ */
+export class Trainer {
+  readonly config: TrainConfig;
+  readonly hash: string;
+  readonly benchmark: FaceBenchmark;
+  readonly model: FaceModel;
+  readonly head: MarginHead;
+  readonly contrast: CoReFaceContrastiveLoss | null;
+  readonly optimizer: Sgd;
+  readonly stepsPerEpoch: number;
+  private epochsDone = 0;
+  private globalStep = 0;
+  private trainSeconds = 0;
+  private epochs: EpochRecord[] = [];
+
+  constructor(config: unknown, readonly opts: TrainerOptions = {}) {
+    this.config = resolveTrainConfig(config);
+    this.hash = configHash(this.config);
+    const cfg = this.config;
+    this.benchmark = opts.benchmark ?? createDataset(cfg.dataset.name, cfg.dataset.options);
+    const tr = this.benchmark.train;
+    if (tr.count === 0) throw new Error(`dataset ${this.benchmark.name} has an empty training set`);
+    for (let i = 0; i < tr.count; i++) {
+      const l = tr.labels[i];
+      if (!Number.isInteger(l) || l < 0 || l >= this.benchmark.numClasses) {
+        throw new Error(`dataset ${this.benchmark.name}: training label ${l} at index ${i} is outside [0, ${this.benchmark.numClasses})`);
+      }
+    }
+    if (tr.count < cfg.training.batchSize) {
+      throw new Error(`dataset ${this.benchmark.name} has ${tr.count} training images, fewer than one batch (config.training.batchSize = ${cfg.training.batchSize})`);
+    }
+    this.stepsPerEpoch = Math.floor(tr.count / cfg.training.batchSize);
+    this.model = new FaceModel({
+      backbone: cfg.model.backbone,
+      backboneOptions: cfg.model.backboneOptions,
+      inputShape: [tr.height, tr.width, tr.channels],
+      embeddingDim: cfg.model.embeddingDim,
+      seed: cfg.seed,
+    });
+    this.head = createHead(cfg.head.name, {
+      ...cfg.head.options,
+      store: this.model.store,
+      numClasses: this.benchmark.numClasses,
+      embeddingDim: cfg.model.embeddingDim,
+      rng: new Rng(`${cfg.seed}/head`),
+    });
+    const c = cfg.coreface;
+    this.contrast = c.enabled
+      ? new CoReFaceContrastiveLoss({ scale: c.scale, batchWeight: c.batchWeight, protocol: c.protocol, mask: c.mask, margin: c.margin })
+      : null;
+    this.optimizer = new Sgd({
+      momentum: cfg.optimizer.momentum,
+      weightDecay: cfg.optimizer.weightDecay,
+      clipNorm: cfg.optimizer.clipNorm,
+    });
+    if (opts.resume && opts.outDir && fs.existsSync(this.checkpointPath())) this.restore();
+  }
+
+  /** Path of the run's checkpoint file (only with outDir). */
+  checkpointPath(): string {
+    if (!this.opts.outDir) throw new Error('no outDir: this trainer writes no checkpoint');
+    return path.join(this.opts.outDir, 'checkpoint.ckpt');
+  }
+
+  /** Epochs completed so far (after a resume: those restored). */
+  get completedEpochs(): number {
+    return this.epochsDone;
+  }
+
+  /** Whether the given epoch trains with two views and the contrastive term. */
+  isTwoViewEpoch(epoch: number): boolean {
+    return this.contrast !== null && epoch >= this.config.coreface.startEpoch;
+  }
+
+  /** Dropout probability used in the given epoch. */
+  dropoutAt(epoch: number): number {
+    return this.isTwoViewEpoch(epoch) ? this.config.dropout.after : this.config.dropout.before;
+  }
+
+  /** Gathers a training batch (with the seeded random flips) as tensors. */
+  private batchTensors(idx: Int32Array, rng: Rng): { x: tf.Tensor4D; y: tf.Tensor1D } {
+    const set = this.benchmark.train;
+    const { height: h, width: w, channels: c } = set;
+    const pix = h * w * c;
+    const buf = new Float32Array(idx.length * pix);
+    const labels = new Int32Array(idx.length);
+    for (let i = 0; i < idx.length; i++) {
+      const src = set.images.subarray(idx[i] * pix, (idx[i] + 1) * pix);
+      labels[i] = set.labels[idx[i]];
+      if (this.config.training.flip && rng.next() < 0.5) {
+        const dst = buf.subarray(i * pix, (i + 1) * pix);
+        for (let r = 0; r < h; r++) {
+          for (let col = 0; col < w; col++) {
+            const from = (r * w + (w - 1 - col)) * c;
+            const to = (r * w + col) * c;
+            for (let ch = 0; ch < c; ch++) dst[to + ch] = src[from + ch];
+          }
+        }
+      } else {
+        buf.set(src, i * pix);
+      }
+    }
+    return { x: tf.tensor4d(buf, [idx.length, h, w, c]), y: tf.tensor1d(labels, 'int32') };
+  }
+
+  /** Runs one optimisation step on the given batch indices; returns its record. */
+  step(idx: Int32Array, epoch: number, stepInEpoch: number): StepRecord {
+    const cfg = this.config;
+    const t0 = Date.now();
+    const stepRng = new Rng(`${cfg.seed}/step/${this.globalStep}`);
+    const lr = learningRate(epoch + stepInEpoch / this.stepsPerEpoch, cfg.optimizer);
+    const twoView = this.isTwoViewEpoch(epoch);
+    const dropout = this.dropoutAt(epoch);
+    const vars = this.model.store.trainable();
+    const { x, y } = this.batchTensors(idx, stepRng);
+    const seeds: [number, number] = [stepRng.tfSeed(), stepRng.tfSeed()];
+    let termT: Record<string, tf.Scalar> = {};
+    let accT: tf.Scalar | null = null;
+    const { value, grads } = tf.variableGrads(() => {
+      let total: tf.Scalar;
+      let logits: tf.Tensor2D;
+      if (twoView) {
+        const [x1, x2] = this.model.twoViewEmbed(x, { dropout, seeds });
+        const c = cfg.coreface;
+        const out = coreFaceObjective(this.head, this.contrast, x1, x2, y, {
+          w1: c.w1, w2: c.w2, wC: c.wC, wC2: c.wC2, referenceQuirk: c.referenceQuirk,
+        });
+        total = out.total;
+        logits = out.logits1;
+        termT = { ce1: out.terms.ce1, ce2: out.terms.ce2, con12: out.terms.con12, con21: out.terms.con21 };
+      } else {
+        const e = this.model.embed(x, { training: true, dropout, seed: seeds[0] });
+        const out = this.head.forward(e, y);
+        total = out.loss;
+        logits = out.logits;
+        termT = { ce: out.loss };
+      }
+      for (const k of Object.keys(termT)) termT[k] = tf.keep(termT[k]);
+      accT = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')) as tf.Scalar);
+      return total;
+    }, [...vars.values()]);
+    const byName: Record<string, tf.Tensor> = {};
+    const varNameById = new Map<string, string>();
+    for (const [n, v] of vars) varNameById.set(v.name, n);
+    for (const [vname, g] of Object.entries(grads)) byName[varNameById.get(vname) ?? vname] = g;
+    const loss = value.dataSync()[0];
+    const terms: Record<string, number> = {};
+    for (const [k, t] of Object.entries(termT)) terms[k] = t.dataSync()[0];
+    const accuracy = accT ? (accT as tf.Scalar).dataSync()[0] : NaN;
+    const record: StepRecord = {
+      type: 'step', epoch, step: stepInEpoch, globalStep: this.globalStep, lr, loss, terms, accuracy,
+      margin: this.contrast && twoView ? this.contrast.margin : null, views: twoView ? 2 : 1, dropout,
+      gradNorm: NaN, imgPerSec: 0,
+    };
+    try {
+      if (!Number.isFinite(loss)) throw this.numericalError('loss', record);
+      const info = this.optimizer.apply(vars, byName, lr);
+      record.gradNorm = info.totalNorm;
+      if (!Number.isFinite(info.totalNorm)) throw this.numericalError('gradient norm', record);
+    } finally {
+      tf.dispose([x, y, value, ...Object.values(grads), ...Object.values(termT)]);
+      if (accT) (accT as tf.Scalar).dispose();
+    }
+    this.globalStep++;
+    const dt = (Date.now() - t0) / 1000;
+    this.trainSeconds += dt;
+    record.imgPerSec = idx.length / Math.max(dt, 1e-6);
+    return record;
+  }
+
+  private numericalError(what: string, rec: StepRecord): NumericalError {
+    const last = this.opts.outDir && fs.existsSync(this.checkpointPath()) ? this.checkpointPath() : 'none written yet';
+    return new NumericalError(
+      `non-finite ${what} at epoch ${rec.epoch} step ${rec.step} (global step ${rec.globalStep}): ` +
+        `loss ${rec.loss}, terms ${JSON.stringify(rec.terms)}, lr ${rec.lr}. ` +
+        `Hint: lower optimizer.lr, add optimizer.warmupEpochs, lower the head's scale/margin, or check the data for NaN. ` +
+        `Last good checkpoint: ${last}`,
+      rec,
+    );
+  }
+
+  /** Flip-fused, normalised embeddings of the test set and the open-set metrics over them. */
+  evaluate(): EvalReport {
+    const b = this.benchmark;
+    const { embeddings, dim } = embedImageSet((x) => this.model.embed(x, { training: false }), b.test);
+    return evaluateEmbeddings(embeddings, b.test.count, dim, b.test.labels, b.pairs, b.identification);
+  }
+
+  /** Trains every remaining epoch, evaluating and checkpointing as configured; returns the result. */
+  run(): RunResult {
+    const cfg = this.config;
+    const wall0 = Date.now();
+    const outDir = this.opts.outDir;
+    const metricsPath = outDir ? path.join(outDir, 'metrics.jsonl') : null;
+    if (outDir) {
+      fs.mkdirSync(outDir, { recursive: true });
+      writeJsonAtomic(path.join(outDir, 'config.json'), cfg);
+    }
+    const totalSteps = cfg.training.epochs * this.stepsPerEpoch;
+    const bar = new ProgressBar(totalSteps, this.opts.label ?? cfg.name, { enabled: this.opts.progress !== false });
+    let lastLoss = NaN;
+    let speed = 0;
+    for (let epoch = this.epochsDone; epoch < cfg.training.epochs; epoch++) {
+      const e0 = Date.now();
+      const batches = epochBatches(this.benchmark.train.labels, cfg.training, new Rng(`${cfg.seed}/epoch/${epoch}`));
+      let sumLoss = 0;
+      let sumAcc = 0;
+      for (let s = 0; s < batches.length; s++) {
+        if (this.opts.maxSteps !== undefined && this.globalStep >= this.opts.maxSteps) return this.partialResult(wall0);
+        const rec = this.step(batches[s], epoch, s);
+        sumLoss += rec.loss;
+        sumAcc += rec.accuracy;
+        lastLoss = rec.loss;
+        speed = speed === 0 ? rec.imgPerSec : 0.9 * speed + 0.1 * rec.imgPerSec;
+        rec.imgPerSec = speed;
+        this.opts.onStep?.(rec);
+        if (metricsPath && (rec.globalStep % cfg.training.logEvery === 0 || s === batches.length - 1)) {
+          fs.appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
+        }
+        const fields: Record<string, string | number> = { ep: `${epoch + 1}/${cfg.training.epochs}`, loss: rec.loss, acc: rec.accuracy };
+        if (rec.margin !== null) fields.m = rec.margin;
+        fields['img/s'] = speed;
+        bar.update(this.globalStep, fields);
+      }
+      const isLast = epoch === cfg.training.epochs - 1;
+      const evalDue = isLast || (cfg.training.evalEvery > 0 && (epoch + 1) % cfg.training.evalEvery === 0);
+      const rec: EpochRecord = {
+        type: 'epoch', epoch, globalStep: this.globalStep,
+        lr: learningRate(epoch, cfg.optimizer),
+        meanLoss: sumLoss / batches.length, meanAccuracy: sumAcc / batches.length,
+        seconds: (Date.now() - e0) / 1000,
+      };
+      if (evalDue) rec.eval = this.evaluate();
+      this.epochs.push(rec);
+      this.epochsDone = epoch + 1;
+      if (metricsPath) fs.appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
+      this.opts.onEpoch?.(rec);
+      const ckptDue = isLast || (cfg.training.checkpointEvery > 0 && (epoch + 1) % cfg.training.checkpointEvery === 0);
+      if (outDir && ckptDue) this.save();
+    }
+    const final = this.epochs[this.epochs.length - 1]?.eval ?? this.evaluate();
+    const result: RunResult = {
+      name: cfg.name,
+      configHash: this.hash,
+      config: cfg,
+      seed: cfg.seed,
+      backend: backendInfo()?.name ?? tf.getBackend(),
+      versions: { 'coreface-lab': PKG_VERSION, tfjs: tf.version.tfjs, node: process.version },
+      steps: this.globalStep,
+      wallSeconds: (Date.now() - wall0) / 1000,
+      trainSeconds: this.trainSeconds,
+      imgPerSec: (this.globalStep * cfg.training.batchSize) / Math.max(this.trainSeconds, 1e-9),
+      finalLoss: lastLoss,
+      final,
+      epochs: this.epochs,
+    };
+    if (outDir) writeJsonAtomic(path.join(outDir, 'result.json'), result);
+    return result;
+  }
+
+  private partialResult(wall0: number): never {
+    throw new Error(`stopped after maxSteps=${this.opts.maxSteps} (${formatDuration((Date.now() - wall0) / 1000)})`);
+  }
+
+  /** Writes the checkpoint atomically: weights, BN statistics, optimizer velocities, head/margin state. */
+  save(): void {
+    const tensors: TensorEntry[] = [];
+    for (const e of this.model.store.snapshot()) {
+      tensors.push({ name: `${e.trainable ? 'param' : 'state'}:${e.name}`, shape: e.shape, data: Float32Array.from(e.data) });
+    }
+    for (const [n, v] of this.optimizer.state()) {
+      tensors.push({ name: `sgd:${n}`, shape: v.shape, data: v.dataSync() as Float32Array });
+    }
+    const header: CheckpointHeader = {
+      configHash: this.hash,
+      config: this.config,
+      epochsDone: this.epochsDone,
+      globalStep: this.globalStep,
+      headState: this.head.getState(),
+      contrastState: this.contrast ? this.contrast.getState() : null,
+      epochs: this.epochs,
+      trainSeconds: this.trainSeconds,
+    };
+    saveCheckpoint(this.checkpointPath(), { header, tensors });
+  }
+
+  private restore(): void {
+    const file = this.checkpointPath();
+    const ck = loadCheckpoint<CheckpointHeader>(file);
+    if (ck.header.configHash !== this.hash) {
+      throw new Error(`${file} was written by a different config (hash ${ck.header.configHash}, this run ${this.hash}); use another output directory or drop --resume`);
+    }
+    const params = ck.tensors
+      .filter((t) => t.name.startsWith('param:') || t.name.startsWith('state:'))
+      .map((t) => ({ name: t.name.slice(6), shape: t.shape, trainable: t.name.startsWith('param:'), data: t.data }));
+    this.model.store.load(params);
+    this.optimizer.setState(
+      ck.tensors.filter((t) => t.name.startsWith('sgd:')).map((t) => ({ name: t.name.slice(4), shape: t.shape, data: t.data })),
+    );
+    this.head.setState(ck.header.headState);
+    if (this.contrast && ck.header.contrastState) this.contrast.setState(ck.header.contrastState);
+    this.epochsDone = ck.header.epochsDone;
+    this.globalStep = ck.header.globalStep;
+    this.epochs = ck.header.epochs;
+    this.trainSeconds = ck.header.trainSeconds;
+    // Drop metric lines written after the checkpoint (they will be written again).
+    const metricsPath = path.join(this.opts.outDir as string, 'metrics.jsonl');
+    if (fs.existsSync(metricsPath)) {
+      const keep = fs.readFileSync(metricsPath, 'utf8').split('\n').filter((line) => {
+        if (!line.trim()) return false;
+        try {
+          const r = JSON.parse(line) as { type: string; globalStep: number; epoch: number };
+          return r.type === 'step' ? r.globalStep < this.globalStep : r.epoch < this.epochsDone;
+        } catch {
+          return false;
+        }
+      });
+      fs.writeFileSync(metricsPath, keep.map((l) => l + '\n').join(''));
+    }
+  }
+
+  /** Frees every tensor of the model, head and optimizer. */
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+}
