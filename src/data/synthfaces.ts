@@ -29,7 +29,7 @@ export const DEFAULT_SEED = 0;
 export const DEFAULT_NUISANCE = 1.0;
 export const DEFAULT_UNKNOWN_FRACTION = 0.3;
 export const DEFAULT_PAIRS_PER_FOLD = 300;
-export const DEFAULT_FOLDS = 10;
+export const DEFAULT_SYNTH_FOLDS = 10;
 
 /** Options of the `synthfaces` benchmark (a type alias, so it is also a valid `DatasetOptions` record). */
 export type SynthFacesOptions = {
@@ -123,7 +123,7 @@ export function resolveSynthFacesOptions(opts: SynthFacesOptions | Record<string
     nuisanceParams,
     unknownFraction: numOpt(o, 'unknownFraction', DEFAULT_UNKNOWN_FRACTION, (x) => x >= 0 && x < 1, 'a number in [0, 1)'),
     pairsPerFold: intOpt(o, 'pairsPerFold', DEFAULT_PAIRS_PER_FOLD, 1),
-    folds: intOpt(o, 'folds', DEFAULT_FOLDS, 1),
+    folds: intOpt(o, 'folds', DEFAULT_SYNTH_FOLDS, 1),
   };
   if (r.resolution > 1024) throw new Error(`resolution must be an integer >= 16 and <= 1024, got ${r.resolution}`);
   if (!checkProtocols) return r;

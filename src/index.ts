@@ -1,0 +1,30 @@
+/**
+ * coreface-lab: the public entry. Everything a notebook, a script or another package needs is exported here.
+ *
+ * - backends: initBackend (tfjs-node-gpu -> wasm -> cpu), wasm gradient kernels
+ * - data: dataset registry, synthfaces
+ * - models: ParamStore, IResNet backbones (registry), CoReFace neck, FaceModel
+ * - heads: softmax, normface, cosface, arcface (registry) and their logits functions
+ * - coreface: CoReFaceContrastiveLoss, coreFaceObjective
+ * - train: Trainer, Sgd, schedules, samplers, checkpoints
+ * - eval: verification, ROC/AUC/EER/TAR@FAR, CMC, DIR@FPIR
+ * - experiments: reproduce presets, grid runner, summaries
+ */
+export * from './backends';
+export * from './config';
+export * from './data';
+export * from './models';
+export {
+  arcfaceLogits, cosfaceLogits, normfaceLogits, cosineLogits, softmaxCrossEntropy,
+  registerHead, createHead, listHeads, getHeadEntry,
+  SoftmaxHead, NormFaceHead, CosFaceHead, ArcFaceHead,
+  DEFAULT_SCALE, DEFAULT_ARCFACE_MARGIN, DEFAULT_COSFACE_MARGIN,
+} from './heads';
+export type { MarginHead, HeadCreateOptions, HeadEntry } from './heads';
+export * from './coreface';
+export * from './eval';
+export * from './train';
+export * from './experiments';
+export { Rng } from './util/rng';
+export type { LabelsLike } from './util/labels';
+export { writePng, imageGrid } from './report/png';
