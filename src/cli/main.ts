@@ -138,7 +138,7 @@ async function cmdReproduce(argv: string[]): Promise<number> {
 
 function cmdList(): number {
   const lines = [
-    `datasets:  ${listDatasets().join(', ')}`,
+    `datasets:  ${listDatasets().map((d) => d.name).join(', ')}`,
     `backbones: ${listBackbones().join(', ')}`,
     `heads:     ${listHeads().join(', ')}`,
     `presets:   ${Object.keys(REPRODUCE_PRESETS).join(', ')}`,

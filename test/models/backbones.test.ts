@@ -66,10 +66,11 @@ describe('models/registry: backbones', () => {
         const r = tf.tensor2d(data(batch * bb.featureDim, 7), [batch, bb.featureDim]);
         const vars = [...store.trainable().entries()];
         const before = tf.memory().numTensors;
-        const norms = tf.tidy(() => {
+        let norms: (readonly [string, number])[] = [];
+        tf.tidy(() => {
           const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(bb.apply(x, true), r)) as tf.Scalar, vars.map(([, v]) => v));
           assert.ok(Number.isFinite(value.dataSync()[0]));
-          return vars.map(([n, v]) => [n, tf.norm(grads[v.name]).dataSync()[0]] as const);
+          norms = vars.map(([n, v]) => [n, tf.norm(grads[v.name]).dataSync()[0]] as const);
         });
         assert.equal(tf.memory().numTensors, before, 'tensor leak in gradient');
         const zero = norms.filter(([, g]) => !(g > 0 && Number.isFinite(g))).map(([n]) => n);

@@ -75,7 +75,7 @@ describe('models/ops', () => {
         runningVar: tf.variable(tf.ones([c]), false),
       };
     }
-    const disposeParams = (p: BatchNormParams): void => tf.dispose([p.gamma, p.beta, p.runningMean, p.runningVar].filter((v) => v !== null));
+    const disposeParams = (p: BatchNormParams): void => tf.dispose([p.gamma, p.beta, p.runningMean, p.runningVar].filter((v): v is tf.Variable => v !== null));
 
     for (const shape of [[6, 5], [3, 4, 4, 3]]) {
       for (const frozen of [false, true]) {
