@@ -18,6 +18,8 @@ export {
   arcfaceLogits, cosfaceLogits, normfaceLogits, cosineLogits, softmaxCrossEntropy,
   registerHead, createHead, listHeads, getHeadEntry,
   SoftmaxHead, NormFaceHead, CosFaceHead, ArcFaceHead,
+  SphereFaceHead, CombinedHead, CurricularFaceHead, MagFaceHead, AdaFaceHead, ElasticArcHead, ElasticCosHead,
+  SubcenterArcFaceHead, CamSoftmaxHead, AngularSparsemaxHead,
   DEFAULT_SCALE, DEFAULT_ARCFACE_MARGIN, DEFAULT_COSFACE_MARGIN,
 } from './heads';
 export type { MarginHead, HeadCreateOptions, HeadEntry } from './heads';
@@ -25,6 +27,7 @@ export * from './coreface';
 export * from './eval';
 export * from './train';
 export * from './experiments';
+export * from './losses';
 export { Rng } from './util/rng';
 export type { LabelsLike } from './util/labels';
 export { writePng, imageGrid } from './report/png';

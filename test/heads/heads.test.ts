@@ -237,16 +237,24 @@ describe('heads: registry-driven properties', () => {
           assert.equal(h.embeddingDim, E);
           assert.ok(h.variables.some((v) => v.name.includes('head/weight')));
           const w = h.variables.find((v) => v.name.includes('head/weight'));
-          assert.deepEqual(w?.shape, [E, C]);
+          // sub-center ArcFace holds K centres per class: [E, C * K]
+          const k = name === 'subcenter-arcface' ? Number(h.options.subcenters) : 1;
+          assert.deepEqual(w?.shape, [E, C * k]);
           const x = tf.tensor2d(flat(randomMat(new Rng(2), B, E)), [B, E]);
           const y = tf.tensor1d([0, 1, 2, 3, 4, 0], 'int32');
           const { loss, logits } = h.forward(x, y);
           assert.deepEqual(loss.shape, []);
           assert.deepEqual(logits.shape, [B, C]);
           assert.ok(Number.isFinite(loss.dataSync()[0]));
-          assert.deepEqual(h.getState(), {});
-          h.setState({});
-          assert.throws(() => h.setState({ foo: 1 }), /has no state, got keys: foo/);
+          const state = h.getState();
+          for (const v of Object.values(state)) assert.ok(Number.isFinite(v), `${name}: non-finite state`);
+          h.setState(state);
+          assert.deepEqual(h.getState(), state);
+          if (Object.keys(state).length === 0) {
+            assert.throws(() => h.setState({ foo: 1 }), /has no state, got keys: foo/);
+          } else {
+            assert.throws(() => h.setState({ ...state, foo: 1 }), new RegExp(`${name}: unknown state key 'foo'`));
+          }
           tf.dispose([x, y, loss, logits]);
         });
       });

@@ -1,0 +1,42 @@
+/**
+ * ElasticFace-Arc head (Boutros, Damer, Kirchbuchner, Kuijper, "ElasticFace: Elastic Margin Loss for Deep Face
+ * Recognition", CVPRW 2022): ArcFace with a per-sample margin drawn each training forward,
+ * z_y = s cos(t_y + m_b), m_b ~ N(m, sigma^2); z_j = s cos t_j. Plain cos(t + m_b) (no easy-margin correction,
+ * as the authors' code). Defaults scale 64, margin 0.5, sigma 0.0125. State: the margin Rng (`rng0` .. `rng3`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { HeadBaseOptions, numberOption } from './base';
+import { arcTarget, replaceTarget, targetColumn } from './common';
+import { DEFAULT_ELASTIC_SIGMA, ElasticHead, ElasticHeadOptions } from './elastic';
+import { DEFAULT_ARCFACE_MARGIN, DEFAULT_SCALE, checkArcMargin, oneHotTargets } from './functional';
+import { registerHead } from './registry';
+
+/** ArcFace with margins ~ N(m, sigma^2). */
+export class ElasticArcHead extends ElasticHead {
+  readonly name = 'elasticface-arc';
+
+  constructor(base: HeadBaseOptions, opts: ElasticHeadOptions = {}) {
+    super('elasticface-arc', base, opts, DEFAULT_ARCFACE_MARGIN, (m) => checkArcMargin(m));
+  }
+
+  protected marginLogits(cosine: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor2D {
+    const [b, c] = cosine.shape;
+    return tf.tidy(() => {
+      const oh = oneHotTargets(labels, b, c);
+      const phi = arcTarget(targetColumn(cosine, oh), this.drawMargins(b));
+      return tf.mul(replaceTarget(cosine, oh, phi), this.scale) as tf.Tensor2D;
+    });
+  }
+}
+
+registerHead('elasticface-arc', {
+  description: 'ArcFace with a per-sample margin m ~ N(m, sigma^2)',
+  paper: 'Boutros, Damer, Kirchbuchner, Kuijper. ElasticFace: Elastic Margin Loss for Deep Face Recognition. CVPRW 2022',
+  defaults: { scale: DEFAULT_SCALE, margin: DEFAULT_ARCFACE_MARGIN, sigma: DEFAULT_ELASTIC_SIGMA },
+  create: (opts) =>
+    new ElasticArcHead(opts, {
+      scale: numberOption(opts, 'scale', DEFAULT_SCALE),
+      margin: numberOption(opts, 'margin', DEFAULT_ARCFACE_MARGIN),
+      sigma: numberOption(opts, 'sigma', DEFAULT_ELASTIC_SIGMA),
+    }),
+});
