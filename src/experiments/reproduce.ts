@@ -104,6 +104,7 @@ export async function reproduce(opts: ReproduceOptions = {}): Promise<ReproduceS
   const runs = presetRuns(preset, seeds);
   log(`[reproduce] preset ${preset.name}: ${preset.description}`);
   log(`[reproduce] ${preset.methods.length} methods x ${seeds} seeds = ${runs.length} runs, ${jobs} parallel worker(s), results in ${outDir}`);
+  log('[reproduce] timing a few real steps on this machine for the estimate...');
   const estimate = estimateGridSeconds(runs, jobs, log);
   log(`[reproduce] estimated duration: ${formatDuration(estimate)} (runs already finished in ${outDir} are reused)`);
   const backend = backendInfo()?.name ?? 'unknown';
