@@ -55,6 +55,8 @@ export async function runGrid(runs: GridRun[], opts: RunGridOptions): Promise<Gr
   const outcomes: GridOutcome[] = new Array(runs.length);
   let next = 0;
   let finished = 0;
+  let ran = 0;
+  let runSeconds = 0;
   const t0 = Date.now();
   const worker = async (): Promise<void> => {
     while (next < runs.length) {
@@ -72,6 +74,7 @@ export async function runGrid(runs: GridRun[], opts: RunGridOptions): Promise<Gr
       const cfgFile = path.join(dir, 'input-config.json');
       writeJsonAtomic(cfgFile, run.config);
       log(`[grid] ${run.id}: started`);
+      const started = Date.now();
       const code = await new Promise<number>((resolve) => {
         const child = spawn(process.execPath, [CLI, 'train', '--config', cfgFile, '--out', dir, '--resume', '--label', run.id], {
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,8 +93,11 @@ export async function runGrid(runs: GridRun[], opts: RunGridOptions): Promise<Gr
         });
       });
       finished++;
+      ran++;
+      runSeconds += (Date.now() - started) / 1000;
       const elapsed = (Date.now() - t0) / 1000;
-      const eta = (elapsed / finished) * (runs.length - finished);
+      // Remaining runs go `jobs` at a time, each about as long as the mean run so far.
+      const eta = (runSeconds / ran) * Math.ceil((runs.length - finished) / jobs);
       const result = code === 0 ? cachedResult(dir, run.config) : null;
       if (result) {
         outcomes[i] = { id: run.id, method: run.method, seed: run.seed, status: 'done', result, cached: false };
