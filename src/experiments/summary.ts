@@ -1,5 +1,6 @@
 import type { GridOutcome } from './runner';
 import type { RunResult } from '../train';
+import { meanStd } from '../report/table';
 
 /** The per-run metrics that go into tables (fractions in [0, 1]; null where not defined). */
 export interface RunRow {
@@ -50,15 +51,6 @@ export function runRow(method: string, r: RunResult): RunRow {
     trainSeconds: r.trainSeconds,
     backend: r.backend,
   };
-}
-
-/** Mean and sample standard deviation (0 for a single value; NaN for none). */
-export function meanStd(values: number[]): Stat {
-  const n = values.length;
-  if (n === 0) return { mean: NaN, std: NaN, n };
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const std = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, std, n };
 }
 
 /** Aggregates grid outcomes per method (in the given method order). */

@@ -1,5 +1,6 @@
 import { strict as assert } from 'assert';
-import { meanStd, markdownTable, MethodSummary } from '../../src/experiments/summary';
+import { markdownTable, MethodSummary } from '../../src/experiments/summary';
+import { meanStd } from '../../src/report/table';
 
 describe('experiments: summary statistics', () => {
   it('mean and sample std (n - 1) by hand', () => {

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# npm run kernel:install
+#
+# Sets up everything the TypeScript notebooks need, idempotently (a second run takes a few seconds):
+#   1. Jupyter from Debian (jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel), when missing;
+#   2. Debian chromium, when missing (plotly figures are rendered to PNG through it);
+#   3. the project's own tslab registered as a kernel under the project-local prefix .kernel/
+#      (use it with JUPYTER_PATH=$PWD/.kernel/share/jupyter; nothing global is touched);
+#   4. the link notebooks/node_modules/coreface-lab -> .. so notebooks can `import ... from 'coreface-lab'`;
+#   5. dist/ built (npm run build) when missing;
+#   6. a check that the kernel is listed and executes one cell.
+# Without root, missing Debian packages are reported with the exact command to run, and the script exits 1.
+# Options: --no-chromium (skip 2), --no-check (skip 6).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+PY=/usr/bin/python3
+KERNEL_PREFIX="$ROOT/.kernel"
+export JUPYTER_PATH="$KERNEL_PREFIX/share/jupyter"
+export PYDEVD_DISABLE_FILE_VALIDATION=1   # silences debugpy's "frozen modules" warning on Python 3.11
+WANT_CHROMIUM=1
+CHECK=1
+for a in "$@"; do
+  case "$a" in
+    --no-chromium) WANT_CHROMIUM=0 ;;
+    --no-check) CHECK=0 ;;
+    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    *) echo "[kernel] unknown option '$a' (allowed: --no-chromium, --no-check)" >&2; exit 2 ;;
+  esac
+done
+t0=$(date +%s)
+say() { echo "[kernel] $*"; }
+
+# ---- 1 + 2: Debian packages -------------------------------------------------------------------------------
+missing=()
+have_jupyter() {
+  [ -x /usr/bin/jupyter ] && [ -x "$PY" ] && "$PY" -c 'import nbclient, nbformat, jupyter_client, ipykernel' 2>/dev/null
+}
+if ! have_jupyter; then missing+=(jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel); fi
+if [ "$WANT_CHROMIUM" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "[kernel] missing Debian packages: ${missing[*]}" >&2
+    echo "[kernel] run as root:  sudo sh -c '$cmd'" >&2
+    echo "[kernel] then run 'npm run kernel:install' again" >&2
+    exit 1
+  fi
+else
+  say "Debian packages present (jupyter$([ "$WANT_CHROMIUM" = 1 ] && echo ', chromium'))"
+fi
+
+# ---- 3: the project's tslab as a project-local kernel --------------------------------------------------------
+TSLAB_BIN="$ROOT/node_modules/.bin/tslab"
+if [ ! -x "$TSLAB_BIN" ]; then
+  echo "[kernel] $TSLAB_BIN not found: run 'npm install' first" >&2
+  exit 1
+fi
+SPEC="$JUPYTER_PATH/kernels/tslab/kernel.json"
+if [ -f "$SPEC" ] && grep -q "\"$TSLAB_BIN\"" "$SPEC"; then
+  say "tslab kernel already registered under .kernel/"
+else
+  say "registering tslab (node_modules/.bin/tslab) under .kernel/"
+  "$TSLAB_BIN" install --python="$PY" --binary="$TSLAB_BIN" --prefix="$KERNEL_PREFIX" >/dev/null
+fi
+
+# ---- 4: library link for the notebooks -----------------------------------------------------------------------
+node "$ROOT/kernels-setup/link.js"
+
+# ---- 5: compiled library -------------------------------------------------------------------------------------
+if [ ! -f "$ROOT/dist/src/index.js" ]; then
+  say "dist/ missing: npm run build"
+  npm run --silent build
+fi
+
+# ---- 6: verification -----------------------------------------------------------------------------------------
+if [ "$CHECK" = 1 ]; then
+  if ! /usr/bin/jupyter kernelspec list 2>/dev/null | grep -q "$JUPYTER_PATH/kernels/tslab"; then
+    echo "[kernel] 'jupyter kernelspec list' does not show $JUPYTER_PATH/kernels/tslab" >&2
+    /usr/bin/jupyter kernelspec list >&2 || true
+    exit 1
+  fi
+  say "kernelspec: $(/usr/bin/jupyter kernelspec list | grep "$JUPYTER_PATH/kernels/tslab" | sed 's/^ *//')"
+  "$PY" "$ROOT/kernels-setup/check_kernel.py"
+fi
+say "ready in $(( $(date +%s) - t0 )) s. Use: JUPYTER_PATH=$JUPYTER_PATH jupyter lab   (see kernels-setup/README.md)"
