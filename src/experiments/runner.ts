@@ -2,9 +2,9 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { resolveTrainConfig, configHash } from '../config';
 import { writeJsonAtomic } from '../util/atomic';
 import type { RunResult } from '../train';
+import { cachedResult } from '../train/cache';
 import { formatDuration } from '../train/progress';
 
 /** One run of a grid: an id (its folder name) and its config. */
@@ -31,18 +31,6 @@ export interface RunGridOptions {
 }
 
 const CLI = path.join(__dirname, '..', '..', '..', 'bin', 'coreface.js');
-
-/** A finished run's result when its result.json exists and matches the config (else null). */
-export function cachedResult(dir: string, config: Record<string, unknown>): RunResult | null {
-  const file = path.join(dir, 'result.json');
-  if (!fs.existsSync(file)) return null;
-  try {
-    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunResult;
-    return r.configHash === configHash(resolveTrainConfig(config)) ? r : null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Runs every run of the grid in child processes (`coreface train --resume`), `jobs` at a time. A run whose

@@ -12,8 +12,8 @@ import { PNG } from 'pngjs';
 import { PlotFigure, RenderPlotOptions, renderPlotPng, savePlotHtml } from './plot';
 import { TableData, DataFrameLike, TableFormatOptions, tableToHtml } from './table';
 import { Trainer } from '../train/trainer';
+import { cachedResult } from '../train/cache';
 import type { RunResult, TrainerOptions } from '../train/trainer';
-import { configHash, resolveTrainConfig } from '../config';
 
 /** The subset of tslab's `Display` used here. */
 export interface NotebookDisplay {
@@ -152,17 +152,10 @@ export interface CachedRunOptions extends Omit<TrainerOptions, 'outDir' | 'resum
  * Note: the hash covers the config, not the library's code: delete the folder after changing the code.
  */
 export function cachedRun(config: unknown, opts: CachedRunOptions): RunResult & { cached: boolean } {
-  const hash = configHash(resolveTrainConfig(config));
-  const file = path.join(opts.dir, 'result.json');
-  if (fs.existsSync(file)) {
-    try {
-      const r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunResult;
-      if (r.configHash === hash) return { ...r, cached: true };
-    } catch {
-      // unreadable: train again
-    }
-    fs.rmSync(opts.dir, { recursive: true, force: true });
-  }
+  const cached = cachedResult(opts.dir, config);
+  if (cached) return { ...cached, cached: true };
+  // A result of another config (or an unreadable one) in this folder: start the run afresh.
+  if (fs.existsSync(path.join(opts.dir, 'result.json'))) fs.rmSync(opts.dir, { recursive: true, force: true });
   const { dir, ...rest } = opts;
   const t = new Trainer(config, { progress: false, ...rest, outDir: dir, resume: true });
   try {

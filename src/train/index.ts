@@ -5,3 +5,4 @@ export * from './sampler';
 export * from './checkpoint';
 export * from './embed';
 export * from './progress';
+export * from './cache';
