@@ -1,0 +1,93 @@
+/**
+ * `npm run bench`: runs every bench task in its own process, one after another (the machine has 2 cores; tasks
+ * never overlap), then writes bench/results/<YYYY-MM-DD-HHMMSS>.json and .md and prints the Markdown table.
+ * Options: --no-torch (skip the PyTorch reference), --no-cpu (skip the cpu-backend step).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import * as tf from '@tensorflow/tfjs';
+import { RESULT_PREFIX } from './worker';
+import type { StepResult, TaskOptions } from './worker';
+import { renderMarkdown } from './report';
+import type { BenchReport, TorchResult } from './report';
+
+const ROOT = path.join(__dirname, '..', '..');
+const PYTHON = '/usr/bin/python3';
+const TORCH_INSTALL = 'apt-get install python3-torch (then run with /usr/bin/python3)';
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+function runWorker<T>(task: string, o: TaskOptions = {}, nodeFlags: string[] = []): T {
+  log(`task ${task} ${JSON.stringify(o)}`);
+  const r = spawnSync(process.execPath, [...nodeFlags, path.join(__dirname, 'worker.js'), task, JSON.stringify(o)], {
+    cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20,
+  });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+  if (r.status !== 0 || !line) throw new Error(`bench task ${task} failed (exit ${String(r.status)})`);
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as T;
+}
+
+function torchAvailable(): boolean {
+  if (!fs.existsSync(PYTHON)) return false;
+  return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+function runTorch(): TorchResult | string {
+  if (!torchAvailable()) return `torch not available for ${PYTHON}: ${TORCH_INSTALL}`;
+  log('task torch_bench.py (PyTorch CPU, threads 2 and 1)');
+  const r = spawnSync(PYTHON, [path.join(ROOT, 'bench', 'torch_bench.py'), '--warmup', '3', '--reps', '10', '--threads', '2,1'], {
+    cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) return `torch_bench.py failed (exit ${String(r.status)})`;
+  return JSON.parse(line) as TorchResult;
+}
+
+function stamp(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+}
+
+function gitCommit(): string {
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' });
+  return r.status === 0 ? `${r.stdout.trim()}${dirty.stdout.trim() ? ' (src modified)' : ''}` : 'unknown';
+}
+
+function main(): void {
+  const args = new Set(process.argv.slice(2));
+  const started = new Date();
+  const t0 = Date.now();
+  const torch = args.has('--no-torch') ? 'skipped (--no-torch)' : runTorch();
+  const matmul = runWorker<BenchReport['matmul']>('matmul', { warmup: 2, reps: 7 });
+  const benchModel = runWorker<StepResult>('bench-model', { warmup: 1, reps: 5 });
+  const quick = runWorker<{ arcface: StepResult; coreface: StepResult; corefaceOverArcface: number }>('quick', { warmup: 2, reps: 7 });
+  const quickCpu = args.has('--no-cpu')
+    ? null
+    : runWorker<{ arcface: StepResult }>('quick-arcface', { backend: 'cpu', warmup: 1, reps: 2, maxStepSeconds: 60 }).arcface;
+  const evaluation = runWorker<BenchReport['evaluation']>('eval', { reps: 3 });
+  const memory = runWorker<BenchReport['memory']>('memory', { steps: 500, batch: 16 }, ['--expose-gc']);
+  const report: BenchReport = {
+    date: started.toISOString(),
+    wallSeconds: (Date.now() - t0) / 1000,
+    machine: {
+      cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memGiB: os.totalmem() / 2 ** 30,
+      node: process.version, tfjs: tf.version_core, commit: gitCommit(),
+    },
+    matmul, benchModel, quick, quickCpu, evaluation, memory, torch,
+  };
+  const dir = path.join(ROOT, 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const base = path.join(dir, stamp(started));
+  const md = renderMarkdown(report);
+  fs.writeFileSync(`${base}.json`, JSON.stringify(report, null, 2) + '\n');
+  fs.writeFileSync(`${base}.md`, md);
+  process.stdout.write(md);
+  log(`wrote ${path.relative(ROOT, base)}.json and .md (${report.wallSeconds.toFixed(0)} s)`);
+}
+
+main();
