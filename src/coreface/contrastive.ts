@@ -1,7 +1,7 @@
 /**
  * The CoReFace sample-guided contrastive regulariser (Song & Wang, "CoReFace: Sample-Guided Contrastive
  * Regularization for Deep Face Recognition", Pattern Recognition 152, 2024; arXiv 2304.11668), see
- * /work/shared/coreface-spec.md and docs/coreface.md.
+ * the team's method specification (coreface-spec.md) and docs/coreface.md.
  *
  * Every protocol is expressed as one R x K similarity matrix S (rows = anchors, columns = candidates) with
  * - a positive column p(r) per row (the other view of the same image),
