@@ -134,6 +134,9 @@ export class Trainer {
   private globalStep = 0;
   private trainSeconds = 0;
   private epochs: EpochRecord[] = [];
+  /** Trainable variables (model + head) by store name, and the store name of each tfjs variable name. */
+  private readonly vars: Map<string, tf.Variable>;
+  private readonly storeNameOf = new Map<string, string>();
 
   constructor(config: unknown, readonly opts: TrainerOptions = {}) {
     this.config = resolveTrainConfig(config);
@@ -170,6 +173,9 @@ export class Trainer {
     this.contrast = c.enabled
       ? new CoReFaceContrastiveLoss({ scale: c.scale, batchWeight: c.batchWeight, protocol: c.protocol, mask: c.mask, margin: c.margin })
       : null;
+    // The set of trainable variables is fixed from here on (restore assigns values in place).
+    this.vars = this.model.store.trainable();
+    for (const [n, v] of this.vars) this.storeNameOf.set(v.name, n);
     this.optimizer = new Sgd({
       momentum: cfg.optimizer.momentum,
       weightDecay: cfg.optimizer.weightDecay,
@@ -233,7 +239,6 @@ export class Trainer {
     const lr = learningRate(epoch + stepInEpoch / this.stepsPerEpoch, cfg.optimizer);
     const twoView = this.isTwoViewEpoch(epoch);
     const dropout = this.dropoutAt(epoch);
-    const vars = this.model.store.trainable();
     const { x, y } = this.batchTensors(idx, stepRng);
     const seeds: [number, number] = [stepRng.tfSeed(), stepRng.tfSeed()];
     let termT: Record<string, tf.Scalar> = {};
@@ -260,11 +265,9 @@ export class Trainer {
       for (const k of Object.keys(termT)) termT[k] = tf.keep(termT[k]);
       accT = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')) as tf.Scalar);
       return total;
-    }, [...vars.values()]);
+    }, [...this.vars.values()]);
     const byName: Record<string, tf.Tensor> = {};
-    const varNameById = new Map<string, string>();
-    for (const [n, v] of vars) varNameById.set(v.name, n);
-    for (const [vname, g] of Object.entries(grads)) byName[varNameById.get(vname) ?? vname] = g;
+    for (const [vname, g] of Object.entries(grads)) byName[this.storeNameOf.get(vname) ?? vname] = g;
     const loss = value.dataSync()[0];
     const terms: Record<string, number> = {};
     for (const [k, t] of Object.entries(termT)) terms[k] = t.dataSync()[0];
@@ -276,7 +279,7 @@ export class Trainer {
     };
     try {
       if (!Number.isFinite(loss)) throw this.numericalError('loss', record);
-      const info = this.optimizer.apply(vars, byName, lr);
+      const info = this.optimizer.apply(this.vars, byName, lr);
       record.gradNorm = info.totalNorm;
       if (!Number.isFinite(info.totalNorm)) throw this.numericalError('gradient norm', record);
     } finally {
