@@ -4,3 +4,4 @@ export * from './registry';
 export * from './splits';
 export * from './synthfaces-render';
 export * from './synthfaces';
+export * from './realbench';

@@ -22,7 +22,7 @@ describe('notebooks: every notebook runs headless in quick mode', function () {
   it('npm run notebooks (quick) passes and writes executed copies and plots', function () {
     const missing = missingPrerequisite();
     if (missing && process.env.CI === 'true') {
-      assert.fail(`notebooks cannot run in CI: ${missing} (.ci/run must call npm run kernel:install first)`);
+      assert.fail(`notebooks cannot run in CI: ${missing} (.ci/run must call npm run setup first)`);
     }
     if (missing) {
       console.log(`      SKIPPED: ${missing}; run \`npm run kernel:install\` to set up Jupyter, the tslab kernel and Chromium`);

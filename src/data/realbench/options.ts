@@ -1,0 +1,98 @@
+/**
+ * Option validation shared by the real-image benchmarks (same style and messages as synthfaces: every error
+ * names the dataset, the field, the value and what is allowed).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+export function fmt(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? JSON.stringify(v) : String(v);
+}
+
+/** Throws on a non-object or on an option name not in `allowed`. */
+export function checkOptionNames(dataset: string, opts: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new Error(`${dataset} options must be an object, got ${fmt(opts)}`);
+  const o = opts as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new Error(`unknown ${dataset} option '${k}'; allowed: ${allowed.join(', ')}`);
+  }
+  return o;
+}
+
+export function intOpt(o: Record<string, unknown>, name: string, def: number, min: number, max = Infinity): number {
+  const v = o[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new Error(`${name} must be an integer >= ${min}${Number.isFinite(max) ? ` and <= ${max}` : ''}, got ${fmt(v)}`);
+  }
+  return v;
+}
+
+export function numOpt(o: Record<string, unknown>, name: string, def: number, ok: (x: number) => boolean, allowed: string): number {
+  const v = o[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new Error(`${name} must be ${allowed}, got ${fmt(v)}`);
+  return v;
+}
+
+export function channelsOpt(o: Record<string, unknown>, def: 1 | 3): 1 | 3 {
+  const c = o.channels === undefined ? def : o.channels;
+  if (c !== 1 && c !== 3) throw new Error(`channels must be 1 or 3, got ${fmt(c)}`);
+  return c;
+}
+
+export function boolOpt(o: Record<string, unknown>, name: string, def: boolean): boolean {
+  const v = o[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'boolean') throw new Error(`${name} must be true or false, got ${fmt(v)}`);
+  return v;
+}
+
+export function stringOpt(o: Record<string, unknown>, name: string, def: string): string {
+  const v = o[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'string' || v.length === 0) throw new Error(`${name} must be a non-empty string, got ${fmt(v)}`);
+  return v;
+}
+
+/** The project root (the folder holding coreface-lab's package.json above this file), else the working directory. */
+export function projectDir(): string {
+  let dir = __dirname;
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg)) {
+      try {
+        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'coreface-lab') return dir;
+      } catch {
+        // unreadable package.json: keep walking up
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+/** A path relative to the project root when inside it (no machine paths in meta), else as given. */
+export function displayPath(file: string): string {
+  const rel = path.relative(projectDir(), file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
+}
+
+/** Byte value -> ((x / 255) - 0.5) / 0.5, the same table as synthfaces. */
+const NORMALISED = Float32Array.from({ length: 256 }, (_, x) => (x / 255 - 0.5) / 0.5);
+
+/**
+ * Grey bytes 0..255 to the workbench range ((x / 255) - 0.5) / 0.5, written into `out` at `offset`, with the
+ * grey value replicated into `channels` channels.
+ */
+export function writeNormalised(grey: Uint8Array | Uint8ClampedArray, channels: 1 | 3, out: Float32Array, offset: number): void {
+  if (channels === 1) {
+    for (let i = 0; i < grey.length; i++) out[offset + i] = NORMALISED[grey[i]];
+  } else {
+    for (let i = 0, o = offset; i < grey.length; i++, o += 3) {
+      const v = NORMALISED[grey[i]];
+      out[o] = v; out[o + 1] = v; out[o + 2] = v;
+    }
+  }
+}
