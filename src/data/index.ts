@@ -5,3 +5,4 @@ export * from './splits';
 export * from './synthfaces-render';
 export * from './synthfaces';
 export * from './realbench';
+export * from './readers';
