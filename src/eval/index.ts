@@ -14,3 +14,5 @@ export { flipFuse, gatherRows, l2Normalize, pairCosineScores, similarityMatrix }
 export { evaluateEmbeddings } from './report';
 export type { EvalIdentificationSplit, EvalPairs, EvalReport, EvaluateOptions } from './report';
 export type { BinaryLabels } from './validate';
+export { pca2d } from './pca';
+export type { Pca2d } from './pca';

@@ -1,0 +1,34 @@
+/**
+ * Data contract of the HTML experiment report ({@link ExperimentReportData}, rendered by `buildReportHtml` in
+ * ./html-report) and of the figure builders in ./figures. Plain JSON-serialisable records: the lead's experiment
+ * code fills them from metrics files / result.json; nothing here depends on tfjs or the DOM.
+ */
+
+/** Per-epoch record of one run (from metrics / result.json). */
+export interface ReportEpoch { epoch: number; lr: number; meanLoss: number; meanAccuracy: number; verificationAccuracy?: number }
+/** Subsampled training steps of one run. */
+export interface ReportStep { globalStep: number; loss: number; margin: number | null; terms: Record<string, number> }
+/** One finished run of one variant. */
+export interface ReportRun {
+  variant: string; seed: number;
+  epochs: ReportEpoch[];
+  steps: ReportStep[];
+  /** Final cosine scores of the verification pairs. */
+  scores?: { genuine: number[]; impostor: number[] };
+  /** 2-D PCA projection of (a subset of) the final test embeddings, with identity labels. */
+  projection?: { x: number[]; y: number[]; label: number[]; explained: [number, number] };
+}
+/** One metric of one variant aggregated over seeds (fractions in [0,1]). */
+export interface ReportStat { variant: string; label: string; metric: string; metricLabel: string; mean: number; ciLow: number | null; ciHigh: number | null; n: number }
+/** Everything the HTML experiment report shows. */
+export interface ExperimentReportData {
+  title: string; description: string; generatedAt: string; backend: string; seeds: number[];
+  /** The experiment definition (base config, variants) shown verbatim as JSON. */
+  config: unknown;
+  variants: { name: string; label: string; description: string }[];
+  /** Prebuilt tables (HTML fragments produced by the lead's code, e.g. tableToHtml), shown in order. */
+  tables: { title: string; html: string; note?: string }[];
+  stats: ReportStat[];
+  runs: ReportRun[];
+  failed: { id: string; variant: string; seed: number; error: string }[];
+}
