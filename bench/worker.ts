@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backends';
 import type { BackendName } from '../src/backends';
 import { deepMerge } from '../src/config';
-import { REPRODUCE_PRESETS } from '../src/experiments/presets';
+import { QUICK_BASE, corefaceAblationVariants } from '../src/experiments/builtin';
 import { Trainer } from '../src/train/trainer';
 import { embedImageSet } from '../src/train/embed';
 import { verificationAccuracy } from '../src/eval/verification';
@@ -70,10 +70,9 @@ function stepResult(backend: string, batch: number, warmup: number, r: { seconds
 
 /** The quick-preset trainer for one paper method, optionally with another batch size. */
 function quickTrainer(method: 'arcface' | 'coreface', benchmark?: FaceBenchmark, batch?: number): Trainer {
-  const preset = REPRODUCE_PRESETS.quick;
-  const m = preset.methods.find((x) => x.name === method);
-  if (!m) throw new Error(`quick preset has no method ${method}`);
-  let cfg = deepMerge(deepMerge(preset.base, m.overrides), { name: `bench-${method}`, seed: 0 }) as Record<string, unknown>;
+  const m = corefaceAblationVariants(3, []).find((x) => x.name === method);
+  if (!m) throw new Error(`the quick ablation has no variant ${method}`);
+  let cfg = deepMerge(deepMerge(QUICK_BASE, m.overrides ?? {}), { name: `bench-${method}`, seed: 0 }) as Record<string, unknown>;
   if (batch !== undefined) cfg = deepMerge(cfg, { training: { batchSize: batch } }) as Record<string, unknown>;
   return new Trainer(cfg, { benchmark, progress: false });
 }

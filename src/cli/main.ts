@@ -7,19 +7,29 @@ import { listDatasets } from '../data';
 import { listBackbones } from '../models';
 import { listHeads } from '../heads';
 import { Trainer, NumericalError, loadCheckpoint } from '../train';
-import { reproduce, REPRODUCE_PRESETS } from '../experiments';
+import { ablate, collect, listExperiments, mainTable, parseShard, reproduce, resolveSeeds, REPRODUCE_PRESETS, AblateResult } from '../experiments';
+import { tableToMarkdown } from '../report/table';
 
 const USAGE = `coreface: CoReFace research workbench (TensorFlow.js)
 
 Usage:
-  coreface reproduce [--preset quick|full] [--seeds N] [--jobs N] [--out DIR] [--estimate-only]
-      Train and evaluate ArcFace, ArcFace+dropout and CoReFace on synthfaces over seeds; print the table.
+  coreface reproduce [--preset quick|full] [--seeds N] [--jobs N] [--results DIR] [--estimate-only]
+      quick (default): ArcFace, ArcFace+dropout and CoReFace from the quick CoReFace ablation, 2 seeds;
+      full: the whole coreface-ablation experiment. Prints the table; writes results/<experiment>/.
+  coreface ablate EXPERIMENT|FILE.json [--variants a,b] [--seeds N|a,b] [--jobs N] [--shard k/n]
+                  [--results DIR] [--retry-failed] [--no-report] [--estimate-only]
+      Run the runs of an experiment that the store lacks (finished runs are reused, interrupted ones resume,
+      failures are recorded), then write summary.json, table.{md,csv,tex}, runs.csv and report.html to
+      DIR/<experiment>/ (default DIR: results). With --shard k/n only every n-th run from k (1-based) runs
+      and the views are left to 'collect' (Slurm job arrays, Kubernetes Indexed Jobs: docs/cluster.md).
+  coreface collect EXPERIMENT|FILE.json [--variants a,b] [--seeds N|a,b] [--results DIR] [--no-report]
+      Summarise what the store holds for an experiment (no training) and write its tables and report.
   coreface train --config FILE.json [--out DIR] [--resume] [--label NAME]
       Train one model; writes DIR/{config.json,metrics.jsonl,checkpoint.ckpt,result.json}.
   coreface eval --checkpoint DIR [--json]
       Evaluate the checkpoint in DIR on its benchmark (verification, identification, open set).
   coreface list
-      Registered datasets, backbones, heads and reproduce presets.
+      Registered datasets, backbones, heads, experiments and reproduce presets.
   coreface config [--defaults | --docs]
       Print the default config (JSON) or the config reference (Markdown).
 
@@ -38,6 +48,15 @@ function parse(argv: string[], options: OptionSpec): Record<string, string | boo
   try {
     const { values } = parseArgs({ args: argv, options: { ...options, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
     return values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function parseWithPositionals(argv: string[], options: OptionSpec): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -113,27 +132,78 @@ async function cmdEval(argv: string[]): Promise<number> {
   return 0;
 }
 
+function listOption(v: string | boolean | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.trim() === '') throw new UsageError('--variants needs a comma-separated list of variant names');
+  return v.split(',').map((x) => x.trim()).filter(Boolean);
+}
+
+function seedsOption(v: string | boolean | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new UsageError('--seeds needs a count N or a list a,b,c');
+  const parsed = v.includes(',') ? v.split(',').map((x) => Number(x)) : Number(v);
+  return resolveSeeds(parsed, '--seeds');
+}
+
+function printResult(res: AblateResult, results: string | undefined): void {
+  const s = res.summary;
+  const files = res.files;
+  process.stdout.write(`\n${tableToMarkdown(mainTable(s))}\nmean ± std over seeds ${s.seeds.join(', ')} (backend ${s.backends.join(', ') || 'n/a'})` +
+    `${res.wallSeconds ? `; wall time ${(res.wallSeconds / 60).toFixed(1)} min` : ''}` +
+    `${files ? `; tables and report in ${path.dirname(files.summary)}` : `; run 'coreface collect ${res.experiment}${results ? ` --results ${results}` : ''}' for the tables`}\n`);
+}
+
+const EXPERIMENT_OPTIONS: OptionSpec = {
+  variants: { type: 'string' }, seeds: { type: 'string' }, results: { type: 'string' }, 'no-report': { type: 'boolean' },
+};
+
+async function cmdAblate(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parseWithPositionals(argv, {
+    ...EXPERIMENT_OPTIONS, jobs: { type: 'string' }, shard: { type: 'string' }, 'retry-failed': { type: 'boolean' }, 'estimate-only': { type: 'boolean' },
+  });
+  if (o.help) return usage(0);
+  if (positionals.length !== 1) throw new UsageError(`ablate needs one experiment name or FILE.json (registered: ${listExperiments().map((e) => e.name).join(', ')})`);
+  const shard = typeof o.shard === 'string' ? parseShard(o.shard) : undefined;
+  await backend(o.backend);
+  const results = typeof o.results === 'string' ? o.results : undefined;
+  const res = await ablate(positionals[0], {
+    variants: listOption(o.variants), seeds: seedsOption(o.seeds), results, report: !o['no-report'],
+    jobs: intOption(o.jobs, 'jobs'), shard, retryFailed: Boolean(o['retry-failed']), estimateOnly: Boolean(o['estimate-only']),
+    backend: typeof o.backend === 'string' ? o.backend : undefined,
+  });
+  if (!o['estimate-only']) printResult(res, results);
+  return res.unfinished > 0 && !o['estimate-only'] ? 1 : 0;
+}
+
+async function cmdCollect(argv: string[]): Promise<number> {
+  const { values: o, positionals } = parseWithPositionals(argv, EXPERIMENT_OPTIONS);
+  if (o.help) return usage(0);
+  if (positionals.length !== 1) throw new UsageError(`collect needs one experiment name or FILE.json (registered: ${listExperiments().map((e) => e.name).join(', ')})`);
+  const results = typeof o.results === 'string' ? o.results : undefined;
+  const res = await collect(positionals[0], { variants: listOption(o.variants), seeds: seedsOption(o.seeds), results, report: !o['no-report'] });
+  printResult(res, results);
+  return 0;
+}
+
 async function cmdReproduce(argv: string[]): Promise<number> {
   const o = parse(argv, {
-    preset: { type: 'string' }, seeds: { type: 'string' }, jobs: { type: 'string' }, out: { type: 'string' },
+    preset: { type: 'string' }, seeds: { type: 'string' }, jobs: { type: 'string' }, results: { type: 'string' },
     'estimate-only': { type: 'boolean' },
   });
   if (o.help) return usage(0);
   const preset = typeof o.preset === 'string' ? o.preset : 'quick';
   if (!REPRODUCE_PRESETS[preset]) throw new UsageError(`--preset must be one of ${Object.keys(REPRODUCE_PRESETS).join(', ')}, got '${preset}'`);
   await backend(o.backend);
-  const s = await reproduce({
+  const results = typeof o.results === 'string' ? o.results : undefined;
+  const res = await reproduce({
     preset,
     seeds: intOption(o.seeds, 'seeds'),
     jobs: intOption(o.jobs, 'jobs'),
-    outDir: typeof o.out === 'string' ? o.out : undefined,
+    results,
     estimateOnly: Boolean(o['estimate-only']),
   });
-  if (!o['estimate-only']) {
-    process.stdout.write(`\n${s.table}\n\nmean ± std over seeds ${s.seeds.join(', ')} (backend ${s.backend}); wall time ${(s.wallSeconds / 60).toFixed(1)} min; results in ${s.outDir}\n`);
-  }
-  const failed = s.methods.reduce((a, m) => a + m.failed, 0);
-  return failed > 0 ? 1 : 0;
+  if (!o['estimate-only']) printResult(res, results);
+  return res.unfinished > 0 && !o['estimate-only'] ? 1 : 0;
 }
 
 function cmdList(): number {
@@ -141,7 +211,8 @@ function cmdList(): number {
     `datasets:  ${listDatasets().map((d) => d.name).join(', ')}`,
     `backbones: ${listBackbones().join(', ')}`,
     `heads:     ${listHeads().join(', ')}`,
-    `presets:   ${Object.keys(REPRODUCE_PRESETS).join(', ')}`,
+    `experiments: ${listExperiments().map((e) => `${e.name} (${e.variants} variants x ${e.seeds} seeds)`).join(', ')}`,
+    `presets:   ${Object.entries(REPRODUCE_PRESETS).map(([k, p]) => `${k} -> ${p.experiment}${p.variants ? ` [${p.variants.join(', ')}]` : ''}`).join(', ')}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
   return 0;
@@ -167,10 +238,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'train': return await cmdTrain(rest);
       case 'eval': return await cmdEval(rest);
       case 'reproduce': return await cmdReproduce(rest);
+      case 'ablate': return await cmdAblate(rest);
+      case 'collect': return await cmdCollect(rest);
       case 'list': return cmdList();
       case 'config': return cmdConfig(rest);
       case undefined: case '-h': case '--help': case 'help': return usage(cmd === undefined ? 2 : 0);
-      default: throw new UsageError(`unknown command '${cmd}' (commands: reproduce, train, eval, list, config)`);
+      default: throw new UsageError(`unknown command '${cmd}' (commands: reproduce, ablate, collect, train, eval, list, config)`);
     }
   } catch (e) {
     const err = e as Error;

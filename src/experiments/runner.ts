@@ -4,96 +4,153 @@ import * as os from 'os';
 import * as path from 'path';
 import { writeJsonAtomic } from '../util/atomic';
 import type { RunResult } from '../train';
-import { cachedResult } from '../train/cache';
 import { formatDuration } from '../train/progress';
+import type { PlannedRun } from './spec';
+import { RunStore } from './store';
 
-/** One run of a grid: an id (its folder name) and its config. */
-export interface GridRun {
-  id: string;
-  method: string;
-  seed: number;
-  config: Record<string, unknown>;
-}
+/** The outcome of one planned run after `executeRuns`. */
+export type RunOutcome =
+  | { run: PlannedRun; status: 'done'; result: RunResult; cached: boolean }
+  | { run: PlannedRun; status: 'failed'; error: string; cached: boolean }
+  | { run: PlannedRun; status: 'busy'; owner: string };
 
-/** The outcome of one run of a grid. */
-export type GridOutcome =
-  | { id: string; method: string; seed: number; status: 'done'; result: RunResult; cached: boolean }
-  | { id: string; method: string; seed: number; status: 'failed'; error: string };
-
-/** Options of `runGrid`. */
-export interface RunGridOptions {
-  /** Results directory; run i goes to `<outDir>/runs/<id>/`. */
-  outDir: string;
+/** Options of `executeRuns`. */
+export interface ExecuteOptions {
+  store: RunStore;
   /** Parallel worker processes (default: number of CPU cores; wasm runs one thread per process). */
   jobs?: number;
+  /** Run again the runs whose failure is recorded (default false: they are reported as failed). */
+  retryFailed?: boolean;
+  /** Label of a run in progress lines (default `<variant>-s<seed>`). */
+  labelOf?: (run: PlannedRun) => string;
+  /** Expected wall seconds of one run (for the first ETA, before any run finished). */
+  expectedRunSeconds?: (run: PlannedRun) => number;
+  /** Backend forced on the children (default: theirs, i.e. COREFACE_BACKEND or the automatic choice). */
+  backend?: string;
   /** Print lines to (default process.stderr). */
   log?: (line: string) => void;
 }
 
 const CLI = path.join(__dirname, '..', '..', '..', 'bin', 'coreface.js');
 
+function bar(frac: number, width = 20): string {
+  const fill = Math.round(Math.max(0, Math.min(1, frac)) * width);
+  return '#'.repeat(fill) + '-'.repeat(width - fill);
+}
+
+/** Runs one training child (`coreface train --resume`) and resolves to its exit code and stderr tail. */
+function trainChild(run: PlannedRun, dir: string, label: string, backend: string | undefined, log: (l: string) => void): Promise<{ code: number; tail: string }> {
+  const cfgFile = path.join(dir, 'input-config.json');
+  writeJsonAtomic(cfgFile, run.config);
+  const args = [CLI, 'train', '--config', cfgFile, '--out', dir, '--resume', '--label', label];
+  if (backend) args.push('--backend', backend);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    child.stdout.on('data', () => undefined);
+    child.stderr.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      tail = (tail + text).slice(-4000);
+      for (const line of text.split('\n')) if (line.trim()) log(`  ${line}`);
+    });
+    child.on('error', (e) => resolve({ code: 1, tail: e.message }));
+    child.on('close', (c, signal) => resolve({ code: c ?? 1, tail: signal ? `${tail}\nkilled by ${signal}` : tail }));
+  });
+}
+
+/** The last meaningful lines of a child's stderr, as a one-line error. */
+function errorSummary(tail: string, code: number): string {
+  const lines = tail.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('[') && !/^\S+ \d+\/\d+ \(/.test(l));
+  const msg = lines.filter((l) => /error|stopped|killed|coreface:/i.test(l)).slice(-2).join(' | ') || lines.slice(-2).join(' | ');
+  return msg || `exit code ${code}`;
+}
+
 /**
- * Runs every run of the grid in child processes (`coreface train --resume`), `jobs` at a time. A run whose
- * result.json exists for the same config is not run again; an interrupted run resumes from its checkpoint;
- * a failed run is recorded (error.txt) and the others go on. Child progress lines are forwarded with the run id.
+ * Runs the planned runs that the store does not hold yet, `jobs` at a time, each in a child process
+ * (`coreface train --resume`, so an interrupted run continues from its checkpoint). A finished run is never
+ * recomputed; a run locked by a live process (another `ablate` process, another shard) is skipped as busy; a
+ * failed run is recorded in error.json and the others go on. Prints an overall progress bar with the ETA after
+ * every run, and forwards the children's progress lines.
  */
-export async function runGrid(runs: GridRun[], opts: RunGridOptions): Promise<GridOutcome[]> {
+export async function executeRuns(runs: PlannedRun[], opts: ExecuteOptions): Promise<RunOutcome[]> {
+  const { store } = opts;
   const jobs = Math.max(1, opts.jobs ?? os.cpus().length);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const outcomes: GridOutcome[] = new Array(runs.length);
+  const labelOf = opts.labelOf ?? ((r: PlannedRun) => `${r.variant}-s${r.seed}`);
+  const outcomes: RunOutcome[] = new Array(runs.length);
+  const t0 = Date.now();
   let next = 0;
   let finished = 0;
-  let ran = 0;
-  let runSeconds = 0;
-  const t0 = Date.now();
+  let trainedSeconds = 0;
+  let trained = 0;
+  const pending = runs.map((r) => !store.result(r.key, r.config));
+  const toTrain = pending.filter(Boolean).length;
+  const expected = (r: PlannedRun): number => opts.expectedRunSeconds?.(r) ?? NaN;
+  const remainingEstimate = (): number => {
+    let sum = 0;
+    for (let i = next; i < runs.length; i++) if (pending[i]) sum += trained > 0 ? trainedSeconds / trained : expected(runs[i]);
+    return sum / jobs;
+  };
+  const progress = (what: string): void => {
+    finished++;
+    const elapsed = (Date.now() - t0) / 1000;
+    log(`[ablate] [${bar(finished / runs.length)}] ${finished}/${runs.length} ${what}; elapsed ${formatDuration(elapsed)}, ETA ${formatDuration(remainingEstimate())}`);
+  };
+  log(`[ablate] ${runs.length} runs, ${runs.length - toTrain} already in the store, ${toTrain} to train, ${jobs} worker(s)`);
   const worker = async (): Promise<void> => {
     while (next < runs.length) {
       const i = next++;
       const run = runs[i];
-      const dir = path.join(opts.outDir, 'runs', run.id);
-      const cached = cachedResult(dir, run.config);
+      const label = labelOf(run);
+      const cached = store.result(run.key, run.config);
       if (cached) {
-        outcomes[i] = { id: run.id, method: run.method, seed: run.seed, status: 'done', result: cached, cached: true };
-        finished++;
-        log(`[grid] ${run.id}: cached result, skipped (${finished}/${runs.length})`);
+        outcomes[i] = { run, status: 'done', result: cached, cached: true };
+        progress(`${label}: in the store`);
         continue;
       }
-      fs.mkdirSync(dir, { recursive: true });
-      const cfgFile = path.join(dir, 'input-config.json');
-      writeJsonAtomic(cfgFile, run.config);
-      log(`[grid] ${run.id}: started`);
-      const started = Date.now();
-      const code = await new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, [CLI, 'train', '--config', cfgFile, '--out', dir, '--resume', '--label', run.id], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let errTail = '';
-        const forward = (chunk: Buffer): void => {
-          const text = chunk.toString();
-          errTail = (errTail + text).slice(-4000);
-          for (const line of text.split('\n')) if (line.trim()) log(`  ${line}`);
-        };
-        child.stdout.on('data', () => undefined);
-        child.stderr.on('data', forward);
-        child.on('close', (c) => {
-          if (c !== 0) fs.writeFileSync(path.join(dir, 'error.txt'), errTail);
-          resolve(c ?? 1);
-        });
-      });
-      finished++;
-      ran++;
-      runSeconds += (Date.now() - started) / 1000;
-      const elapsed = (Date.now() - t0) / 1000;
-      // Remaining runs go `jobs` at a time, each about as long as the mean run so far.
-      const eta = (runSeconds / ran) * Math.ceil((runs.length - finished) / jobs);
-      const result = code === 0 ? cachedResult(dir, run.config) : null;
-      if (result) {
-        outcomes[i] = { id: run.id, method: run.method, seed: run.seed, status: 'done', result, cached: false };
-        log(`[grid] ${run.id}: done in ${formatDuration(result.wallSeconds)} (${finished}/${runs.length}, elapsed ${formatDuration(elapsed)}, ETA ${formatDuration(eta)})`);
-      } else {
-        const error = fs.existsSync(path.join(dir, 'error.txt')) ? fs.readFileSync(path.join(dir, 'error.txt'), 'utf8').trim().split('\n').slice(-3).join(' | ') : `exit code ${code}`;
-        outcomes[i] = { id: run.id, method: run.method, seed: run.seed, status: 'failed', error };
-        log(`[grid] ${run.id}: FAILED (${error}) (${finished}/${runs.length})`);
+      const failure = store.failure(run.key);
+      if (failure && !opts.retryFailed) {
+        outcomes[i] = { run, status: 'failed', error: failure.error, cached: true };
+        progress(`${label}: failed earlier (${failure.error}); --retry-failed runs it again`);
+        continue;
+      }
+      const lock = store.tryLock(run.key);
+      if (!lock) {
+        const owner = store.liveLock(run.key);
+        const who = owner ? `pid ${owner.pid} on ${owner.host}` : 'another process';
+        outcomes[i] = { run, status: 'busy', owner: who };
+        progress(`${label}: being run by ${who}, skipped`);
+        continue;
+      }
+      try {
+        // Another process may have finished it between our check and the lock.
+        const raced = store.result(run.key, run.config);
+        if (raced) {
+          outcomes[i] = { run, status: 'done', result: raced, cached: true };
+          progress(`${label}: in the store`);
+          continue;
+        }
+        store.clearFailure(run.key);
+        const dir = store.dir(run.key);
+        log(`[ablate] ${label}: started (${dir})`);
+        const started = Date.now();
+        const { code, tail } = await trainChild(run, dir, label, opts.backend, log);
+        const seconds = (Date.now() - started) / 1000;
+        const result = code === 0 ? store.result(run.key, run.config) : null;
+        if (result) {
+          trained++;
+          trainedSeconds += seconds;
+          outcomes[i] = { run, status: 'done', result, cached: false };
+          progress(`${label}: done in ${formatDuration(seconds)}`);
+        } else {
+          const error = code === 0 ? 'the run exited without writing result.json' : errorSummary(tail, code);
+          store.recordFailure(run.key, error, code);
+          fs.writeFileSync(path.join(dir, 'error.txt'), tail);
+          outcomes[i] = { run, status: 'failed', error, cached: false };
+          progress(`${label}: FAILED (${error})`);
+        }
+      } finally {
+        lock.release();
       }
     }
   };

@@ -1,11 +1,32 @@
-import type { GridOutcome } from './runner';
+/**
+ * Aggregation of an experiment's runs: per variant mean, sample std and 95% Student-t interval over seeds, the
+ * verification fold spread, and the paired difference against the baseline variant on the seeds both finished
+ * (paired t-test and exact sign-flip permutation test). All of it plain JSON (summary.json); tables and the
+ * report are views of it (views.ts).
+ */
 import type { RunResult } from '../train';
-import { meanStd } from '../report/table';
+import { pairedPermutationTest, pairedTTest, summarizeSample, SampleSummary } from '../stats';
+import type { ResolvedExperiment, PlannedRun } from './spec';
+import type { RunOutcome } from './runner';
 
-/** The per-run metrics that go into tables (fractions in [0, 1]; null where not defined). */
+/** The metrics that go into tables: key, label, and whether higher is better. Values are fractions in [0, 1]. */
+export const TABLE_METRICS = [
+  { key: 'verificationAccuracy', label: 'verification acc', higherIsBetter: true },
+  { key: 'tarAtFar1e3', label: 'TAR@FAR=1e-3', higherIsBetter: true },
+  { key: 'rank1', label: 'rank-1', higherIsBetter: true },
+  { key: 'dirAtFpir1e2', label: 'DIR@FPIR=1e-2', higherIsBetter: true },
+  { key: 'auc', label: 'AUC', higherIsBetter: true },
+  { key: 'eer', label: 'EER', higherIsBetter: false },
+] as const;
+
+/** A table metric's key. */
+export type MetricKey = (typeof TABLE_METRICS)[number]['key'];
+
+/** The per-run metrics (fractions in [0, 1]; null where not defined). */
 export interface RunRow {
-  method: string;
+  variant: string;
   seed: number;
+  key: string;
   verificationAccuracy: number;
   verificationFoldStd: number;
   tarAtFar1e3: number | null;
@@ -18,28 +39,55 @@ export interface RunRow {
   backend: string;
 }
 
-/** Mean, sample std (n - 1) and count of a metric over seeds. */
-export interface Stat {
-  mean: number;
-  std: number;
+/** Paired difference variant - baseline over the seeds both finished. */
+export interface PairedComparison {
   n: number;
+  meanDiff: number;
+  ciLow: number | null;
+  ciHigh: number | null;
+  /** Two-sided paired t-test p-value (null for n < 2). */
+  pT: number | null;
+  /** Exact two-sided sign-flip permutation p-value (its minimum is 2 / 2^n: 0.5 for 2 seeds, 0.0625 for 5). */
+  pPermutation: number | null;
 }
 
-/** One method aggregated over its seeds. */
-export interface MethodSummary {
-  method: string;
+/** One variant aggregated over its seeds. */
+export interface VariantSummary {
+  variant: string;
   label: string;
+  description: string;
   seeds: number[];
   failed: number;
-  metrics: Record<'verificationAccuracy' | 'tarAtFar1e3' | 'rank1' | 'dirAtFpir1e2' | 'auc' | 'eer' | 'imgPerSec', Stat>;
+  missing: number;
+  metrics: Record<MetricKey, SampleSummary | null>;
+  /** Mean over seeds of the std of the 10 verification fold accuracies. */
+  foldStd: number | null;
+  imgPerSec: number | null;
+  /** Differences against the baseline (null for the baseline itself). */
+  vsBaseline: Record<MetricKey, PairedComparison | null> | null;
 }
 
-/** Extracts the table metrics of one run. */
-export function runRow(method: string, r: RunResult): RunRow {
+/** What `summarizeExperiment` returns. */
+export interface ExperimentSummary {
+  experiment: string;
+  description: string;
+  baseline: string;
+  seeds: number[];
+  backends: string[];
+  generatedAt: string;
+  variants: VariantSummary[];
+  runs: RunRow[];
+  failed: { variant: string; seed: number; key: string; error: string }[];
+  missing: { variant: string; seed: number; key: string; status: string }[];
+}
+
+/** The table metrics of one finished run. */
+export function runRow(run: PlannedRun, r: RunResult): RunRow {
   const f = r.final;
   return {
-    method,
-    seed: r.seed,
+    variant: run.variant,
+    seed: run.seed,
+    key: run.key,
     verificationAccuracy: f.verification.accuracy,
     verificationFoldStd: f.verification.std,
     tarAtFar1e3: f.verification.tarAtFar['1e-3'] ?? null,
@@ -53,54 +101,85 @@ export function runRow(method: string, r: RunResult): RunRow {
   };
 }
 
-/** Aggregates grid outcomes per method (in the given method order). */
-export function summarize(outcomes: GridOutcome[], methods: { name: string; label: string }[]): { rows: RunRow[]; methods: MethodSummary[] } {
-  const rows: RunRow[] = [];
-  for (const o of outcomes) if (o.status === 'done') rows.push(runRow(o.method, o.result));
-  const summaries = methods.map((m) => {
-    const mine = rows.filter((r) => r.method === m.name);
-    const stat = (f: (r: RunRow) => number | null): Stat =>
-      meanStd(mine.map(f).filter((v): v is number => v !== null && Number.isFinite(v)));
+function mean(xs: number[]): number | null {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+
+function finite(v: number | null): v is number {
+  return v !== null && Number.isFinite(v);
+}
+
+/** Paired comparison of metric `m` between two sets of rows, on the seeds both have a value for. */
+export function comparePaired(rows: RunRow[], base: RunRow[], m: MetricKey): PairedComparison | null {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (const r of rows) {
+    const o = base.find((x) => x.seed === r.seed);
+    const va = r[m];
+    const vb = o?.[m] ?? null;
+    if (finite(va) && finite(vb)) {
+      a.push(va);
+      b.push(vb);
+    }
+  }
+  if (a.length === 0) return null;
+  if (a.length === 1) return { n: 1, meanDiff: a[0] - b[0], ciLow: null, ciHigh: null, pT: null, pPermutation: null };
+  const t = pairedTTest(a, b);
+  const perm = pairedPermutationTest(a, b);
+  return { n: a.length, meanDiff: t.meanDiff, ciLow: t.ciLow, ciHigh: t.ciHigh, pT: t.pValue, pPermutation: perm.pValue };
+}
+
+/**
+ * Aggregates the outcomes of an experiment's planned runs per variant (in the experiment's order; variants with
+ * no planned run are left out). Failed and missing runs are counted and listed, never mixed into the numbers.
+ */
+export function summarizeExperiment(exp: ResolvedExperiment, outcomes: { run: PlannedRun; result: RunResult | null; status: string; error?: string }[]): ExperimentSummary {
+  const rows = outcomes.filter((o) => o.result).map((o) => runRow(o.run, o.result as RunResult));
+  const baseRows = rows.filter((r) => r.variant === exp.baseline);
+  const planned = new Set(outcomes.map((o) => o.run.variant));
+  const variants: VariantSummary[] = exp.variants.filter((v) => planned.has(v.name)).map((v) => {
+    const mine = rows.filter((r) => r.variant === v.name);
+    const metrics = {} as Record<MetricKey, SampleSummary | null>;
+    const vs = {} as Record<MetricKey, PairedComparison | null>;
+    for (const { key } of TABLE_METRICS) {
+      const vals = mine.map((r) => r[key]).filter(finite);
+      metrics[key] = vals.length ? summarizeSample(vals) : null;
+      vs[key] = comparePaired(mine, baseRows, key);
+    }
+    const mineOutcomes = outcomes.filter((o) => o.run.variant === v.name);
     return {
-      method: m.name,
-      label: m.label,
+      variant: v.name,
+      label: v.label,
+      description: v.description,
       seeds: mine.map((r) => r.seed),
-      failed: outcomes.filter((o) => o.method === m.name && o.status === 'failed').length,
-      metrics: {
-        verificationAccuracy: stat((r) => r.verificationAccuracy),
-        tarAtFar1e3: stat((r) => r.tarAtFar1e3),
-        rank1: stat((r) => r.rank1),
-        dirAtFpir1e2: stat((r) => r.dirAtFpir1e2),
-        auc: stat((r) => r.auc),
-        eer: stat((r) => r.eer),
-        imgPerSec: stat((r) => r.imgPerSec),
-      },
+      failed: mineOutcomes.filter((o) => o.status === 'failed').length,
+      missing: mineOutcomes.filter((o) => !o.result && o.status !== 'failed').length,
+      metrics,
+      foldStd: mean(mine.map((r) => r.verificationFoldStd)),
+      imgPerSec: mean(mine.map((r) => r.imgPerSec)),
+      vsBaseline: v.name === exp.baseline ? null : vs,
     };
   });
-  return { rows, methods: summaries };
+  return {
+    experiment: exp.name,
+    description: exp.description,
+    baseline: exp.baseline,
+    seeds: [...new Set(outcomes.map((o) => o.run.seed))].sort((a, b) => a - b),
+    backends: [...new Set(rows.map((r) => r.backend))],
+    generatedAt: new Date().toISOString(),
+    variants,
+    runs: rows,
+    failed: outcomes.filter((o) => o.status === 'failed').map((o) => ({ variant: o.run.variant, seed: o.run.seed, key: o.run.key, error: o.error ?? '' })),
+    missing: outcomes.filter((o) => !o.result && o.status !== 'failed').map((o) => ({ variant: o.run.variant, seed: o.run.seed, key: o.run.key, status: o.status })),
+  };
 }
 
-function pct(s: Stat): string {
-  if (s.n === 0 || !Number.isFinite(s.mean)) return 'n/a';
-  return s.n > 1 ? `${(100 * s.mean).toFixed(2)} ± ${(100 * s.std).toFixed(2)}` : `${(100 * s.mean).toFixed(2)}`;
-}
-
-/** Markdown table: mean ± sample std over seeds, in percent. */
-export function markdownTable(summaries: MethodSummary[]): string {
-  const head = '| method | seeds | verification acc % | TAR@FAR=1e-3 % | rank-1 % | DIR@FPIR=1e-2 % | AUC % | EER % | train img/s |';
-  const sep = '|---|---|---|---|---|---|---|---|---|';
-  const lines = summaries.map((s) => {
-    const m = s.metrics;
-    const seeds = `${s.seeds.length}${s.failed ? ` (+${s.failed} failed)` : ''}`;
-    const speed = m.imgPerSec.n ? m.imgPerSec.mean.toFixed(0) : 'n/a';
-    return `| ${s.label} | ${seeds} | ${pct(m.verificationAccuracy)} | ${pct(m.tarAtFar1e3)} | ${pct(m.rank1)} | ${pct(m.dirAtFpir1e2)} | ${pct(m.auc)} | ${pct(m.eer)} | ${speed} |`;
-  });
-  return [head, sep, ...lines].join('\n');
-}
-
-/** CSV of the per-run rows (one line per run). */
-export function runsCsv(rows: RunRow[]): string {
-  const cols: (keyof RunRow)[] = ['method', 'seed', 'verificationAccuracy', 'verificationFoldStd', 'tarAtFar1e3', 'auc', 'eer', 'rank1', 'dirAtFpir1e2', 'imgPerSec', 'trainSeconds', 'backend'];
-  const cell = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
-  return [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
+/** Outcomes from `executeRuns` in the shape `summarizeExperiment` takes. */
+export function fromRunOutcomes(outcomes: RunOutcome[]): { run: PlannedRun; result: RunResult | null; status: string; error?: string }[] {
+  return outcomes.map((o) => ({
+    run: o.run,
+    result: o.status === 'done' ? o.result : null,
+    status: o.status,
+    error: o.status === 'failed' ? o.error : undefined,
+  }));
 }

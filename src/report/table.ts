@@ -212,3 +212,16 @@ export function meanStdTable(
   }
   return { columns, rows, stats };
 }
+
+/**
+ * RFC 4180 CSV of a table: raw values (numbers at full precision, empty for null/NaN), fields with a comma, quote
+ * or line break quoted. (danfojs-node's toCSV does not quote such fields, so tables are exported here.)
+ */
+export function tableToCsv(table: TableData | DataFrameLike): string {
+  const t = normalise(table);
+  const field = (v: TableCell): string => {
+    const s = v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? '' : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [t.columns.map(field).join(','), ...t.rows.map((r) => r.map(field).join(','))].join('\n') + '\n';
+}

@@ -18,6 +18,7 @@ import { epochBatches } from './sampler';
 import { Sgd } from './sgd';
 import { saveCheckpoint, loadCheckpoint, TensorEntry } from './checkpoint';
 import { embedImageSet } from './embed';
+import { runArtifacts } from './artifacts';
 import { ProgressBar, formatDuration } from './progress';
 
 /** Thrown when the loss or the gradients stop being finite. */
@@ -137,6 +138,8 @@ export class Trainer {
   /** Trainable variables (model + head) by store name, and the store name of each tfjs variable name. */
   private readonly vars: Map<string, tf.Variable>;
   private readonly storeNameOf = new Map<string, string>();
+  /** Test embeddings of the last evaluation (for artifacts.json). */
+  private lastEmbeddings: { embeddings: Float32Array; dim: number; globalStep: number } | null = null;
 
   constructor(config: unknown, readonly opts: TrainerOptions = {}) {
     this.config = resolveTrainConfig(config);
@@ -308,6 +311,7 @@ export class Trainer {
   evaluate(): EvalReport {
     const b = this.benchmark;
     const { embeddings, dim } = embedImageSet((x) => this.model.embed(x, { training: false }), b.test);
+    this.lastEmbeddings = { embeddings, dim, globalStep: this.globalStep };
     return evaluateEmbeddings(embeddings, b.test.count, dim, b.test.labels, b.pairs, b.identification);
   }
 
@@ -364,6 +368,12 @@ export class Trainer {
       if (outDir && ckptDue) this.save();
     }
     const final = this.epochs[this.epochs.length - 1]?.eval ?? this.evaluate();
+    if (outDir) {
+      // The final embeddings (evaluation is deterministic, so a resumed run recomputes the same ones).
+      if (this.lastEmbeddings?.globalStep !== this.globalStep) this.evaluate();
+      const { embeddings, dim } = this.lastEmbeddings as { embeddings: Float32Array; dim: number };
+      writeJsonAtomic(path.join(outDir, 'artifacts.json'), runArtifacts(embeddings, dim, this.benchmark));
+    }
     const result: RunResult = {
       name: cfg.name,
       configHash: this.hash,

@@ -1,24 +1,75 @@
 import { strict as assert } from 'assert';
-import { markdownTable, MethodSummary } from '../../src/experiments/summary';
-import { meanStd } from '../../src/report/table';
+import type { RunResult } from '../../src/train';
+import { planRuns, resolveExperiment, summarizeExperiment, mainTable, pairedTable, markdownReport } from '../../src/experiments';
+import { tableToMarkdown } from '../../src/report/table';
 
-describe('experiments: summary statistics', () => {
-  it('mean and sample std (n - 1) by hand', () => {
-    // values 0.8, 0.9, 1.0: mean 0.9; deviations -0.1, 0, 0.1; sum sq 0.02; / 2 = 0.01; sqrt = 0.1
-    const s = meanStd([0.8, 0.9, 1.0]);
-    assert.ok(Math.abs(s.mean - 0.9) < 1e-12);
-    assert.ok(Math.abs(s.std - 0.1) < 1e-12);
-    assert.equal(meanStd([0.5]).std, 0);
-    assert.ok(Number.isNaN(meanStd([]).mean));
+// Reference values: scipy 1.10 (Debian python3-scipy):
+//   stats.ttest_rel([0.91, 0.95, 0.96], [0.90, 0.92, 0.94]) -> t 3.464101615137767, p 0.07417990022744805
+//   stats.t.ppf(0.975, 2) * 0.02 / sqrt(3) = 0.04968275423687506  (CI half-width of the baseline's mean)
+//   stats.t.ppf(0.975, 2) * 0.01 / sqrt(3) = 0.02484137711843753  (CI half-width of the mean difference)
+const close = (a: number | null | undefined, b: number, tol = 1e-9): void => {
+  assert.ok(a !== null && a !== undefined && Math.abs(a - b) < tol, `${a} != ${b}`);
+};
+
+function fakeResult(acc: number, seed: number): RunResult {
+  return {
+    name: 'x', configHash: 'h', seed, backend: 'wasm', versions: {}, steps: 1, wallSeconds: 1, trainSeconds: 1, imgPerSec: 100 + seed, finalLoss: 1, epochs: [],
+    final: {
+      verification: { accuracy: acc, std: 0.01 * (seed + 1), foldAccuracies: [], thresholds: [], auc: acc, eer: 1 - acc, tarAtFar: { '1e-3': acc / 2 } },
+      identification: { rank1: acc - 0.1, rank5: acc, cmc: [] },
+      openSet: { dirAtFpir: { '1e-2': acc / 4 }, thresholds: {}, achievedFpir: {} },
+      counts: { embeddings: 0, dim: 0, pairs: 0, genuinePairs: 0, impostorPairs: 0, gallery: 0, knownProbes: 0, unknownProbes: 0 },
+    },
+  } as unknown as RunResult;
+}
+
+describe('experiments: summary statistics over the store', () => {
+  const exp = resolveExperiment({ name: 'sum', base: {}, variants: [{ name: 'a', label: 'A' }, { name: 'b', label: 'B' }], seeds: [0, 1, 2, 3] });
+  const runs = planRuns(exp);
+  const acc: Record<string, number[]> = { a: [0.9, 0.92, 0.94], b: [0.91, 0.95, 0.96] };
+  const outcomes = runs.map((run) => {
+    if (run.seed === 3) return run.variant === 'b' ? { run, result: null, status: 'failed', error: 'boom' } : { run, result: null, status: 'missing' };
+    return { run, result: fakeResult(acc[run.variant][run.seed], run.seed), status: 'done' };
   });
-  it('formats the table in percent with mean ± std and marks missing values', () => {
-    const stat = (mean: number, std: number, n = 2) => ({ mean, std, n });
-    const none = { mean: NaN, std: NaN, n: 0 };
-    const m: MethodSummary = {
-      method: 'a', label: 'A', seeds: [0, 1], failed: 1,
-      metrics: { verificationAccuracy: stat(0.9, 0.01), tarAtFar1e3: none, rank1: stat(0.5, 0), dirAtFpir1e2: stat(0.25, 0.05), auc: stat(0.95, 0.001), eer: stat(0.1, 0.01), imgPerSec: stat(120.4, 3) },
-    };
-    const md = markdownTable([m]);
-    assert.match(md, /\| A \| 2 \(\+1 failed\) \| 90\.00 ± 1\.00 \| n\/a \| 50\.00 ± 0\.00 \| 25\.00 ± 5\.00 \| 95\.00 ± 0\.10 \| 10\.00 ± 1\.00 \| 120 \|/);
+  const s = summarizeExperiment(exp, outcomes);
+
+  it('mean, sample std and 95% t interval per variant, against hand/scipy values', () => {
+    const a = s.variants[0].metrics.verificationAccuracy;
+    close(a?.mean, 0.92);
+    close(a?.std ?? null, 0.02);
+    close(a?.ciLow ?? null, 0.92 - 0.04968275423687506);
+    close(a?.ciHigh ?? null, 0.92 + 0.04968275423687506);
+    close(s.variants[0].foldStd, (0.01 + 0.02 + 0.03) / 3);
+    assert.deepEqual(s.variants[0].seeds, [0, 1, 2]);
+  });
+
+  it('paired difference against the baseline: t-test and exact sign-flip p-values', () => {
+    assert.equal(s.variants[0].vsBaseline, null);
+    const d = s.variants[1].vsBaseline?.verificationAccuracy;
+    assert.equal(d?.n, 3);
+    close(d?.meanDiff, 0.02);
+    close(d?.pT ?? null, 0.07417990022744805, 1e-9);
+    close(d?.pPermutation ?? null, 0.25); // 3 positive differences: 2 of the 8 sign patterns are as extreme
+    close(d?.ciLow ?? null, 0.02 - 0.02484137711843753);
+  });
+
+  it('failed and missing runs are counted and listed, never averaged', () => {
+    assert.equal(s.variants[1].failed, 1);
+    assert.equal(s.variants[0].missing, 1);
+    assert.deepEqual(s.failed.map((f) => [f.variant, f.seed, f.error]), [['b', 3, 'boom']]);
+    assert.deepEqual(s.missing.map((f) => [f.variant, f.seed, f.status]), [['a', 3, 'missing']]);
+    assert.equal(s.runs.length, 6);
+  });
+
+  it('tables: percent with mean ± std and the interval; paired deltas with p-values; notes', () => {
+    const md = tableToMarkdown(mainTable(s));
+    assert.match(md, /\| A \| 3 \(1 missing\) \| 92\.00 ± 2\.00 \| \[87\.03, 96\.97\] \|/);
+    assert.match(md, /\| B \| 3 \(\+1 failed\) \| 94\.00 ± 2\.65 \|/);
+    const pd = tableToMarkdown(pairedTable(s));
+    assert.match(pd, /\| B \| 3 \| \+2\.00 \| \[−0\.48, \+4\.48\] \| 0\.074 \| 0\.250 \|/);
+    const report = markdownReport(exp, s);
+    assert.match(report, /Paired against \*\*A\*\*/);
+    assert.match(report, /Failed runs: b seed 3 \(boom\)/);
+    assert.match(report, /Not finished: a seed 3 \(missing\)/);
   });
 });

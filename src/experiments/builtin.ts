@@ -1,0 +1,105 @@
+/**
+ * Built-in experiments. Scales: QUICK_BASE (minutes per run on 2 cores) and FULL_BASE (the reference schedule
+ * shape at a larger synthfaces size). Every experiment is plain data (ExperimentSpec); `registerExperiment`
+ * adds more, and `coreface ablate FILE.json` runs one from a file.
+ */
+import { deepMerge } from '../config';
+import { listHeads } from '../heads';
+import type { ExperimentSpec, ExperimentVariant } from './spec';
+
+/**
+ * Quick scale: synthfaces 500 x 16 training images at 32x32x3, iresnet-tiny, 6 epochs, LR drops at 3 and 5
+ * (about 7.5 minutes per run on one core at ~110 img/s).
+ * The nuisance strength (1.25) was calibrated on the ArcFace baseline alone, seed 0, with an 8-epoch schedule,
+ * before any CoReFace run (verification accuracy: nuisance 1.0 -> 95.4%, 1.25 -> 93.3%, 1.5 -> the ArcFace run
+ * collapsed to 57%: without the easy-margin fix, cos(theta + m) is not monotonic near theta = pi, and the plain
+ * ArcFace of the reference can settle in that degenerate solution on hard data).
+ */
+export const QUICK_BASE: Record<string, unknown> = {
+  dataset: { name: 'synthfaces', options: { trainIdentities: 500, imagesPerIdentity: 16, testIdentities: 300, resolution: 32, channels: 3, nuisance: 1.25 } },
+  model: { backbone: 'iresnet-tiny', embeddingDim: 128 },
+  head: { name: 'arcface' }, // head defaults: s 64, m 0.5 (every head's options default as documented in docs/heads.md)
+  optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, clipNorm: 5, warmupEpochs: 1, milestones: [3, 5], gamma: 0.1 },
+  training: { epochs: 6, batchSize: 64, sampler: 'random', evalEvery: 0, checkpointEvery: 1, logEvery: 10 },
+};
+
+/** Full scale: synthfaces 2000 x 30, iresnet-small, 24 epochs with LR drops at 8, 14, 20 (as the reference). */
+export const FULL_BASE: Record<string, unknown> = deepMerge(QUICK_BASE, {
+  dataset: { options: { trainIdentities: 2000, imagesPerIdentity: 30, testIdentities: 600 } },
+  model: { backbone: 'iresnet-small' },
+  optimizer: { milestones: [8, 14, 20], warmupEpochs: 1 },
+  training: { epochs: 24, evalEvery: 4 },
+});
+
+/** CoReFace as released: dropout 0.4, then from the first LR drop two dropout-0.6 views and the one-way-N term. */
+function corefaceOn(startEpoch: number, coreface: Record<string, unknown> = {}, head: Record<string, unknown> = { name: 'arcface' }): Record<string, unknown> {
+  return {
+    head,
+    dropout: { before: 0.4, after: 0.6 },
+    coreface: { enabled: true, startEpoch, protocol: 'one-way-n', mask: 'zero', margin: 'adaptive', batchWeight: 0.99, ...coreface },
+  };
+}
+
+/**
+ * The fixed margin of the fixed-margin ablation: 0.2, the level the adaptive margin reaches on the quick preset
+ * (0.16-0.23 over the CoReFace phase of seed 0).
+ */
+export const FIXED_MARGIN_ABLATION = 0.2;
+
+/** The variants of the CoReFace ablation (Song & Wang 2024, and the ablations coreface-spec.md asks for). */
+export function corefaceAblationVariants(firstMilestone: number, startEpochs: number[]): ExperimentVariant[] {
+  const m1 = firstMilestone;
+  return [
+    { name: 'arcface', label: 'ArcFace', description: 'ArcFace head (s 64, m 0.5), no dropout (Deng et al. 2019)', overrides: { head: { name: 'arcface' }, dropout: { before: 0 } } },
+    { name: 'arcface-dropout', label: 'ArcFace + dropout 0.4', description: 'ArcFace, neck dropout 0.4 throughout (single view): the paper\'s stronger baseline', overrides: { head: { name: 'arcface' }, dropout: { before: 0.4 } } },
+    { name: 'two-view-ce', label: 'two-view CE, no contrast', description: 'CoReFace schedule and two dropout views with CE on each, contrastive weight 0', overrides: corefaceOn(m1, { wC: 0 }) },
+    { name: 'contrast-plain', label: '+ contrast, no mask, no margin', description: 'contrastive term without the supervised mask and without margin', overrides: corefaceOn(m1, { mask: 'none', margin: 'none' }) },
+    { name: 'mask-zero', label: '+ mask (zero)', description: 'same-identity entries replaced by 0 (reference), no margin', overrides: corefaceOn(m1, { mask: 'zero', margin: 'none' }) },
+    { name: 'mask-exclude', label: '+ mask (exclude)', description: 'same-identity entries excluded from the softmax, no margin', overrides: corefaceOn(m1, { mask: 'exclude', margin: 'none' }) },
+    { name: 'fixed-margin', label: `+ fixed margin ${FIXED_MARGIN_ABLATION}`, description: `zero mask and a fixed margin of ${FIXED_MARGIN_ABLATION}`, overrides: corefaceOn(m1, { margin: FIXED_MARGIN_ABLATION }) },
+    { name: 'coreface', label: 'CoReFace (one-way N)', description: 'full CoReFace: zero mask, adaptive margin (batch weight 0.99), one-way N, wC 0.05', overrides: corefaceOn(m1) },
+    { name: 'protocol-two-way-n', label: 'CoReFace, two-way N', description: 'both directions (every pair counted twice)', overrides: corefaceOn(m1, { protocol: 'two-way-n' }) },
+    { name: 'protocol-2n', label: 'CoReFace, 2N (NT-Xent style)', description: 'all 2N embeddings as candidates (repeated semantics)', overrides: corefaceOn(m1, { protocol: '2n' }) },
+    { name: 'batch-weight-0.01', label: 'CoReFace, margin EMA (batch weight 0.01)', description: 'conventional EMA of the margin instead of the reference 0.99 on the current batch', overrides: corefaceOn(m1, { batchWeight: 0.01 }) },
+    ...[0.01, 0.02, 0.1, 0.2].map((w) => ({ name: `wc-${w}`, label: `CoReFace, wC = ${w}`, description: 'contrastive weight sweep (reference 0.05)', overrides: corefaceOn(m1, { wC: w }) })),
+    ...startEpochs.filter((e) => e !== m1).map((e) => ({ name: `start-${e}`, label: `CoReFace from epoch ${e}`, description: `contrastive phase from epoch ${e} (reference: the first LR drop, epoch ${m1})`, overrides: corefaceOn(e) })),
+    { name: 'cosface-dropout', label: 'CosFace + dropout 0.4', description: 'CosFace head (s 64, m 0.35), neck dropout 0.4 (Wang et al. 2018)', overrides: { head: { name: 'cosface' }, dropout: { before: 0.4 } } },
+    { name: 'cosface-coreface', label: 'CoReFace on CosFace', description: 'CoReFace with CosFace as the base head', overrides: corefaceOn(m1, {}, { name: 'cosface' }) },
+  ];
+}
+
+/** Variants of the quick subset run by `coreface reproduce` (the paper's main comparison). */
+export const QUICK_SUBSET = ['arcface', 'arcface-dropout', 'coreface'];
+
+/** Every registered head with its default options, no dropout, same data and seeds. */
+export function headsVariants(): ExperimentVariant[] {
+  return listHeads().map((name) => ({ name, label: name, description: `${name} head with its defaults (docs/heads.md)`, overrides: { head: { name } } }));
+}
+
+/** The built-in experiments. */
+export const BUILTIN_EXPERIMENTS: ExperimentSpec[] = [
+  {
+    name: 'coreface-ablation',
+    description: 'CoReFace ablation at full scale: synthfaces 2000 x 30 at 32x32x3 (nuisance 1.25), iresnet-small, 24 epochs (LR drops at 8, 14, 20)',
+    base: FULL_BASE,
+    variants: corefaceAblationVariants(8, [0, 4, 14]),
+    baseline: 'arcface-dropout',
+    seeds: 5,
+  },
+  {
+    name: 'coreface-ablation-quick',
+    description: 'CoReFace ablation at quick scale: synthfaces 500 x 16 at 32x32x3 (nuisance 1.25), iresnet-tiny, 6 epochs (LR drops at 3, 5)',
+    base: QUICK_BASE,
+    variants: corefaceAblationVariants(3, [0, 1, 4]),
+    baseline: 'arcface-dropout',
+    seeds: 2,
+  },
+  {
+    name: 'heads',
+    description: 'Every registered margin head on the quick scale (synthfaces 500 x 16, iresnet-tiny, 6 epochs), no dropout',
+    base: QUICK_BASE,
+    variants: headsVariants(),
+    baseline: 'arcface',
+    seeds: 2,
+  },
+];
