@@ -5,6 +5,8 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { checkReportInBrowser } from '../../src/report/html-report';
+import { chromiumAvailable } from '../../src/report/plot';
 
 const ROOT = path.join(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'coreface.js');
@@ -87,6 +89,20 @@ describe('experiments: ablate engine end to end', function () {
     const again = await run(['ablate', spec, '--results', A, '--jobs', '1', '--no-report']);
     assert.equal(started(again.err), 0, 'finished runs are reused and recorded failures are not retried');
     assert.match(again.err, /failed earlier .*--retry-failed/);
+  });
+
+  it('the report of that run renders in headless Chromium: every plot, no console error, not blank', async function () {
+    if (!chromiumAvailable()) {
+      if (process.env.CI === 'true') assert.fail('Chromium missing: .ci/run must call npm run setup');
+      this.skip();
+    }
+    const shot = path.join(tmp, 'report.png');
+    const r = await checkReportInBrowser(path.join(tmp, 'A', 'tiny', 'report.html'), { screenshot: shot });
+    assert.deepEqual(r.consoleErrors, []);
+    assert.ok(r.expectedPlots >= 8, `expected at least 8 figures, the page has ${r.expectedPlots}`);
+    assert.equal(r.plots, r.expectedPlots);
+    assert.ok(r.nonBlankFraction > 0.02, `screenshot looks blank (${r.nonBlankFraction})`);
+    assert.deepEqual(r.externalRequests, []);
   });
 
   it('two shards in parallel produce the same store as one process', async () => {

@@ -60,7 +60,7 @@ describe('experiments: specs, plans, shards', () => {
       assert.throws(() => resolveExperiment(spec), (e: Error) => e instanceof ConfigError && re.test(e.message), `${JSON.stringify(spec)} should fail with ${re}`);
     }
     assert.throws(() => planRuns(resolveExperiment({ name: 'e', base: {}, variants: [{ name: 'a' }] }), { variants: ['b'] }), /has no variant 'b'/);
-    assert.throws(() => getExperiment('nope'), /unknown experiment 'nope' \(registered: coreface-ablation, coreface-ablation-quick, heads/);
+    assert.throws(() => getExperiment('nope'), /unknown experiment 'nope' \(registered: coreface-ablation, coreface-ablation-quick, coreface-glyphs-quick, heads/);
     assert.deepEqual(resolveSeeds(3), [0, 1, 2]);
   });
 
@@ -80,7 +80,7 @@ describe('experiments: specs, plans, shards', () => {
 
   it('every built-in experiment resolves; the CoReFace ablation covers the issue\'s arms', () => {
     const names = listExperiments().map((e) => e.name);
-    assert.deepEqual(names, ['coreface-ablation', 'coreface-ablation-quick', 'heads']);
+    assert.deepEqual(names, ['coreface-ablation', 'coreface-ablation-quick', 'coreface-glyphs-quick', 'heads']);
     const quick = getExperiment('coreface-ablation-quick');
     const v = quick.variants.map((x) => x.name);
     for (const want of ['arcface', 'arcface-dropout', 'two-view-ce', 'contrast-plain', 'mask-zero', 'mask-exclude', 'fixed-margin', 'coreface',
