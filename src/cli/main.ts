@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { initBackend, BackendName } from '../backends';
+import { initBackend, BackendName, BACKEND_NAMES } from '../backends';
 import { ConfigError, configHash, resolveTrainConfig, schemaMarkdown, TRAIN_SCHEMA } from '../config';
 import { listDatasets } from '../data';
 import { listBackbones } from '../models';
@@ -28,6 +28,11 @@ Usage:
       Train one model; writes DIR/{config.json,metrics.jsonl,checkpoint.ckpt,result.json}.
   coreface eval --checkpoint DIR [--json]
       Evaluate the checkpoint in DIR on its benchmark (verification, identification, open set).
+  coreface eval --data FILE.bin|FOLDER [--pairs pairs.txt] --model RUN_DIR|faceres|face-api [--size N] [--json]
+      Verification (10-fold accuracy, AUC, EER, TAR@FAR; flip fusion) of a model on an insightface .bin, or on an
+      LFW-style image FOLDER with its pairs.txt. --model: a run directory of 'coreface train', or a pretrained
+      model from npm (faceres: npm install @vladmandic/human; face-api: npm install @vladmandic/face-api).
+      Images are decoded at N x N (default: the model's input size) and resized to the model's input if needed.
   coreface list
       Registered datasets, backbones, heads, experiments and reproduce presets.
   coreface config [--defaults | --docs]
@@ -45,21 +50,24 @@ class UsageError extends Error {}
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 function parse(argv: string[], options: OptionSpec): Record<string, string | boolean | undefined> {
-  try {
-    const { values } = parseArgs({ args: argv, options: { ...options, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
-    return values as Record<string, string | boolean | undefined>;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseWithPositionals(argv, options, false).values;
 }
 
-function parseWithPositionals(argv: string[], options: OptionSpec): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+function parseWithPositionals(argv: string[], options: OptionSpec, allowPositionals = true): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...options, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
-    return { values: values as Record<string, string | boolean | undefined>, positionals };
+    const { values, positionals } = parseArgs({ args: argv, options: { ...options, backend: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+    parsed = { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  // A bad --backend is a usage error found before any work (not exit 1 after the config was read or the
+  // backend of the in-process caller was switched).
+  const b = parsed.values.backend;
+  if (typeof b === 'string' && !(BACKEND_NAMES as readonly string[]).includes(b)) {
+    throw new UsageError(`--backend must be one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}, got '${b}'`);
+  }
+  return parsed;
 }
 
 function intOption(v: string | boolean | undefined, name: string): number | undefined {
@@ -70,12 +78,29 @@ function intOption(v: string | boolean | undefined, name: string): number | unde
 }
 
 function readJson(file: string): unknown {
-  if (!fs.existsSync(file)) throw new UsageError(`config file not found: ${file}`);
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`config file not found: ${file}`);
+    if (code === 'EISDIR') throw new UsageError(`config file ${file} is a directory`);
+    throw new UsageError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, '')); // a BOM (Windows editors) is no reason to refuse a file
   } catch (e) {
     throw new UsageError(`${file} is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * A message as one line without terminal control characters: messages quote file contents (JSON.parse
+ * snippets of random bytes), config keys and node's multi-line parseArgs texts.
+ */
+function oneLine(msg: string): string {
+  // eslint-disable-next-line no-control-regex
+  return msg.replace(/\s*\r?\n\s*/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 async function backend(v: string | boolean | undefined): Promise<void> {
@@ -107,9 +132,16 @@ async function cmdTrain(argv: string[]): Promise<number> {
 }
 
 async function cmdEval(argv: string[]): Promise<number> {
-  const o = parse(argv, { checkpoint: { type: 'string' }, json: { type: 'boolean' } });
+  const o = parse(argv, {
+    checkpoint: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' }, pairs: { type: 'string' },
+    model: { type: 'string' }, size: { type: 'string' },
+  });
   if (o.help) return usage(0);
-  if (typeof o.checkpoint !== 'string') throw new UsageError('eval needs --checkpoint DIR (a directory written by coreface train)');
+  if (typeof o.data === 'string') return evalOnData(o);
+  for (const k of ['model', 'pairs', 'size']) {
+    if (o[k] !== undefined) throw new UsageError(`eval --${k} needs --data FILE.bin | FOLDER --pairs pairs.txt`);
+  }
+  if (typeof o.checkpoint !== 'string') throw new UsageError('eval needs --checkpoint DIR (a directory written by coreface train), or --data ... --model ...');
   const file = path.join(o.checkpoint, 'checkpoint.ckpt');
   const { header } = loadCheckpoint<{ config: unknown }>(file);
   await backend(o.backend);
@@ -130,6 +162,79 @@ async function cmdEval(argv: string[]): Promise<number> {
     process.stdout.write(lines.join('\n') + '\n');
   }
   return 0;
+
+  /** `eval --data ... --model ...`: an embedder on a verification set. Bad model names and data: one line, exit 2. */
+  async function evalOnData(opt: Record<string, string | boolean | undefined>): Promise<number> {
+    const data = opt.data as string;
+    if (typeof opt.model === 'string' && typeof opt.checkpoint === 'string') throw new UsageError('eval takes --model or --checkpoint, not both');
+    const model = typeof opt.model === 'string' ? opt.model : typeof opt.checkpoint === 'string' ? opt.checkpoint : undefined;
+    if (model === undefined) throw new UsageError('eval --data needs --model RUN_DIR | faceres | face-api');
+    const size = intOption(opt.size, 'size');
+    const fail = (message: string): number => {
+      process.stderr.write(`coreface: ${message}\n`);
+      return 2;
+    };
+    // Loaded here, not at the top: `coreface train` and friends never load the embedders or the readers.
+    const emb = await import('../embedders');
+    const readers = await import('../data/readers');
+    let spec: ReturnType<typeof emb.resolveEmbedderSpec>;
+    try {
+      spec = emb.resolveEmbedderSpec(model);
+      if (spec.kind === 'registered') emb.checkEmbedderAvailable(spec.name);
+    } catch (e) {
+      if (e instanceof emb.EmbedderError) return fail(e.message);
+      throw e;
+    }
+    if (!fs.existsSync(data)) return fail(`${data}: no such file or folder`);
+    const isFolder = fs.statSync(data).isDirectory();
+    if (isFolder && typeof opt.pairs !== 'string') return fail(`${data} is a folder: give its pairs file with --pairs pairs.txt (LFW layout), or give an insightface .bin file`);
+    if (!isFolder && typeof opt.pairs === 'string') return fail(`--pairs goes with an image FOLDER, but ${data} is a file (a .bin holds its own pairs)`);
+    try {
+      // Parse the pair list (no image decoded) before loading any model, so bad data fails fast.
+      if (isFolder) await readers.openLfwPairs(opt.pairs as string, data);
+      else readers.readVerificationBinContent(data);
+    } catch (e) {
+      if (e instanceof readers.DataReaderError) return fail(e.message);
+      throw e;
+    }
+    await backend(opt.backend);
+    let embedder: Awaited<ReturnType<typeof emb.loadEmbedder>>;
+    try {
+      embedder = await emb.loadEmbedder(spec);
+    } catch (e) {
+      if (e instanceof emb.EmbedderError) return fail(e.message);
+      throw e;
+    }
+    try {
+      let set: Awaited<ReturnType<typeof readers.readVerificationBin>>;
+      try {
+        const ropts = { size: size ?? embedder.inputSize, channels: embedder.channels };
+        set = typeof opt.pairs === 'string' ? await readers.readLfwPairs(opt.pairs, data, ropts) : await readers.readVerificationBin(data, ropts);
+      } catch (e) {
+        if (e instanceof readers.DataReaderError) return fail(e.message);
+        throw e;
+      }
+      const report = await emb.evaluateVerificationSet(embedder, set, { log: (line) => process.stderr.write(`${line}\n`) });
+      if (opt.json) {
+        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      } else {
+        const v = report.verification, d = report.data, m = report.model;
+        const lines = [
+          `model ${m.name} (${m.embeddingDim}-d, input ${m.inputSize}x${m.inputSize}x${m.channels}) on ${d.name}: ${d.images} images` +
+            `${d.adapted ? ` (resized from ${d.imageShape.join('x')})` : ''}, ${d.pairs} pairs (${d.genuinePairs} same, ${d.impostorPairs} different), ` +
+            `${d.folds} folds, ${report.flip ? 'flip fusion' : 'no flip'}${d.droppedPairs ? `; ${d.droppedPairs} pairs dropped (unreadable images)` : ''}`,
+          `verification accuracy ${fmtPct(v.accuracy)} ± ${fmtPct(v.std)}, AUC ${fmtPct(v.auc)}, EER ${fmtPct(v.eer)}`,
+          `TAR@FAR ${Object.entries(v.tarAtFar).map(([k, x]) => `${k}: ${fmtPct(x)}`).join(', ')}`,
+          `mean cosine: same ${report.scores.genuineMean?.toFixed(4) ?? 'n/a'}, different ${report.scores.impostorMean?.toFixed(4) ?? 'n/a'}`,
+          `${d.images} images in ${report.timing.embedSeconds.toFixed(1)} s (${report.timing.imagesPerSecond.toFixed(1)} img/s${report.flip ? ', 2 passes each' : ''})`,
+        ];
+        process.stdout.write(lines.join('\n') + '\n');
+      }
+      return 0;
+    } finally {
+      embedder.dispose();
+    }
+  }
 }
 
 function listOption(v: string | boolean | undefined): string[] | undefined {
@@ -164,11 +269,13 @@ async function cmdAblate(argv: string[]): Promise<number> {
   if (o.help) return usage(0);
   if (positionals.length !== 1) throw new UsageError(`ablate needs one experiment name or FILE.json (registered: ${listExperiments().map((e) => e.name).join(', ')})`);
   const shard = typeof o.shard === 'string' ? parseShard(o.shard) : undefined;
+  // Every option is checked before the backend starts (and before any run).
+  const variants = listOption(o.variants), seeds = seedsOption(o.seeds), jobs = intOption(o.jobs, 'jobs');
   await backend(o.backend);
   const results = typeof o.results === 'string' ? o.results : undefined;
   const res = await ablate(positionals[0], {
-    variants: listOption(o.variants), seeds: seedsOption(o.seeds), results, report: !o['no-report'],
-    jobs: intOption(o.jobs, 'jobs'), shard, retryFailed: Boolean(o['retry-failed']), estimateOnly: Boolean(o['estimate-only']),
+    variants, seeds, results, report: !o['no-report'],
+    jobs, shard, retryFailed: Boolean(o['retry-failed']), estimateOnly: Boolean(o['estimate-only']),
     backend: typeof o.backend === 'string' ? o.backend : undefined,
   });
   if (!o['estimate-only']) printResult(res, results);
@@ -193,12 +300,14 @@ async function cmdReproduce(argv: string[]): Promise<number> {
   if (o.help) return usage(0);
   const preset = typeof o.preset === 'string' ? o.preset : 'quick';
   if (!REPRODUCE_PRESETS[preset]) throw new UsageError(`--preset must be one of ${Object.keys(REPRODUCE_PRESETS).join(', ')}, got '${preset}'`);
+  // Every option is checked before the backend starts (and before any run).
+  const seeds = intOption(o.seeds, 'seeds'), jobs = intOption(o.jobs, 'jobs');
   await backend(o.backend);
   const results = typeof o.results === 'string' ? o.results : undefined;
   const res = await reproduce({
     preset,
-    seeds: intOption(o.seeds, 'seeds'),
-    jobs: intOption(o.jobs, 'jobs'),
+    seeds,
+    jobs,
     results,
     estimateOnly: Boolean(o['estimate-only']),
   });
@@ -206,7 +315,9 @@ async function cmdReproduce(argv: string[]): Promise<number> {
   return res.unfinished > 0 && !o['estimate-only'] ? 1 : 0;
 }
 
-function cmdList(): number {
+function cmdList(argv: string[]): number {
+  const o = parse(argv, {});
+  if (o.help) return usage(0);
   const lines = [
     `datasets:  ${listDatasets().map((d) => d.name).join(', ')}`,
     `backbones: ${listBackbones().join(', ')}`,
@@ -220,6 +331,7 @@ function cmdList(): number {
 
 function cmdConfig(argv: string[]): number {
   const o = parse(argv, { defaults: { type: 'boolean' }, docs: { type: 'boolean' } });
+  if (o.help) return usage(0);
   if (o.docs) process.stdout.write(schemaMarkdown(TRAIN_SCHEMA) + '\n');
   else process.stdout.write(JSON.stringify(resolveTrainConfig({}), null, 2) + '\n');
   return 0;
@@ -240,26 +352,26 @@ export async function main(argv: string[]): Promise<number> {
       case 'reproduce': return await cmdReproduce(rest);
       case 'ablate': return await cmdAblate(rest);
       case 'collect': return await cmdCollect(rest);
-      case 'list': return cmdList();
+      case 'list': return cmdList(rest);
       case 'config': return cmdConfig(rest);
       case undefined: case '-h': case '--help': case 'help': return usage(cmd === undefined ? 2 : 0);
       default: throw new UsageError(`unknown command '${cmd}' (commands: reproduce, ablate, collect, train, eval, list, config)`);
     }
   } catch (e) {
-    const err = e as Error;
+    const err = e instanceof Error ? e : new Error(String(e));
     if (err instanceof UsageError) {
-      process.stderr.write(`coreface: ${err.message}\nRun 'coreface --help' for usage.\n`);
+      process.stderr.write(`coreface: ${oneLine(err.message)}\nRun 'coreface --help' for usage.\n`);
       return 2;
     }
     if (err instanceof ConfigError) {
-      process.stderr.write(`coreface: config error: ${err.message}\n`);
+      process.stderr.write(`coreface: config error: ${oneLine(err.message)}\n`);
       return 2;
     }
     if (err instanceof NumericalError) {
-      process.stderr.write(`coreface: training stopped: ${err.message}\n`);
+      process.stderr.write(`coreface: training stopped: ${oneLine(err.message)}\n`);
       return 3;
     }
-    process.stderr.write(`coreface: error: ${err.message}\n`);
+    process.stderr.write(`coreface: error: ${oneLine(err.message)}\n`);
     if (process.env.COREFACE_DEBUG) process.stderr.write(`${err.stack}\n`);
     return 1;
   }

@@ -21,12 +21,66 @@ export class ConfigError extends Error {
   }
 }
 
+/** Longest rendering of a bad value in a message; longer ones are cut with '...'. */
+const SHOW_MAX = 80;
+/** Deepest nesting accepted inside a `record` field (deeper JSON would overflow the stack when cloned or hashed). */
+export const MAX_RECORD_DEPTH = 64;
+
+/** A plain object (from JSON or a literal): not null, not an array, not a Date/Map/class instance. */
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
+/**
+ * A short rendering of a value for a message: never throws (deep or cyclic values, BigInt) and never gets
+ * long (a huge array in a config must not make a megabyte error message).
+ */
 function show(v: unknown): string {
-  return JSON.stringify(v) ?? String(v);
+  let s: string;
+  if (typeof v === 'number') {
+    s = String(v); // NaN, Infinity and -0 as written, not JSON's null / 0
+  } else {
+    try {
+      s = JSON.stringify(v) ?? String(v);
+    } catch {
+      s = Array.isArray(v) ? `an array of ${v.length} items` : Object.prototype.toString.call(v);
+    }
+  }
+  return s.length > SHOW_MAX ? `${s.slice(0, SHOW_MAX)}...` : s;
+}
+
+/** Own field of the schema (not `toString`, `constructor`, `__proto__` inherited from Object.prototype). */
+function hasField(schema: Schema, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(schema, key);
+}
+
+/**
+ * Deep copy of the JSON value of a `record` field, checking that it is JSON (null, booleans, strings, finite
+ * numbers, arrays, plain objects; undefined members are kept) and at most MAX_RECORD_DEPTH deep.
+ */
+function cloneJson(path: string, v: unknown, depth: number): unknown {
+  if (depth > MAX_RECORD_DEPTH) throw new ConfigError(path, `${path} is nested more than ${MAX_RECORD_DEPTH} levels deep`);
+  if (v === null || v === undefined || typeof v === 'boolean' || typeof v === 'string') return v;
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new ConfigError(path, `${path} must be a finite number (JSON), got ${show(v)}`);
+    return v;
+  }
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = cloneJson(`${path}[${i}]`, v[i], depth + 1);
+    return out;
+  }
+  if (isPlainObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) {
+      // defineProperty: a "__proto__" key from JSON.parse stays a plain own field, as in the input.
+      Object.defineProperty(out, k, { value: cloneJson(`${path}.${k}`, v[k], depth + 1), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  throw new ConfigError(path, `${path} must be a JSON value, got ${typeof v === 'object' ? Object.prototype.toString.call(v) : typeof v}`);
 }
 
 function checkNumber(path: string, v: unknown, spec: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean }): number {
@@ -36,6 +90,10 @@ function checkNumber(path: string, v: unknown, spec: { min?: number; max?: numbe
     throw new ConfigError(path, `${path} must be ${spec.exclusiveMin ? '>' : '>='} ${spec.min}, got ${v}`);
   }
   if (spec.max !== undefined && v > spec.max) throw new ConfigError(path, `${path} must be <= ${spec.max}, got ${v}`);
+  // Beyond 2^53 integers are not exact (1e20 + 1 === 1e20); no count, size or seed needs that.
+  if (spec.integer && !Number.isSafeInteger(v)) {
+    throw new ConfigError(path, `${path} must be an integer of magnitude <= 2^53 - 1 (${Number.MAX_SAFE_INTEGER}), got ${show(v)}`);
+  }
   return v;
 }
 
@@ -64,7 +122,9 @@ function resolveField(path: string, spec: FieldSpec, v: unknown): unknown {
       return checkNumber(path, v, spec);
     case 'numberList': {
       if (!Array.isArray(v)) throw new ConfigError(path, `${path} must be a list of numbers, got ${show(v)}`);
-      const out = v.map((x, i) => checkNumber(`${path}[${i}]`, x, spec));
+      // An index loop, not map: map skips the holes of a sparse array, which would then pass unchecked.
+      const out: number[] = [];
+      for (let i = 0; i < v.length; i++) out.push(checkNumber(`${path}[${i}]`, v[i], spec));
       if (spec.increasing) {
         for (let i = 1; i < out.length; i++) {
           if (out[i] <= out[i - 1]) throw new ConfigError(path, `${path} must be strictly increasing, got ${show(v)}`);
@@ -74,7 +134,7 @@ function resolveField(path: string, spec: FieldSpec, v: unknown): unknown {
     }
     case 'record':
       if (!isPlainObject(v)) throw new ConfigError(path, `${path} must be an object, got ${show(v)}`);
-      return structuredClone(v);
+      return cloneJson(path, v, 0);
   }
 }
 
@@ -82,7 +142,7 @@ function resolveField(path: string, spec: FieldSpec, v: unknown): unknown {
 export function resolveObject(path: string, schema: Schema, value: unknown): Record<string, unknown> {
   if (!isPlainObject(value)) throw new ConfigError(path, `${path} must be an object, got ${show(value)}`);
   for (const key of Object.keys(value)) {
-    if (!(key in schema)) {
+    if (!hasField(schema, key)) {
       throw new ConfigError(`${path}.${key}`, `unknown field ${path}.${key} (allowed: ${Object.keys(schema).join(', ')})`);
     }
   }

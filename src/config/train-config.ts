@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { resolveObject, Schema } from './schema';
+import { ConfigError, resolveObject, Schema } from './schema';
 
 /**
  * The full, validated configuration of one training run. Every field has a default (see TRAIN_SCHEMA and
@@ -130,15 +130,25 @@ export const TRAIN_SCHEMA: Schema = {
   },
 };
 
-/** Validates a (partial) config and fills in every default. Throws ConfigError naming the field. */
+/**
+ * Validates a (partial) config and fills in every default; `undefined` gives the default config. Throws
+ * ConfigError naming the field for any invalid input (including `null`: a config file holding `null` is a
+ * mistake, not a request for the 24-epoch default run), never another error type.
+ */
 export function resolveTrainConfig(partial: unknown): TrainConfig {
-  const cfg = resolveObject('config', TRAIN_SCHEMA, partial ?? {}) as unknown as TrainConfig;
+  const cfg = resolveObject('config', TRAIN_SCHEMA, partial === undefined ? {} : partial) as unknown as TrainConfig;
   const { coreface, training } = cfg;
   if (coreface.enabled && coreface.startEpoch >= training.epochs) {
-    throw new Error(`config.coreface.startEpoch (${coreface.startEpoch}) must be < config.training.epochs (${training.epochs})`);
+    throw new ConfigError(
+      'config.coreface.startEpoch',
+      `config.coreface.startEpoch (${coreface.startEpoch}) must be < config.training.epochs (${training.epochs})`,
+    );
   }
   if (training.sampler === 'identity-balanced' && training.batchSize % training.samplesPerIdentity !== 0) {
-    throw new Error(`config.training.batchSize (${training.batchSize}) must be a multiple of config.training.samplesPerIdentity (${training.samplesPerIdentity})`);
+    throw new ConfigError(
+      'config.training.batchSize',
+      `config.training.batchSize (${training.batchSize}) must be a multiple of config.training.samplesPerIdentity (${training.samplesPerIdentity})`,
+    );
   }
   return cfg;
 }

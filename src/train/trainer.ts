@@ -11,7 +11,7 @@ import { CoReFaceContrastiveLoss, coreFaceObjective } from '../coreface';
 import { evaluateEmbeddings } from '../eval';
 import type { EvalReport } from '../eval';
 import { Rng } from '../util/rng';
-import { writeJsonAtomic } from '../util/atomic';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
 import { backendInfo } from '../backends';
 import { learningRate } from './schedule';
 import { epochBatches } from './sampler';
@@ -104,6 +104,8 @@ interface CheckpointHeader {
   contrastState: Record<string, number> | null;
   epochs: EpochRecord[];
   trainSeconds: number;
+  /** Loss of the last step before the checkpoint (null in JSON when NaN; absent in older checkpoints). */
+  lastLoss?: number | null;
 }
 
 const PKG_VERSION: string = (() => {
@@ -134,6 +136,8 @@ export class Trainer {
   private epochsDone = 0;
   private globalStep = 0;
   private trainSeconds = 0;
+  /** Loss of the last step (kept in checkpoints, so a run resumed after its last epoch reports the same finalLoss). */
+  private lastLoss = NaN;
   private epochs: EpochRecord[] = [];
   /** Trainable variables (model + head) by store name, and the store name of each tfjs variable name. */
   private readonly vars: Map<string, tf.Variable>;
@@ -296,6 +300,23 @@ export class Trainer {
     return record;
   }
 
+  /**
+   * Throws a NumericalError when a weight, a BN statistic or an SGD velocity is no longer finite (checked once
+   * per epoch, before its evaluation and checkpoint: one dataSync of the parameters).
+   */
+  private assertFiniteState(epoch: number, step: number): void {
+    const bad: string[] = [];
+    for (const e of this.model.store.snapshot()) if (!e.data.every(Number.isFinite)) bad.push(e.name);
+    for (const [n, v] of this.optimizer.state()) if (!(v.dataSync() as Float32Array).every(Number.isFinite)) bad.push(`sgd:${n}`);
+    if (bad.length === 0) return;
+    const rec: StepRecord = {
+      type: 'step', epoch, step, globalStep: this.globalStep - 1, lr: learningRate(epoch + step / this.stepsPerEpoch, this.config.optimizer),
+      loss: this.lastLoss, terms: {}, accuracy: NaN, margin: null, views: this.isTwoViewEpoch(epoch) ? 2 : 1, dropout: this.dropoutAt(epoch),
+      gradNorm: NaN, imgPerSec: 0,
+    };
+    throw this.numericalError(`weights (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? `, +${bad.length - 3} more` : ''}) after the update`, rec);
+  }
+
   private numericalError(what: string, rec: StepRecord): NumericalError {
     const last = this.opts.outDir && fs.existsSync(this.checkpointPath()) ? this.checkpointPath() : 'none written yet';
     return new NumericalError(
@@ -324,10 +345,12 @@ export class Trainer {
     if (outDir) {
       fs.mkdirSync(outDir, { recursive: true });
       writeJsonAtomic(path.join(outDir, 'config.json'), cfg);
+      // A run that starts from scratch owns metrics.jsonl: lines left by an attempt killed before its first
+      // checkpoint (or by an earlier run without --resume) would otherwise be duplicated.
+      if (metricsPath && this.globalStep === 0) fs.writeFileSync(metricsPath, '');
     }
     const totalSteps = cfg.training.epochs * this.stepsPerEpoch;
     const bar = new ProgressBar(totalSteps, this.opts.label ?? cfg.name, { enabled: this.opts.progress !== false });
-    let lastLoss = NaN;
     let speed = 0;
     for (let epoch = this.epochsDone; epoch < cfg.training.epochs; epoch++) {
       const e0 = Date.now();
@@ -339,7 +362,7 @@ export class Trainer {
         const rec = this.step(batches[s], epoch, s);
         sumLoss += rec.loss;
         sumAcc += rec.accuracy;
-        lastLoss = rec.loss;
+        this.lastLoss = rec.loss;
         speed = speed === 0 ? rec.imgPerSec : 0.9 * speed + 0.1 * rec.imgPerSec;
         rec.imgPerSec = speed;
         this.opts.onStep?.(rec);
@@ -359,6 +382,9 @@ export class Trainer {
         meanLoss: sumLoss / batches.length, meanAccuracy: sumAcc / batches.length,
         seconds: (Date.now() - e0) / 1000,
       };
+      // NaN/Inf weights can pass the step guards (an update that overflows after a finite gradient, or a head
+      // whose clipping hides NaN logits): stop here, before they are evaluated or checkpointed as "good".
+      this.assertFiniteState(epoch, batches.length - 1);
       if (evalDue) rec.eval = this.evaluate();
       this.epochs.push(rec);
       this.epochsDone = epoch + 1;
@@ -368,6 +394,7 @@ export class Trainer {
       if (outDir && ckptDue) this.save();
     }
     const final = this.epochs[this.epochs.length - 1]?.eval ?? this.evaluate();
+    const bi = backendInfo();
     if (outDir) {
       // The final embeddings (evaluation is deterministic, so a resumed run recomputes the same ones).
       if (this.lastEmbeddings?.globalStep !== this.globalStep) this.evaluate();
@@ -379,13 +406,17 @@ export class Trainer {
       configHash: this.hash,
       config: cfg,
       seed: cfg.seed,
-      backend: backendInfo()?.name ?? tf.getBackend(),
-      versions: { 'coreface-lab': PKG_VERSION, tfjs: tf.version.tfjs, node: process.version },
+      backend: bi?.name ?? tf.getBackend(),
+      versions: {
+        'coreface-lab': PKG_VERSION, tfjs: tf.version.tfjs, node: process.version,
+        // The backend package's own version and build (SIMD, threads): numbers are exact only on the same one.
+        ...(bi ? { [`backend:${bi.name}`]: `${bi.version} (${bi.note})` } : {}),
+      },
       steps: this.globalStep,
       wallSeconds: (Date.now() - wall0) / 1000,
       trainSeconds: this.trainSeconds,
       imgPerSec: (this.globalStep * cfg.training.batchSize) / Math.max(this.trainSeconds, 1e-9),
-      finalLoss: lastLoss,
+      finalLoss: this.lastLoss,
       final,
       epochs: this.epochs,
     };
@@ -415,6 +446,7 @@ export class Trainer {
       contrastState: this.contrast ? this.contrast.getState() : null,
       epochs: this.epochs,
       trainSeconds: this.trainSeconds,
+      lastLoss: Number.isFinite(this.lastLoss) ? this.lastLoss : null,
     };
     saveCheckpoint(this.checkpointPath(), { header, tensors });
   }
@@ -438,6 +470,7 @@ export class Trainer {
     this.globalStep = ck.header.globalStep;
     this.epochs = ck.header.epochs;
     this.trainSeconds = ck.header.trainSeconds;
+    this.lastLoss = typeof ck.header.lastLoss === 'number' ? ck.header.lastLoss : NaN;
     // Drop metric lines written after the checkpoint (they will be written again).
     const metricsPath = path.join(this.opts.outDir as string, 'metrics.jsonl');
     if (fs.existsSync(metricsPath)) {
@@ -450,7 +483,7 @@ export class Trainer {
           return false;
         }
       });
-      fs.writeFileSync(metricsPath, keep.map((l) => l + '\n').join(''));
+      writeFileAtomic(metricsPath, keep.map((l) => l + '\n').join(''));
     }
   }
 
