@@ -7,7 +7,7 @@ import { listDatasets } from '../data';
 import { listBackbones } from '../models';
 import { listHeads } from '../heads';
 import { Trainer, NumericalError, loadCheckpoint } from '../train';
-import { ablate, collect, listExperiments, mainTable, parseShard, reproduce, resolveSeeds, REPRODUCE_PRESETS, AblateResult } from '../experiments';
+import { ablate, collect, getExperiment, listExperiments, planRuns, mainTable, parseShard, reproduce, resolveSeeds, REPRODUCE_PRESETS, AblateResult } from '../experiments';
 import { tableToMarkdown } from '../report/table';
 
 const USAGE = `coreface: CoReFace research workbench (TensorFlow.js)
@@ -271,9 +271,11 @@ async function cmdAblate(argv: string[]): Promise<number> {
   const shard = typeof o.shard === 'string' ? parseShard(o.shard) : undefined;
   // Every option is checked before the backend starts (and before any run).
   const variants = listOption(o.variants), seeds = seedsOption(o.seeds), jobs = intOption(o.jobs, 'jobs');
+  const exp = getExperiment(positionals[0]);
+  planRuns(exp, { variants, seeds }); // unknown variants and invalid configs fail here, before any work
   await backend(o.backend);
   const results = typeof o.results === 'string' ? o.results : undefined;
-  const res = await ablate(positionals[0], {
+  const res = await ablate(exp, {
     variants, seeds, results, report: !o['no-report'],
     jobs, shard, retryFailed: Boolean(o['retry-failed']), estimateOnly: Boolean(o['estimate-only']),
     backend: typeof o.backend === 'string' ? o.backend : undefined,
