@@ -50,3 +50,4 @@ export { tableToCsv, tableToHtml, tableToMarkdown, fromRecords, fromDataFrame, t
 export type { TableData, TableCell, DataFrameLike, TableFormatOptions, MeanStdOptions } from './report/table';
 export { showPlot, showPng, showHtml, showMarkdown, showTable, encodePng, setDisplay, getDisplay, notebookMode, notebookOutDir, notebookCacheDir, projectRoot, cachedRun, NOTEBOOK_MODE_ENV, NOTEBOOK_OUT_ENV } from './report/notebook';
 export type { NotebookDisplay, NotebookMode, ShowPlotOptions, CachedRunOptions } from './report/notebook';
+export * from './embedders'; // face embedders: run checkpoints and pretrained npm models (faceres, face-api)
