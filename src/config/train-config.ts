@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import { ConfigError, resolveObject, Schema } from './schema';
+import { createPairLoss, getPairLossEntry, listPairLosses } from '../losses';
 
 /**
  * The full, validated configuration of one training run. Every field has a default (see TRAIN_SCHEMA and
@@ -11,6 +12,7 @@ export interface TrainConfig {
   dataset: { name: string; options: Record<string, unknown> };
   model: { backbone: string; backboneOptions: Record<string, unknown>; embeddingDim: number };
   head: { name: string; options: Record<string, unknown> };
+  pairLoss: { name: string; weight: number; options: Record<string, unknown>; headWeight: number };
   coreface: {
     enabled: boolean;
     startEpoch: number;
@@ -73,6 +75,20 @@ export const TRAIN_SCHEMA: Schema = {
     fields: {
       name: { kind: 'string', default: 'arcface', doc: 'Registered head name (`listHeads()`).' },
       options: { kind: 'record', default: {}, doc: 'Head options, e.g. {"scale": 64, "margin": 0.5}.' },
+    },
+  },
+  pairLoss: {
+    kind: 'object',
+    doc: 'Pair/batch metric-learning loss on the embeddings, alone or beside the head (docs/losses.md).',
+    fields: {
+      name: {
+        kind: 'string',
+        default: 'none',
+        doc: `Registered pair loss (\`listPairLosses()\`: ${listPairLosses().join(', ')}) or 'none' (default 'none': no pair loss, and the other pairLoss fields are ignored).`,
+      },
+      weight: { kind: 'number', min: 0, default: 1, doc: 'Weight of the pair loss in the total (default 1). With CoReFace it is applied to view 1.' },
+      options: { kind: 'record', default: {}, doc: 'Options of the pair loss, validated by the loss (default {}: its own defaults), e.g. {"temperature": 0.1}.' },
+      headWeight: { kind: 'number', min: 0, default: 1, doc: 'Weight of the margin head\'s CE (default 1; 0 = the pair loss alone). With CoReFace it scales `w1` and `w2`, not the contrastive terms.' },
     },
   },
   coreface: {
@@ -150,7 +166,40 @@ export function resolveTrainConfig(partial: unknown): TrainConfig {
       `config.training.batchSize (${training.batchSize}) must be a multiple of config.training.samplesPerIdentity (${training.samplesPerIdentity})`,
     );
   }
+  checkPairLoss(cfg.pairLoss);
   return cfg;
+}
+
+/** Longest part of a pair-loss message kept in a ConfigError (option values may be long strings). */
+const PAIR_MESSAGE_MAX = 200;
+
+/**
+ * Validates `pairLoss` against the pair-loss registry (at config time, so `coreface train`, `ablate`'s check of
+ * every variant and the CLI's exit code 2 cover it): the name must be 'none' or registered, and the options must
+ * be accepted by the loss. Errors are ConfigErrors at the offending path.
+ */
+function checkPairLoss(p: TrainConfig['pairLoss']): void {
+  if (p.name === 'none') return;
+  const names = listPairLosses();
+  if (!names.includes(p.name)) {
+    const shown = JSON.stringify(p.name.length > 80 ? `${p.name.slice(0, 80)}...` : p.name);
+    throw new ConfigError('config.pairLoss.name', `config.pairLoss.name must be 'none' or a registered pair loss (${names.join(', ')}), got ${shown}`);
+  }
+  const allowed = Object.keys(getPairLossEntry(p.name).defaults);
+  for (const key of Object.keys(p.options)) {
+    if (!allowed.includes(key)) {
+      const path = `config.pairLoss.options.${key}`;
+      throw new ConfigError(path, `unknown field ${path} of pair loss '${p.name}' (allowed: ${allowed.join(', ') || 'none'})`);
+    }
+  }
+  try {
+    createPairLoss(p.name, p.options);
+  } catch (e) {
+    const msg = String((e as Error)?.message ?? e).slice(0, PAIR_MESSAGE_MAX);
+    const field = /^(\w+) must be/.exec(msg)?.[1];
+    const path = field !== undefined && allowed.includes(field) ? `config.pairLoss.options.${field}` : 'config.pairLoss.options';
+    throw new ConfigError(path, `${path}: ${msg}`);
+  }
 }
 
 /** Deep merge of plain objects (arrays and scalars in `b` replace those in `a`). */
@@ -171,7 +220,13 @@ function canonical(v: unknown): unknown {
   return v;
 }
 
-/** Content hash (12 hex) of a resolved config: identifies a run. */
+/**
+ * Content hash (12 hex) of a resolved config: identifies a run. A `pairLoss` named 'none' has no effect on the
+ * run and is left out, so configs written before the section existed keep their hash (checkpoints, run store).
+ */
 export function configHash(cfg: TrainConfig): string {
-  return createHash('sha256').update(JSON.stringify(canonical(cfg))).digest('hex').slice(0, 12);
+  const hashed = cfg.pairLoss === undefined || cfg.pairLoss.name === 'none'
+    ? Object.fromEntries(Object.entries(cfg).filter(([k]) => k !== 'pairLoss'))
+    : cfg;
+  return createHash('sha256').update(JSON.stringify(canonical(hashed))).digest('hex').slice(0, 12);
 }

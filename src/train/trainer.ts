@@ -8,10 +8,13 @@ import { FaceModel } from '../models';
 import { createHead } from '../heads';
 import type { MarginHead } from '../heads';
 import { CoReFaceContrastiveLoss, coreFaceObjective } from '../coreface';
+import { createPairLoss } from '../losses';
+import type { PairLoss } from '../losses';
 import { evaluateEmbeddings } from '../eval';
 import type { EvalReport } from '../eval';
 import { Rng } from '../util/rng';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic';
+import { PACKAGE } from '../util/package';
 import { backendInfo } from '../backends';
 import { learningRate } from './schedule';
 import { epochBatches } from './sampler';
@@ -20,6 +23,7 @@ import { saveCheckpoint, loadCheckpoint, TensorEntry } from './checkpoint';
 import { embedImageSet } from './embed';
 import { runArtifacts } from './artifacts';
 import { ProgressBar, formatDuration } from './progress';
+import { hasPositivePair, pairObjective } from './pair-objective';
 
 /** Thrown when the loss or the gradients stop being finite. */
 export class NumericalError extends Error {
@@ -108,13 +112,7 @@ interface CheckpointHeader {
   lastLoss?: number | null;
 }
 
-const PKG_VERSION: string = (() => {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-})();
+const PKG_VERSION = PACKAGE.version;
 
 /**
  * Trains one model on one benchmark as configured: SGD with momentum and weight decay, step LR with warm-up,
@@ -131,6 +129,8 @@ export class Trainer {
   readonly model: FaceModel;
   readonly head: MarginHead;
   readonly contrast: CoReFaceContrastiveLoss | null;
+  /** The configured pair loss (config `pairLoss`), null for 'none'. */
+  readonly pairLoss: PairLoss | null;
   readonly optimizer: Sgd;
   readonly stepsPerEpoch: number;
   private epochsDone = 0;
@@ -144,6 +144,8 @@ export class Trainer {
   private readonly storeNameOf = new Map<string, string>();
   /** Test embeddings of the last evaluation (for artifacts.json). */
   private lastEmbeddings: { embeddings: Float32Array; dim: number; globalStep: number } | null = null;
+  /** Whether the "batch without a positive pair" warning was written (once per trainer). */
+  private warnedNoPositives = false;
 
   constructor(config: unknown, readonly opts: TrainerOptions = {}) {
     this.config = resolveTrainConfig(config);
@@ -180,6 +182,7 @@ export class Trainer {
     this.contrast = c.enabled
       ? new CoReFaceContrastiveLoss({ scale: c.scale, batchWeight: c.batchWeight, protocol: c.protocol, mask: c.mask, margin: c.margin })
       : null;
+    this.pairLoss = cfg.pairLoss.name === 'none' ? null : createPairLoss(cfg.pairLoss.name, cfg.pairLoss.options);
     // The set of trainable variables is fixed from here on (restore assigns values in place).
     this.vars = this.model.store.trainable();
     for (const [n, v] of this.vars) this.storeNameOf.set(v.name, n);
@@ -248,26 +251,37 @@ export class Trainer {
     const dropout = this.dropoutAt(epoch);
     const { x, y } = this.batchTensors(idx, stepRng);
     const seeds: [number, number] = [stepRng.tfSeed(), stepRng.tfSeed()];
+    if (this.pairLoss) this.checkPositives(idx, epoch, stepInEpoch);
+    // headWeight scales the head's CE (and only it: not CoReFace's contrastive terms); 1 without a pair loss.
+    const headWeight = this.pairLoss ? cfg.pairLoss.headWeight : 1;
     let termT: Record<string, tf.Scalar> = {};
     let accT: tf.Scalar | null = null;
     const { value, grads } = tf.variableGrads(() => {
       let total: tf.Scalar;
       let logits: tf.Tensor2D;
+      let pairOn: tf.Tensor2D; // the embeddings the pair loss sees: view 1 with CoReFace
       if (twoView) {
         const [x1, x2] = this.model.twoViewEmbed(x, { dropout, seeds });
         const c = cfg.coreface;
         const out = coreFaceObjective(this.head, this.contrast, x1, x2, y, {
-          w1: c.w1, w2: c.w2, wC: c.wC, wC2: c.wC2, referenceQuirk: c.referenceQuirk,
+          w1: headWeight * c.w1, w2: headWeight * c.w2, wC: c.wC, wC2: c.wC2, referenceQuirk: c.referenceQuirk,
         });
         total = out.total;
         logits = out.logits1;
         termT = { ce1: out.terms.ce1, ce2: out.terms.ce2, con12: out.terms.con12, con21: out.terms.con21 };
+        pairOn = x1;
       } else {
         const e = this.model.embed(x, { training: true, dropout, seed: seeds[0] });
         const out = this.head.forward(e, y);
         total = out.loss;
         logits = out.logits;
         termT = { ce: out.loss };
+        pairOn = e;
+      }
+      if (this.pairLoss) {
+        const p = pairObjective(this.pairLoss, total, pairOn, y, { weight: cfg.pairLoss.weight, headWeight: twoView ? 1 : headWeight });
+        total = p.total;
+        termT.pair = p.pair;
       }
       for (const k of Object.keys(termT)) termT[k] = tf.keep(termT[k]);
       accT = tf.keep(tf.mean(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')) as tf.Scalar);
@@ -298,6 +312,18 @@ export class Trainer {
     this.trainSeconds += dt;
     record.imgPerSec = idx.length / Math.max(dt, 1e-6);
     return record;
+  }
+
+  /** Warns once (stderr) when a batch holds no two images of one identity: pair losses get no positive pair. */
+  private checkPositives(idx: Int32Array, epoch: number, stepInEpoch: number): void {
+    if (this.warnedNoPositives || hasPositivePair(Array.from(idx, (i) => this.benchmark.train.labels[i]))) return;
+    this.warnedNoPositives = true;
+    const t = this.config.training;
+    process.stderr.write(
+      `warning: ${this.config.name}: pairLoss '${this.config.pairLoss.name}': batch ${stepInEpoch} of epoch ${epoch} has no two images of one identity ` +
+        `(no positive pair; training.sampler '${t.sampler}', samplesPerIdentity ${t.samplesPerIdentity}). ` +
+        `Use training.sampler 'identity-balanced' with samplesPerIdentity >= 2 (warned once per trainer).\n`,
+    );
   }
 
   /**
