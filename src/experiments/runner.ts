@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writeJsonAtomic } from '../util/atomic';
+import { PACKAGE } from '../util/package';
 import type { RunResult } from '../train';
 import { formatDuration } from '../train/progress';
 import type { PlannedRun } from './spec';
@@ -31,7 +32,7 @@ export interface ExecuteOptions {
   log?: (line: string) => void;
 }
 
-const CLI = path.join(__dirname, '..', '..', '..', 'bin', 'coreface.js');
+const CLI = path.join(PACKAGE.root, 'bin', 'coreface.js');
 
 function bar(frac: number, width = 20): string {
   const fill = Math.round(Math.max(0, Math.min(1, frac)) * width);

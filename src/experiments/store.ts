@@ -16,16 +16,10 @@ import { configHash, TrainConfig } from '../config';
 import type { RunResult } from '../train';
 import { cachedResult } from '../train/cache';
 import { writeJsonAtomic } from '../util/atomic';
+import { PACKAGE } from '../util/package';
 
 /** Version of the code that produced a run; part of the run key (bump the package version when results change). */
-export const CODE_VERSION: string = (() => {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { name: string; version: string };
-    return `${pkg.name}@${pkg.version}`;
-  } catch {
-    return 'coreface-lab@unknown';
-  }
-})();
+export const CODE_VERSION = `${PACKAGE.name}@${PACKAGE.version}`;
 
 /** Default results root. */
 export const DEFAULT_RESULTS_DIR = 'results';
