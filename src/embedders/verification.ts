@@ -15,6 +15,7 @@
  *    the file's folds; the report counts the dropped pairs.
  * The report is plain JSON (no NaN / Infinity; TAR at a FAR the impostor count cannot support is null).
  */
+import type { EvalReport } from '../eval';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet, VerificationPairs } from '../data/types';
 import type { LogFn } from '../data/readers/stream';
@@ -152,19 +153,8 @@ export interface VerificationEvalReport {
     skippedImages: number;
   };
   flip: boolean;
-  verification: {
-    /** Mean k-fold accuracy. */
-    accuracy: number;
-    /** Population std of the fold accuracies. */
-    std: number;
-    foldAccuracies: number[];
-    /** Per-fold cosine thresholds (same iff score > threshold). */
-    thresholds: number[];
-    auc: number;
-    eer: number;
-    /** TAR at each FAR level ("1e-3" keys); null where the impostor count cannot support the level. */
-    tarAtFar: Record<string, number | null>;
-  };
+  /** The same fields as the `verification` part of the project's EvalReport. */
+  verification: EvalReport['verification'];
   /** Mean cosine score of genuine and of impostor pairs (null when there are none). */
   scores: { genuineMean: number | null; impostorMean: number | null };
   timing: {
