@@ -17,13 +17,15 @@ Usage:
       quick (default): ArcFace, ArcFace+dropout and CoReFace from the quick CoReFace ablation, 2 seeds;
       full: the whole coreface-ablation experiment. Prints the table; writes results/<experiment>/.
   coreface ablate EXPERIMENT|FILE.json [--variants a,b] [--seeds N|a,b] [--jobs N] [--shard k/n]
-                  [--results DIR] [--retry-failed] [--no-report] [--estimate-only]
+                  [--results DIR] [--retry-failed] [--no-report] [--check-report] [--estimate-only]
       Run the runs of an experiment that the store lacks (finished runs are reused, interrupted ones resume,
       failures are recorded), then write summary.json, table.{md,csv,tex}, runs.csv and report.html to
       DIR/<experiment>/ (default DIR: results). With --shard k/n only every n-th run from k (1-based) runs
       and the views are left to 'collect' (Slurm job arrays, Kubernetes Indexed Jobs: docs/cluster.md).
   coreface collect EXPERIMENT|FILE.json [--variants a,b] [--seeds N|a,b] [--results DIR] [--no-report]
-      Summarise what the store holds for an experiment (no training) and write its tables and report.
+                   [--check-report]
+      Summarise what the store holds for an experiment (no training) and write its tables and report;
+      --check-report opens report.html in headless Chromium (plots rendered, console errors, report.png).
   coreface train --config FILE.json [--out DIR] [--resume] [--label NAME]
       Train one model; writes DIR/{config.json,metrics.jsonl,checkpoint.ckpt,result.json}.
   coreface eval --checkpoint DIR [--json]
@@ -259,7 +261,7 @@ function printResult(res: AblateResult, results: string | undefined): void {
 }
 
 const EXPERIMENT_OPTIONS: OptionSpec = {
-  variants: { type: 'string' }, seeds: { type: 'string' }, results: { type: 'string' }, 'no-report': { type: 'boolean' },
+  variants: { type: 'string' }, seeds: { type: 'string' }, results: { type: 'string' }, 'no-report': { type: 'boolean' }, 'check-report': { type: 'boolean' },
 };
 
 async function cmdAblate(argv: string[]): Promise<number> {
@@ -276,7 +278,7 @@ async function cmdAblate(argv: string[]): Promise<number> {
   await backend(o.backend);
   const results = typeof o.results === 'string' ? o.results : undefined;
   const res = await ablate(exp, {
-    variants, seeds, results, report: !o['no-report'],
+    variants, seeds, results, report: !o['no-report'], checkReport: Boolean(o['check-report']),
     jobs, shard, retryFailed: Boolean(o['retry-failed']), estimateOnly: Boolean(o['estimate-only']),
     backend: typeof o.backend === 'string' ? o.backend : undefined,
   });
@@ -289,7 +291,7 @@ async function cmdCollect(argv: string[]): Promise<number> {
   if (o.help) return usage(0);
   if (positionals.length !== 1) throw new UsageError(`collect needs one experiment name or FILE.json (registered: ${listExperiments().map((e) => e.name).join(', ')})`);
   const results = typeof o.results === 'string' ? o.results : undefined;
-  const res = await collect(positionals[0], { variants: listOption(o.variants), seeds: seedsOption(o.seeds), results, report: !o['no-report'] });
+  const res = await collect(positionals[0], { variants: listOption(o.variants), seeds: seedsOption(o.seeds), results, report: !o['no-report'], checkReport: Boolean(o['check-report']) });
   printResult(res, results);
   return 0;
 }

@@ -9,6 +9,7 @@ import { PlannedRun, planRuns, ResolvedExperiment, shardRuns } from './spec';
 import { DEFAULT_RESULTS_DIR, RunStore } from './store';
 import { ExperimentSummary, fromRunOutcomes, summarizeExperiment } from './summary';
 import { ViewFiles, writeViews } from './views';
+import { checkReportInBrowser } from '../report/html-report';
 
 /** Options shared by `ablate` and `collect`. */
 export interface ExperimentRunOptions {
@@ -20,6 +21,11 @@ export interface ExperimentRunOptions {
   seeds?: number[];
   /** Write report.html (default true). */
   report?: boolean;
+  /**
+   * Open report.html in headless Chromium afterwards: count the rendered plots, collect console errors and save a
+   * screenshot as report.png (default false; needs Chromium, see `npm run setup`).
+   */
+  checkReport?: boolean;
   log?: (line: string) => void;
 }
 
@@ -180,6 +186,12 @@ export async function collect(experiment: string | ResolvedExperiment, opts: Exp
   const dir = path.join(store.root, exp.name);
   const files = writeViews(dir, exp, summary, store, { report: opts.report, extraNotes: notes });
   const done = outcomes.filter((o) => o.result).length;
+  if (opts.checkReport && files.report) {
+    const shot = path.join(dir, 'report.png');
+    const c = await checkReportInBrowser(files.report, { screenshot: shot });
+    log(`[collect] report check: ${c.plots}/${c.expectedPlots} plots rendered, ${c.consoleErrors.length} console error(s)${c.consoleErrors.length ? ` (${c.consoleErrors[0]})` : ''}, screenshot ${shot} (${(100 * c.nonBlankFraction).toFixed(1)}% non-blank)`);
+    if (c.plots !== c.expectedPlots || c.consoleErrors.length) throw new Error(`report check failed: ${c.plots}/${c.expectedPlots} plots, console errors: ${c.consoleErrors.join(' | ') || 'none'}`);
+  }
   log(`[collect] ${exp.name}: ${done}/${runs.length} runs finished${summary.failed.length ? `, ${summary.failed.length} failed` : ''}${summary.missing.length ? `, ${summary.missing.length} not finished` : ''}; wrote ${path.relative(process.cwd(), dir) || dir}/{summary.json,table.md,table.csv,runs.csv,table.tex${files.report ? ',report.html' : ''}}`);
   return { experiment: exp.name, summary, files, estimateSeconds: 0, wallSeconds: 0, unfinished: runs.length - done };
 }
