@@ -3,7 +3,8 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { initBackend, BackendName, BACKEND_NAMES } from '../backends';
 import { ConfigError, configHash, resolveTrainConfig, schemaMarkdown, TRAIN_SCHEMA } from '../config';
-import { listDatasets } from '../data';
+import { createDataset, DataReaderError, listDatasets, USER_DATASET_NAMES, UserDatasetError, userDatasetForPath } from '../data';
+import type { FaceBenchmark, UserDatasetName } from '../data';
 import { listBackbones } from '../models';
 import { listHeads } from '../heads';
 import { Trainer, NumericalError, loadCheckpoint } from '../train';
@@ -28,6 +29,10 @@ Usage:
       --check-report opens report.html in headless Chromium (plots rendered, console errors, report.png).
   coreface train --config FILE.json [--out DIR] [--resume] [--label NAME]
       Train one model; writes DIR/{config.json,metrics.jsonl,checkpoint.ckpt,result.json}.
+  coreface train --data FOLDER|FILE.rec [--config FILE.json] [--out DIR] [--resume] [--label NAME]
+      Train on your own faces: an image FOLDER (<identity>/<image>) or an insightface .rec (.idx beside it).
+      Identities are held out for evaluation; other dataset options (size, testIdentities, maxImages, ...) come
+      from the config's dataset.options when its dataset.name is image-folder or recordio (data/README.md).
   coreface eval --checkpoint DIR [--json]
       Evaluate the checkpoint in DIR on its benchmark (verification, identification, open set).
   coreface eval --data FILE.bin|FOLDER [--pairs pairs.txt] --model RUN_DIR|faceres|face-api [--size N] [--json]
@@ -114,13 +119,47 @@ function fmtPct(x: number | null | undefined): string {
 }
 
 async function cmdTrain(argv: string[]): Promise<number> {
-  const o = parse(argv, { config: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, label: { type: 'string' } });
+  const o = parse(argv, {
+    config: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, label: { type: 'string' },
+  });
   if (o.help) return usage(0);
-  if (typeof o.config !== 'string') throw new UsageError('train needs --config FILE.json');
-  const cfg = resolveTrainConfig(readJson(o.config));
+  if (typeof o.config !== 'string' && typeof o.data !== 'string') throw new UsageError('train needs --config FILE.json, or --data FOLDER|FILE.rec');
+  const raw = typeof o.config === 'string' ? readJson(o.config) : {};
+  let cfg = resolveTrainConfig(raw); // config errors first, whatever --data is
+  const fail = (message: string): number => {
+    process.stderr.write(`coreface: ${oneLine(message)}\n`);
+    return 2;
+  };
+  if (typeof o.data === 'string') {
+    // --data sets the dataset (by what the path is); the config's dataset options apply when its name matches
+    let name: UserDatasetName;
+    try {
+      name = userDatasetForPath(o.data);
+    } catch (e) {
+      if (e instanceof UserDatasetError) return fail(e.message);
+      throw e;
+    }
+    if (cfg.dataset.name !== name && (raw as { dataset?: unknown }).dataset !== undefined) {
+      process.stderr.write(`[coreface] --data ${o.data} is ${name === 'recordio' ? 'a .rec file' : 'a folder'}: training on dataset '${name}' ` +
+        `instead of the config's '${cfg.dataset.name}' (its dataset.options are not used)\n`);
+    }
+    const options = cfg.dataset.name === name ? { ...cfg.dataset.options } : {};
+    cfg = resolveTrainConfig({ ...(raw as Record<string, unknown>), dataset: { name, options: { ...options, path: path.resolve(o.data) } } });
+  }
+  // User datasets are built here, before the backend starts, so bad data (too few identities, the memory guard,
+  // a broken .rec) is one line and exit 2.
+  let benchmark: FaceBenchmark | undefined;
+  if ((USER_DATASET_NAMES as readonly string[]).includes(cfg.dataset.name)) {
+    try {
+      benchmark = createDataset(cfg.dataset.name, cfg.dataset.options);
+    } catch (e) {
+      if (e instanceof UserDatasetError || e instanceof DataReaderError) return fail(e.message);
+      throw e;
+    }
+  }
   const outDir = typeof o.out === 'string' ? o.out : path.join('results', 'train', `${cfg.name}-${configHash(cfg)}`);
   await backend(o.backend);
-  const trainer = new Trainer(cfg, { outDir, resume: Boolean(o.resume), label: typeof o.label === 'string' ? o.label : cfg.name });
+  const trainer = new Trainer(cfg, { outDir, resume: Boolean(o.resume), label: typeof o.label === 'string' ? o.label : cfg.name, benchmark });
   if (trainer.completedEpochs > 0) process.stderr.write(`[coreface] resumed from ${trainer.checkpointPath()} after epoch ${trainer.completedEpochs}\n`);
   const r = trainer.run();
   trainer.dispose();

@@ -6,3 +6,4 @@ export * from './synthfaces-render';
 export * from './synthfaces';
 export * from './realbench';
 export * from './readers';
+export * from './user';
