@@ -87,10 +87,16 @@ export async function executeRuns(runs: PlannedRun[], opts: ExecuteOptions): Pro
   const pending = runs.map((r) => !store.result(r.key, r.config));
   const toTrain = pending.filter(Boolean).length;
   const expected = (r: PlannedRun): number => opts.expectedRunSeconds?.(r) ?? NaN;
+  /** Start times of the runs in flight (by plan index). */
+  const inFlight = new Map<number, number>();
   const remainingEstimate = (): number => {
-    let sum = 0;
-    for (let i = next; i < runs.length; i++) if (pending[i]) sum += trained > 0 ? trainedSeconds / trained : expected(runs[i]);
-    return sum / jobs;
+    const mean = (i: number): number => (trained > 0 ? trainedSeconds / trained : expected(runs[i]));
+    let queued = 0;
+    for (let i = next; i < runs.length; i++) if (pending[i]) queued += mean(i);
+    // Runs in flight: what is left of each (at least 0), spread over the workers with the queued runs.
+    let flying = 0;
+    for (const [i, t] of inFlight) flying += Math.max(0, mean(i) - (Date.now() - t) / 1000);
+    return (queued + flying) / jobs;
   };
   const progress = (what: string): void => {
     finished++;
@@ -135,8 +141,10 @@ export async function executeRuns(runs: PlannedRun[], opts: ExecuteOptions): Pro
         const dir = store.dir(run.key);
         log(`[ablate] ${label}: started (${dir})`);
         const started = Date.now();
+        inFlight.set(i, started);
         const { code, tail } = await trainChild(run, dir, label, opts.backend, log);
         const seconds = (Date.now() - started) / 1000;
+        inFlight.delete(i);
         const result = code === 0 ? store.result(run.key, run.config) : null;
         if (result) {
           trained++;
