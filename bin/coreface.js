@@ -13,7 +13,16 @@ process.on('unhandledRejection', (err) => {
   process.stderr.write(`coreface: unexpected error: ${err && err.message ? err.message : err}\n`);
   process.exit(1);
 });
-require(entry)
+let cli;
+try {
+  cli = require(entry);
+} catch (err) {
+  // A broken build or a missing dependency: one line, not a stack (COREFACE_DEBUG=1 shows it).
+  process.stderr.write(`coreface: cannot load the CLI (${err && err.message ? err.message.split('\n')[0] : err}); try \`npm install\`\n`);
+  if (process.env.COREFACE_DEBUG) process.stderr.write(`${err && err.stack}\n`);
+  process.exit(1);
+}
+cli
   .main(process.argv.slice(2))
   .then((code) => {
     process.exitCode = code;

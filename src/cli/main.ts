@@ -157,7 +157,8 @@ async function cmdTrain(argv: string[]): Promise<number> {
       throw e;
     }
   }
-  const outDir = typeof o.out === 'string' ? o.out : path.join('results', 'train', `${cfg.name}-${configHash(cfg)}`);
+  // The run name goes into a folder name: keep it to safe characters (a name like '../x' must not escape results/).
+  const outDir = typeof o.out === 'string' ? o.out : path.join('results', 'train', `${cfg.name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_')}-${configHash(cfg)}`);
   await backend(o.backend);
   const trainer = new Trainer(cfg, { outDir, resume: Boolean(o.resume), label: typeof o.label === 'string' ? o.label : cfg.name, benchmark });
   if (trainer.completedEpochs > 0) process.stderr.write(`[coreface] resumed from ${trainer.checkpointPath()} after epoch ${trainer.completedEpochs}\n`);
