@@ -169,34 +169,52 @@ export async function readRecordPayload(fh: fs.promises.FileHandle, size: number
   const parts: Uint8Array[] = [];
   let pos = offset;
   for (let part = 0; ; part++) {
-    if (pos + 8 > size) {
-      const what = part ? `part ${part}` : 'the record';
-      throw new DataFormatError(file, `record ${id} is truncated: the 8-byte header of ${what} is cut off (${size - pos} bytes remain)`, { offset: pos });
-    }
-    const head = await readAt(fh, 8, pos);
-    if (head.length < 8) throw new DataFormatError(file, `record ${id} is truncated: file ends inside its 8-byte header`, { offset: pos });
-    const dv = new DataView(head.buffer, head.byteOffset, 8);
-    const magic = dv.getUint32(0, true);
-    if (magic !== RECORDIO_MAGIC) {
-      throw new DataFormatError(file, `bad RecordIO magic 0x${magic.toString(16).padStart(8, '0')} at record ${id} (expected 0x${RECORDIO_MAGIC.toString(16)}); ` +
-        'the file is not MXNet RecordIO, or the .idx belongs to another .rec', { offset: pos });
-    }
-    const lrec = dv.getUint32(4, true);
-    const cflag = lrec >>> 29, len = lrec & 0x1fffffff;
-    const expectFirst = part === 0;
-    if (cflag > 3 || (expectFirst && cflag >= 2) || (!expectFirst && cflag < 2)) {
-      throw new DataFormatError(file, `record ${id} part ${part} has continuation flag ${cflag}, ` +
-        `expected ${expectFirst ? '0 (whole) or 1 (first part)' : '2 (middle part) or 3 (last part)'}`, { offset: pos });
-    }
-    if (len > size - pos - 8) {
-      throw new DataFormatError(file, `record ${id} is truncated: it needs ${len} bytes after its header, only ${size - pos - 8} remain`, { offset: pos });
-    }
+    checkPartHeaderFits(file, id, part, pos, size);
+    const { cflag, len } = decodePartHeader(await readAt(fh, 8, pos), file, id, part, pos, size);
     const data = await readAt(fh, len, pos + 8);
     if (data.length < len) throw new DataFormatError(file, `record ${id} is truncated: file ended while reading it`, { offset: pos });
     parts.push(data);
     pos += 8 + ((len + 3) & ~3);
     if (cflag === 0 || cflag === 3) break;
   }
+  return joinRecordParts(parts);
+}
+
+/** Throws when the 8-byte header of part `part` of record `id`, at byte `pos`, does not fit in a file of `size` bytes. */
+export function checkPartHeaderFits(file: string, id: number, part: number, pos: number, size: number): void {
+  if (pos + 8 > size) {
+    const what = part ? `part ${part}` : 'the record';
+    throw new DataFormatError(file, `record ${id} is truncated: the 8-byte header of ${what} is cut off (${size - pos} bytes remain)`, { offset: pos });
+  }
+}
+
+/**
+ * Decodes the 8-byte header `head` of part `part` of record `id` at byte `pos` (magic, then the length word whose
+ * top 3 bits are the continuation flag) and checks it: magic, flag sequence, and that the part fits in `size`.
+ */
+export function decodePartHeader(head: Uint8Array, file: string, id: number, part: number, pos: number, size: number): { cflag: number; len: number } {
+  if (head.length < 8) throw new DataFormatError(file, `record ${id} is truncated: file ends inside its 8-byte header`, { offset: pos });
+  const dv = new DataView(head.buffer, head.byteOffset, 8);
+  const magic = dv.getUint32(0, true);
+  if (magic !== RECORDIO_MAGIC) {
+    throw new DataFormatError(file, `bad RecordIO magic 0x${magic.toString(16).padStart(8, '0')} at record ${id} (expected 0x${RECORDIO_MAGIC.toString(16)}); ` +
+      'the file is not MXNet RecordIO, or the .idx belongs to another .rec', { offset: pos });
+  }
+  const lrec = dv.getUint32(4, true);
+  const cflag = lrec >>> 29, len = lrec & 0x1fffffff;
+  const expectFirst = part === 0;
+  if (cflag > 3 || (expectFirst && cflag >= 2) || (!expectFirst && cflag < 2)) {
+    throw new DataFormatError(file, `record ${id} part ${part} has continuation flag ${cflag}, ` +
+      `expected ${expectFirst ? '0 (whole) or 1 (first part)' : '2 (middle part) or 3 (last part)'}`, { offset: pos });
+  }
+  if (len > size - pos - 8) {
+    throw new DataFormatError(file, `record ${id} is truncated: it needs ${len} bytes after its header, only ${size - pos - 8} remain`, { offset: pos });
+  }
+  return { cflag, len };
+}
+
+/** One payload from the parts of a multi-part record: MXNet splits a record at magic words, so they go back between parts. */
+export function joinRecordParts(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
   let total = 4 * (parts.length - 1);
   for (const p of parts) total += p.length;

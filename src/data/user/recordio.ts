@@ -17,7 +17,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DataFormatError, DataNotFoundError } from '../readers/errors';
-import { IR_HEADER_BYTES, parseImageRecord, RECORDIO_MAGIC, recordLabel } from '../readers/recordio';
+import { checkPartHeaderFits, decodePartHeader, IR_HEADER_BYTES, joinRecordParts, parseImageRecord, recordLabel } from '../readers/recordio';
 import type { IRHeader, RecordIOLayout } from '../readers/recordio';
 import { stderrLog } from '../readers/stream';
 import { registerDataset } from '../registry';
@@ -147,30 +147,8 @@ export class RecordIOFileSync {
 
   /** Reads the 8-byte part header at `pos`; returns the continuation flag and length. */
   private partHeader(id: number, part: number, pos: number): { cflag: number; len: number } {
-    const file = this.recPath, size = this.size;
-    if (pos + 8 > size) {
-      const what = part ? `part ${part}` : 'the record';
-      throw new DataFormatError(file, `record ${id} is truncated: the 8-byte header of ${what} is cut off (${size - pos} bytes remain)`, { offset: pos });
-    }
-    const head = readAtSync(this.fd, 8, pos);
-    if (head.length < 8) throw new DataFormatError(file, `record ${id} is truncated: file ends inside its 8-byte header`, { offset: pos });
-    const dv = new DataView(head.buffer, head.byteOffset, 8);
-    const magic = dv.getUint32(0, true);
-    if (magic !== RECORDIO_MAGIC) {
-      throw new DataFormatError(file, `bad RecordIO magic 0x${magic.toString(16).padStart(8, '0')} at record ${id} (expected 0x${RECORDIO_MAGIC.toString(16)}); ` +
-        'the file is not MXNet RecordIO, or the .idx belongs to another .rec', { offset: pos });
-    }
-    const lrec = dv.getUint32(4, true);
-    const cflag = lrec >>> 29, len = lrec & 0x1fffffff;
-    const first = part === 0;
-    if (cflag > 3 || (first && cflag >= 2) || (!first && cflag < 2)) {
-      throw new DataFormatError(file, `record ${id} part ${part} has continuation flag ${cflag}, ` +
-        `expected ${first ? '0 (whole) or 1 (first part)' : '2 (middle part) or 3 (last part)'}`, { offset: pos });
-    }
-    if (len > size - pos - 8) {
-      throw new DataFormatError(file, `record ${id} is truncated: it needs ${len} bytes after its header, only ${size - pos - 8} remain`, { offset: pos });
-    }
-    return { cflag, len };
+    checkPartHeaderFits(this.recPath, id, part, pos, this.size);
+    return decodePartHeader(readAtSync(this.fd, 8, pos), this.recPath, id, part, pos, this.size);
   }
 
   /** The payload of record `id` (all parts joined, the magic put back between them). */
@@ -185,19 +163,7 @@ export class RecordIOFileSync {
       pos += 8 + ((len + 3) & ~3);
       if (cflag === 0 || cflag === 3) break;
     }
-    if (parts.length === 1) return parts[0];
-    let total = 4 * (parts.length - 1);
-    for (const p of parts) total += p.length;
-    const out = new Uint8Array(total);
-    const magic = new Uint8Array(4);
-    new DataView(magic.buffer).setUint32(0, RECORDIO_MAGIC, true);
-    let at = 0;
-    parts.forEach((p, i) => {
-      if (i > 0) { out.set(magic, at); at += 4; }
-      out.set(p, at);
-      at += p.length;
-    });
-    return out;
+    return joinRecordParts(parts);
   }
 
   /**
