@@ -13,11 +13,10 @@
  * `embedImages` equal the Trainer's own evaluation embeddings.
  */
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint } from '../train/checkpoint';
 import { Trainer } from '../train/trainer';
 import type { FaceBenchmark } from '../data/types';
-import { checkEmbedInput, Embedder } from './types';
+import { embedInBatches, Embedder } from './types';
 
 /** Options of {@link loadCheckpointEmbedder}. */
 export interface CheckpointEmbedderOptions {
@@ -61,17 +60,7 @@ export class CheckpointEmbedder implements Embedder {
 
   async embed(images: Float32Array, count: number): Promise<Float32Array> {
     if (this.disposed) throw new Error(`${this.name}: used after dispose()`);
-    checkEmbedInput(this, images, count);
-    const { inputSize: s, channels: c, embeddingDim: d } = this;
-    const pix = s * s * c;
-    const out = new Float32Array(count * d);
-    for (let start = 0; start < count; start += this.batchSize) {
-      const b = Math.min(this.batchSize, count - start);
-      const e = tf.tidy(() => this.trainer.model.embed(tf.tensor4d(images.subarray(start * pix, (start + b) * pix), [b, s, s, c]), { training: false }));
-      out.set(await e.data(), start * d);
-      e.dispose();
-    }
-    return out;
+    return embedInBatches(this, images, count, this.batchSize, (x) => this.trainer.model.embed(x, { training: false }));
   }
 
   dispose(): void {

@@ -29,7 +29,7 @@ import { scanImageFolder } from '../data/readers/image-folder';
 import { errorMessage } from '../data/readers/errors';
 import type { LogFn } from '../data/readers/stream';
 import { packageRoot, registerEmbedder, requirePackage } from './registry';
-import { checkEmbedInput, Embedder, EmbedderCreateOptions } from './types';
+import { embedInBatches, Embedder, EmbedderCreateOptions } from './types';
 
 /** npm package of the face-api models. */
 export const FACE_API_PACKAGE = '@vladmandic/face-api';
@@ -109,20 +109,11 @@ export class FaceApiEmbedder implements Embedder {
   async embed(images: Float32Array, count: number): Promise<Float32Array> {
     const net = this.net;
     if (!net) throw new Error('face-api: used after dispose()');
-    checkEmbedInput(this, images, count);
-    const s = this.inputSize, d = this.embeddingDim, pix = s * s * 3;
-    const out = new Float32Array(count * d);
-    for (let start = 0; start < count; start += this.batchSize) {
-      const b = Math.min(this.batchSize, count - start);
-      const e = tf.tidy(() => {
-        const x = tf.add(tf.mul(tf.tensor4d(images.subarray(start * pix, (start + b) * pix), [b, s, s, 3]), 127.5), 127.5);
-        // NetInput takes a list of 3-D images (a 4-D tensor only with batch size 1); true = always a batch.
-        return net.forwardInput(new this.mod.NetInput(tf.unstack(x) as tf.Tensor3D[], true));
-      });
-      out.set(await e.data(), start * d);
-      e.dispose();
-    }
-    return out;
+    return embedInBatches(this, images, count, this.batchSize, (x) => {
+      const x255 = tf.add(tf.mul(x, 127.5), 127.5);
+      // NetInput takes a list of 3-D images (a 4-D tensor only with batch size 1); true = always a batch.
+      return net.forwardInput(new this.mod.NetInput(tf.unstack(x255) as tf.Tensor3D[], true));
+    });
   }
 
   dispose(): void {

@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { EmbedderPackageError, packageRoot, registerEmbedder } from './registry';
-import { checkEmbedInput, Embedder, EmbedderCreateOptions } from './types';
+import { embedInBatches, Embedder, EmbedderCreateOptions } from './types';
 
 /** npm package holding the model files. */
 export const FACERES_PACKAGE = '@vladmandic/human';
@@ -92,23 +92,8 @@ export class FaceresEmbedder implements Embedder {
   async embed(images: Float32Array, count: number): Promise<Float32Array> {
     const model = this.model;
     if (!model) throw new Error('faceres: used after dispose()');
-    checkEmbedInput(this, images, count);
-    const s = this.inputSize, d = this.embeddingDim, pix = s * s * 3;
-    const out = new Float32Array(count * d);
-    for (let start = 0; start < count; start += this.batchSize) {
-      const b = Math.min(this.batchSize, count - start);
-      const e = tf.tidy(() => {
-        const x = tf.tensor4d(images.subarray(start * pix, (start + b) * pix), [b, s, s, 3]);
-        return model.execute(tf.add(tf.mul(x, 127.5), 127.5), FACERES_OUTPUT_NODE) as tf.Tensor;
-      });
-      if (e.shape.length !== 2 || e.shape[0] !== b || e.shape[1] !== d) {
-        e.dispose();
-        throw new Error(`faceres: ${FACERES_OUTPUT_NODE} has shape [${e.shape}], expected [${b}, ${d}]`);
-      }
-      out.set(await e.data(), start * d);
-      e.dispose();
-    }
-    return out;
+    // faceres takes pixels in 0..255.
+    return embedInBatches(this, images, count, this.batchSize, (x) => model.execute(tf.add(tf.mul(x, 127.5), 127.5), FACERES_OUTPUT_NODE) as tf.Tensor, FACERES_OUTPUT_NODE);
   }
 
   dispose(): void {

@@ -12,6 +12,7 @@
  * embedding of an image and of its mirror, as insightface) happens before the L2 normalisation, in
  * `embedImages` / `evaluateVerificationSet` (verification.ts).
  */
+import * as tf from '@tensorflow/tfjs';
 
 /** A loaded face-embedding model. */
 export interface Embedder {
@@ -55,6 +56,36 @@ export interface EmbedderInfo {
 }
 
 /** Checks the length of an {@link Embedder.embed} input; throws naming the embedder and the expected shape. */
+/**
+ * The batching loop every embedder shares: checks the input, cuts `count` NHWC images into batches of `batchSize`,
+ * maps each batch tensor [b, s, s, c] (our normalisation) through `forward` inside a tidy, checks that it gives
+ * [b, embeddingDim], and gathers the rows. `what` names the output in the shape error (default 'output').
+ */
+export async function embedInBatches(
+  e: Pick<Embedder, 'name' | 'inputSize' | 'channels' | 'embeddingDim'>,
+  images: Float32Array,
+  count: number,
+  batchSize: number,
+  forward: (x: tf.Tensor4D) => tf.Tensor,
+  what = 'output',
+): Promise<Float32Array> {
+  checkEmbedInput(e, images, count);
+  const { inputSize: s, channels: c, embeddingDim: d } = e;
+  const pix = s * s * c;
+  const out = new Float32Array(count * d);
+  for (let start = 0; start < count; start += batchSize) {
+    const b = Math.min(batchSize, count - start);
+    const y = tf.tidy(() => forward(tf.tensor4d(images.subarray(start * pix, (start + b) * pix), [b, s, s, c])));
+    if (y.shape.length !== 2 || y.shape[0] !== b || y.shape[1] !== d) {
+      y.dispose();
+      throw new Error(`${e.name}: ${what} has shape [${y.shape}], expected [${b}, ${d}]`);
+    }
+    out.set(await y.data(), start * d);
+    y.dispose();
+  }
+  return out;
+}
+
 export function checkEmbedInput(e: Pick<Embedder, 'name' | 'inputSize' | 'channels'>, images: Float32Array, count: number): void {
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`${e.name}: count must be a non-negative integer, got ${count}`);
   const want = count * e.inputSize * e.inputSize * e.channels;
