@@ -2,27 +2,14 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { PNG } from 'pngjs';
 import type { FaceBenchmark } from '../../../src/data';
-
-/** A PNG of `w x h` pixels from a function giving each pixel's RGB. */
-export function makePng(w: number, h: number, rgb: (x: number, y: number) => [number, number, number]): Buffer {
-  const png = new PNG({ width: w, height: h });
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const [r, g, b] = rgb(x, y);
-      const o = (y * w + x) * 4;
-      png.data[o] = r; png.data[o + 1] = g; png.data[o + 2] = b; png.data[o + 3] = 255;
-    }
-  }
-  return PNG.sync.write(png);
-}
+import { makePng } from '../readers/helpers';
 
 /**
  * Image `j` of identity `k`: a distinct pattern per identity (colour, stripe direction and period), shifted per
  * image. 12 x 10 pixels (not square, so the resize and crop run).
  */
-export function identityPng(k: number, j: number): Buffer {
+export function identityPng(k: number, j: number): Uint8Array {
   const period = 2 + (k % 5), dir = k % 3;
   const base: [number, number, number] = [(k * 53) % 256, (k * 97 + 40) % 256, (k * 31 + 90) % 256];
   return makePng(12, 10, (x, y) => {
