@@ -22,9 +22,10 @@ export interface BenchReport {
   date: string;
   wallSeconds: number;
   machine: { cpus: number; cpuModel: string; memGiB: number; node: string; tfjs: string; commit: string };
-  matmul: { m: number; k: number; n: number; gflops: Summary }[];
-  benchModel: StepResult;
-  quick: { arcface: StepResult; coreface: StepResult; corefaceOverArcface: number };
+  /** Per configuration (plain wasm, native at 1 and all threads). */
+  matmul: { m: number; k: number; n: number; backend: string; gflops: Summary }[];
+  benchModels: StepResult[];
+  quick: { arcface: StepResult; coreface: StepResult; corefaceOverArcface: number }[];
   quickCpu: StepResult | null;
   evaluation: {
     images: number;
@@ -52,20 +53,24 @@ export function renderMarkdown(r: BenchReport): string {
   const rows: [string, string, string][] = [];
   const add = (what: string, value: string, note = ''): void => { rows.push([what, value, note]); };
   const torch = typeof r.torch === 'string' ? null : r.torch;
-  const bm = r.benchModel;
-  add(`Bench model train step, ours (${bm.backend}, batch ${bm.batch})`, `${ms(bm.imgPerSec)} img/s`, `${ms(bm.seconds, 3)} s/step`);
+  const torchAt = (threads: number): TorchResult['step'][number] | undefined => torch?.step.find((s) => s.threads === threads);
+  for (const bm of r.benchModels) {
+    const ref = torchAt(bm.threads);
+    add(`Bench model train step, ours (${bm.backend}, batch ${bm.batch})`, `${ms(bm.imgPerSec)} img/s`,
+      `${ms(bm.seconds, 3)} s/step${ref ? `; **ratio ours/PyTorch (${bm.threads} thread${bm.threads > 1 ? 's' : ''}) ${f(bm.imgPerSec.median / ref.imgPerSec.median, 3)}**` : ''}`);
+  }
   if (torch) {
     for (const s of torch.step) {
-      add(`Bench model train step, PyTorch ${torch.torch} CPU, ${s.threads} thread${s.threads > 1 ? 's' : ''}`, `${ms(s.imgPerSec)} img/s`,
-        `ratio ours/PyTorch ${f(bm.imgPerSec.median / s.imgPerSec.median, 3)}`);
+      add(`Bench model train step, PyTorch ${torch.torch} CPU, ${s.threads} thread${s.threads > 1 ? 's' : ''}`, `${ms(s.imgPerSec)} img/s`, 'reference, same architecture and batch');
     }
   } else {
     add('Bench model train step, PyTorch CPU', 'not run', String(r.torch));
   }
-  const q = r.quick;
-  add(`Quick preset (iresnet-tiny 32x32x3) ArcFace step (${q.arcface.backend}, batch ${q.arcface.batch})`, `${ms(q.arcface.imgPerSec)} img/s`, `${ms(q.arcface.seconds, 3)} s/step`);
-  add(`Quick preset CoReFace two-view step (${q.coreface.backend}, batch ${q.coreface.batch})`, `${ms(q.coreface.imgPerSec)} img/s`, `${ms(q.coreface.seconds, 3)} s/step`);
-  add('CoReFace / ArcFace step time (quick preset, medians)', `${f(q.corefaceOverArcface, 3)}x`, 'two dropout views vs one, same model');
+  for (const q of r.quick) {
+    add(`Quick preset (iresnet-tiny 32x32x3) ArcFace step (${q.arcface.backend}, batch ${q.arcface.batch})`, `${ms(q.arcface.imgPerSec)} img/s`, `${ms(q.arcface.seconds, 3)} s/step`);
+    add(`Quick preset CoReFace two-view step (${q.coreface.backend}, batch ${q.coreface.batch})`, `${ms(q.coreface.imgPerSec)} img/s`, `${ms(q.coreface.seconds, 3)} s/step`);
+    add(`CoReFace / ArcFace step time (quick preset, medians, ${q.arcface.backend})`, `${f(q.corefaceOverArcface, 3)}x`, 'two dropout views vs one, same model');
+  }
   if (r.quickCpu) {
     const c = r.quickCpu;
     add(`Quick preset ArcFace step (cpu, batch ${c.batch})`, `${ms(c.imgPerSec, 2)} img/s`, `${c.warmup} warm-up + ${c.seconds.n} timed step(s)${c.note ? `; ${c.note}` : ''}`);
@@ -73,7 +78,7 @@ export function renderMarkdown(r: BenchReport): string {
     add('Quick preset ArcFace step (cpu)', 'not run', '--no-cpu');
   }
   for (const mm of r.matmul) {
-    add(`matmul [${mm.m}, ${mm.k}] @ [${mm.k}, ${mm.n}] float32, tfjs wasm`, `${ms(mm.gflops)} GFLOP/s`, '1 thread (tfjs wasm in Node); tf.matMul + dataSync');
+    add(`matmul [${mm.m}, ${mm.k}] @ [${mm.k}, ${mm.n}] float32, ${mm.backend}`, `${ms(mm.gflops)} GFLOP/s`, 'tf.matMul + dataSync');
   }
   if (torch) {
     for (const [k, s] of Object.entries(torch.matmul)) {
@@ -82,7 +87,7 @@ export function renderMarkdown(r: BenchReport): string {
     }
   }
   const e = r.evaluation;
-  add(`Embeddings, quick model inference, flip-fused (${e.images} test images, batch 256)`, `${ms(e.embeddingsPerSec)} img/s`, 'wasm; each image embedded twice (flip)');
+  add(`Embeddings, quick model inference, flip-fused (${e.images} test images, batch 256)`, `${ms(e.embeddingsPerSec)} img/s`, `${r.memory.backend}; each image embedded twice (flip)`);
   add(`verificationAccuracy, ${e.verification.pairs} pairs, ${e.verification.folds} folds`, `${ms(e.verification.ms, 2)} ms`,
     `${e.verification.benchmarkPairs >= e.verification.pairs ? 'the benchmark pairs' : `${e.verification.benchmarkPairs} benchmark pairs + seeded random pairs`}; cosine scores of the untrained quick model; median of ${e.verification.ms.n}`);
   const m = r.memory;

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: runs every bench task in its own process, one after another (the machine has 2 cores; tasks
  * never overlap), then writes bench/results/<YYYY-MM-DD-HHMMSS>.json and .md and prints the Markdown table.
- * Options: --no-torch (skip the PyTorch reference), --no-cpu (skip the cpu-backend step).
+ * Each training-step task runs once per configuration: plain wasm, and wasm with the native kernels at 1 thread
+ * and at all cores (when native/build/coreface_native.node exists); PyTorch runs at the same thread counts.
+ * Options: --no-torch (skip the PyTorch reference), --no-cpu (skip the cpu-backend step), --no-native.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -10,6 +12,7 @@ import { spawnSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { RESULT_PREFIX } from './worker';
 import type { StepResult, TaskOptions } from './worker';
+import { NATIVE_ADDON_PATH } from '../src/backends';
 import { renderMarkdown } from './report';
 import type { BenchReport, TorchResult } from './report';
 
@@ -63,14 +66,23 @@ function main(): void {
   const started = new Date();
   const t0 = Date.now();
   const torch = args.has('--no-torch') ? 'skipped (--no-torch)' : runTorch();
-  const matmul = runWorker<BenchReport['matmul']>('matmul', { warmup: 2, reps: 7 });
-  const benchModel = runWorker<StepResult>('bench-model', { warmup: 1, reps: 5 });
-  const quick = runWorker<{ arcface: StepResult; coreface: StepResult; corefaceOverArcface: number }>('quick', { warmup: 2, reps: 7 });
+  // Configurations: plain wasm (the reference path), and the native kernels with 1 and with all threads when built.
+  const configs: TaskOptions[] = [{ native: false }];
+  if (fs.existsSync(NATIVE_ADDON_PATH) && !args.has('--no-native')) {
+    configs.push({ native: true, threads: 1 });
+    if (os.cpus().length > 1) configs.push({ native: true, threads: os.cpus().length });
+  } else {
+    log(args.has('--no-native') ? 'native kernels skipped (--no-native)' : `native kernels not built (${NATIVE_ADDON_PATH}): npm run setup`);
+  }
+  const best = configs[configs.length - 1];
+  const matmul = configs.flatMap((c) => runWorker<BenchReport['matmul']>('matmul', { ...c, warmup: 2, reps: 7 }));
+  const benchModels = configs.map((c) => runWorker<StepResult>('bench-model', { ...c, warmup: 1, reps: 5 }));
+  const quick = configs.map((c) => runWorker<BenchReport['quick'][number]>('quick', { ...c, warmup: 2, reps: 7 }));
   const quickCpu = args.has('--no-cpu')
     ? null
     : runWorker<{ arcface: StepResult }>('quick-arcface', { backend: 'cpu', warmup: 1, reps: 2, maxStepSeconds: 60 }).arcface;
-  const evaluation = runWorker<BenchReport['evaluation']>('eval', { reps: 3 });
-  const memory = runWorker<BenchReport['memory']>('memory', { steps: 500, batch: 16 }, ['--expose-gc']);
+  const evaluation = runWorker<BenchReport['evaluation']>('eval', { ...best, reps: 3 });
+  const memory = runWorker<BenchReport['memory']>('memory', { ...best, steps: 500, batch: 16 }, ['--expose-gc']);
   const report: BenchReport = {
     date: started.toISOString(),
     wallSeconds: (Date.now() - t0) / 1000,
@@ -78,7 +90,7 @@ function main(): void {
       cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memGiB: os.totalmem() / 2 ** 30,
       node: process.version, tfjs: tf.version_core, commit: gitCommit(),
     },
-    matmul, benchModel, quick, quickCpu, evaluation, memory, torch,
+    matmul, benchModels, quick, quickCpu, evaluation, memory, torch,
   };
   const dir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });

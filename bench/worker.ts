@@ -3,7 +3,7 @@
  * Prints progress to stderr and the result as the last stdout line, prefixed with {@link RESULT_PREFIX}.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/backends';
+import { initBackend, nativeKernelsStatus, NATIVE_ENV_VAR, THREADS_ENV_VAR } from '../src/backends';
 import type { BackendName } from '../src/backends';
 import { deepMerge } from '../src/config';
 import { QUICK_BASE, corefaceAblationVariants } from '../src/experiments/builtin';
@@ -20,6 +20,10 @@ export const RESULT_PREFIX = 'BENCH_RESULT ';
 /** Options a task may receive from run.ts. */
 export interface TaskOptions {
   backend?: BackendName;
+  /** wasm only: use the native kernels (default: whatever initBackend does, i.e. on when built). */
+  native?: boolean;
+  /** Native (BLAS) threads; default all cores. */
+  threads?: number;
   warmup?: number;
   reps?: number;
   batch?: number;
@@ -30,7 +34,10 @@ export interface TaskOptions {
 
 /** A timed step measurement. */
 export interface StepResult {
+  /** What ran, e.g. "wasm" or "wasm + native (OpenBLAS, 2 threads)". */
   backend: string;
+  /** Threads the step could use (1 for plain wasm and cpu). */
+  threads: number;
   batch: number;
   warmup: number;
   /** Seconds per step. */
@@ -62,8 +69,14 @@ function timeSteps(step: () => void, warmup: number, reps: number, maxStepSecond
   return { seconds, capped: false };
 }
 
-function stepResult(backend: string, batch: number, warmup: number, r: { seconds: number[]; capped: boolean }): StepResult {
-  const out: StepResult = { backend, batch, warmup, seconds: summarize(r.seconds), imgPerSec: rateSummary(batch, r.seconds) };
+/** The running configuration: its label and thread count. */
+interface RunLabel {
+  label: string;
+  threads: number;
+}
+
+function stepResult(run: RunLabel, batch: number, warmup: number, r: { seconds: number[]; capped: boolean }): StepResult {
+  const out: StepResult = { backend: run.label, threads: run.threads, batch, warmup, seconds: summarize(r.seconds), imgPerSec: rateSummary(batch, r.seconds) };
   if (r.capped) out.note = `capped: the warm-up step took ${r.seconds[0].toFixed(1)} s, reported from it alone`;
   return out;
 }
@@ -89,7 +102,7 @@ function batchIndices(t: Trainer, s: number): Int32Array {
   return Int32Array.from({ length: b }, () => rng.int(n));
 }
 
-function quickSteps(t: Trainer, epoch: number, o: TaskOptions, backend: string): StepResult {
+function quickSteps(t: Trainer, epoch: number, o: TaskOptions, backend: RunLabel): StepResult {
   let s = 0;
   const r = timeSteps(() => { t.step(batchIndices(t, s), epoch, s); s++; }, o.warmup ?? 2, o.reps ?? 5, o.maxStepSeconds);
   return stepResult(backend, t.config.training.batchSize, o.warmup ?? 2, r);
@@ -103,7 +116,7 @@ function memorySnapshot(): { numTensors: number; numBytes: number; heapUsedMB: n
   return { numTensors: m.numTensors, numBytes: m.numBytes, heapUsedMB: p.heapUsed / 2 ** 20, rssMB: p.rss / 2 ** 20 };
 }
 
-type TaskFn = (o: TaskOptions, backend: string) => unknown;
+type TaskFn = (o: TaskOptions, run: RunLabel) => unknown;
 
 const TASKS: Record<string, TaskFn> = {
   'bench-model': (o, backend) => {
@@ -135,7 +148,7 @@ const TASKS: Record<string, TaskFn> = {
     arc.dispose();
     return { arcface };
   },
-  matmul: (o) => {
+  matmul: (o, run) => {
     // The issue's square case, plus the bench model's dense layer ([64, 4096] @ [4096, 128]).
     const shapes: [number, number, number][] = [[1024, 1024, 1024], [64, 4096, 128]];
     const rng = new Rng('bench/matmul');
@@ -146,7 +159,7 @@ const TASKS: Record<string, TaskFn> = {
       log(`  matmul [${m}, ${k}] @ [${k}, ${n}]`);
       const r = timeSteps(() => { tf.tidy(() => tf.matMul(a, b).dataSync()); }, o.warmup ?? 2, o.reps ?? 7);
       tf.dispose([a, b]);
-      return { m, k, n, gflops: summarize(r.seconds.map((s) => (2 * m * k * n) / s / 1e9)) };
+      return { m, k, n, backend: run.label, gflops: summarize(r.seconds.map((s) => (2 * m * k * n) / s / 1e9)) };
     });
   },
   eval: (o) => {
@@ -189,7 +202,7 @@ const TASKS: Record<string, TaskFn> = {
       verification: { pairs: P, benchmarkPairs: p.left.length, folds: 10, ms: summarize(vt), accuracyUntrained: acc },
     };
   },
-  memory: (o, backend) => {
+  memory: (o, run) => {
     const steps = o.steps ?? 500;
     const arc = quickTrainer('arcface', undefined, o.batch);
     const cor = quickTrainer('coreface', arc.benchmark, o.batch);
@@ -205,7 +218,7 @@ const TASKS: Record<string, TaskFn> = {
     const seconds = msSince(t0) / 1000;
     const after = memorySnapshot();
     cor.dispose();
-    return { backend, model: 'quick preset, CoReFace two-view step', batch: cor.config.training.batchSize, steps, seconds, before, after };
+    return { backend: run.label, model: 'quick preset, CoReFace two-view step', batch: cor.config.training.batchSize, steps, seconds, before, after };
   },
 };
 
@@ -214,9 +227,16 @@ async function main(): Promise<void> {
   const o = JSON.parse(process.argv[3] ?? '{}') as TaskOptions;
   const fn = TASKS[task];
   if (!fn) throw new Error(`unknown task '${task}'; one of ${Object.keys(TASKS).join(', ')}`);
+  if (o.native === false) process.env[NATIVE_ENV_VAR] = '0';
+  if (o.threads !== undefined) process.env[THREADS_ENV_VAR] = String(o.threads);
   const info = await initBackend({ backend: o.backend ?? 'wasm', quiet: true });
   log(`${task} on ${info.note}`);
-  const out = fn(o, info.name);
+  const native = info.name === 'wasm' ? nativeKernelsStatus() : undefined;
+  if (o.native === true && !native?.active) throw new Error(`native kernels requested but off: ${native?.reason ?? 'not wasm'}`);
+  const run: RunLabel = native?.active
+    ? { label: `wasm + native (${native.blas?.split(' ')[0] ?? 'BLAS'}, ${native.threads} thread${native.threads === 1 ? '' : 's'})`, threads: native.threads ?? 1 }
+    : { label: info.name, threads: 1 };
+  const out = fn(o, run);
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(out)}\n`);
 }
 

@@ -10,3 +10,17 @@ export {
   type InitBackendOptions,
 } from './select';
 export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS, WASM_BACKEND_NAME } from './wasm-kernels';
+export {
+  enableNativeKernels,
+  disableNativeKernels,
+  nativeKernelsActive,
+  nativeKernelsStatus,
+  defaultNativeThreads,
+  setNativeColumnBudget,
+  NATIVE_KERNELS,
+  NATIVE_ENV_VAR,
+  THREADS_ENV_VAR,
+  NATIVE_ADDON_PATH,
+  type NativeKernelsStatus,
+  type EnableNativeOptions,
+} from './native-kernels';

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';
+import { enableNativeKernels } from './native-kernels';
 
 /** Backends coreface can run on, in the order {@link initBackend} tries them. */
 export type BackendName = 'tfjs-node-gpu' | 'wasm' | 'cpu';
@@ -117,11 +118,15 @@ async function loadWasm(): Promise<BackendInfo> {
   const threadNote = threads === 1
     ? (tf.env().getBool('IS_NODE') ? '1 thread (tfjs disables threads in Node)' : '1 thread')
     : `${threads} threads`;
+  const native = enableNativeKernels();
+  const nativeNote = native.active
+    ? `native kernels on (conv, matmul, sums via ${native.blas?.split(' ').slice(0, 2).join(' ')}, ${native.threads} thread${native.threads === 1 ? '' : 's'})`
+    : `native kernels off: ${native.reason}`;
   return {
     name: 'wasm',
     tfBackend: tf.getBackend(),
     version: version_wasm,
-    note: `wasm, ${simd ? 'SIMD' : 'no SIMD'}, ${threadNote}, +${WASM_GRADIENT_KERNELS.length} gradient kernels`,
+    note: `wasm, ${simd ? 'SIMD' : 'no SIMD'}, ${threadNote}, +${WASM_GRADIENT_KERNELS.length} gradient kernels; ${nativeNote}`,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamFactory } from './params';
+import { nativeKernelsActive } from '../backends/native-kernels';
 
 /** Batch-norm epsilon (PyTorch / insightface default). */
 export const DEFAULT_BN_EPS = 1e-5;
@@ -28,6 +29,8 @@ type ExplicitPad = [[number, number], [number, number], [number, number], [numbe
  * cpu backend it is faster too. Both gradients match tfjs's to float precision (tested).
  * - dx = conv(zero-inserted dy, w rotated 180 degrees with in/out swapped, stride 1)
  * - dw = conv(x^T `[cin, H, W, B]`, dy^T `[Ho, Wo, B, cout]` as the filter, dilation = stride)^T
+ * With the native kernels on (src/backends/native-kernels.ts) tfjs's own gradient is used instead: it calls
+ * the Conv2DBackpropInput / Conv2DBackpropFilter kernels, which are then native im2col + BLAS.
  * @param stride default 1.
  * @param pad symmetric zero padding; default `floor((kh - 1) / 2)` (PyTorch `padding=k//2`, so a
  *   3x3 stride-2 conv maps H to ceil(H / 2) exactly as in insightface).
@@ -39,6 +42,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D | tf.Variable, stride = 1,
   const p = pad ?? Math.floor((k - 1) / 2);
   if (!Number.isInteger(s) || s < 1) throw new Error(`stride must be a positive integer, got ${s}`);
   if (!Number.isInteger(p) || p < 0 || p > k - 1) throw new Error(`pad must be an integer in [0, ${k - 1}], got ${p}`);
+  if (useNative()) return tf.conv2d(x, w as tf.Tensor4D, s, p);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xx = args[0] as tf.Tensor4D;
     const ww = args[1] as tf.Tensor4D;
@@ -163,6 +167,7 @@ export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: B
   if (n < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${x.shape}]`);
   const gamma = p.gamma;
   const shape = x.shape;
+  if (useNative()) return nativeBatchNorm(x, p, momentum, eps, n);
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x2 = tf.reshape(args[0] as tf.Tensor, [n, c]) as tf.Tensor2D;
@@ -199,6 +204,43 @@ export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: B
   return (gamma ? op(x, gamma, p.beta) : op(x, p.beta)) as T;
 }
 
+/** The fused native kernels of src/backends/native-kernels.ts are registered and the wasm backend is active. */
+function useNative(): boolean {
+  return nativeKernelsActive() && tf.getBackend() === 'wasm';
+}
+
+/**
+ * Training-mode {@link batchNorm} through the fused native kernels (CorefaceBatchNormTrain / ...Grad): the same
+ * equations in two passes over the data each way instead of ~14 elementwise tfjs ops.
+ */
+function nativeBatchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, momentum: number, eps: number, n: number): T {
+  const gamma = p.gamma;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xx = args[0] as tf.Tensor;
+    const g = gamma ? (args[1] as tf.Tensor1D) : null;
+    const b = args[gamma ? 2 : 1] as tf.Tensor1D;
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const inputs: tf.NamedTensorMap = g ? { x: xx, gamma: g, beta: b } : { x: xx, beta: b };
+    const [y, mean, variance, rstd] = tf.engine().runKernel('CorefaceBatchNormTrain', inputs, { eps }) as tf.Tensor[];
+    p.runningMean.assign(tf.tidy(() => tf.add(tf.mul(p.runningMean, momentum), tf.mul(mean, 1 - momentum))));
+    p.runningVar.assign(tf.tidy(() => tf.add(tf.mul(p.runningVar, momentum), tf.mul(variance, (1 - momentum) * (n / (n - 1))))));
+    variance.dispose();
+    save(g ? [xx, mean, rstd, g] : [xx, mean, rstd]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, smean, srstd, sg] = saved;
+        const grads: tf.NamedTensorMap = sg ? { dy, x: sx, mean: smean, rstd: srstd, gamma: sg } : { dy, x: sx, mean: smean, rstd: srstd };
+        const [dx, dgamma, dbeta] = tf.engine().runKernel('CorefaceBatchNormGrad', grads) as tf.Tensor[];
+        if (sg) return [dx, dgamma, dbeta];
+        dgamma.dispose();
+        return [dx, dbeta];
+      },
+    };
+  });
+  return (gamma ? op(x, gamma, p.beta) : op(x, p.beta)) as T;
+}
+
 /** Create a per-channel PReLU slope variable `[channels]` initialised to {@link DEFAULT_PRELU_ALPHA} (0.25). */
 export function createPrelu(store: ParamFactory, name: string, channels: number, init = DEFAULT_PRELU_ALPHA): tf.Variable {
   const v = store.variable(name, [channels], 'zeros');
@@ -215,6 +257,7 @@ export function prelu<T extends tf.Tensor>(x: T, alpha: tf.Tensor | tf.Variable)
   const c = x.shape[x.rank - 1];
   if (alpha.rank !== 1 || alpha.shape[0] !== c) throw new Error(`prelu: alpha must have shape [${c}], got [${alpha.shape}]`);
   const n = x.size / c;
+  const native = useNative();
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xx = args[0] as T;
     const al = args[1] as tf.Tensor1D;
@@ -224,6 +267,7 @@ export function prelu<T extends tf.Tensor>(x: T, alpha: tf.Tensor | tf.Variable)
       value: tf.prelu(xx, al as unknown as T),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sal] = saved;
+        if (native) return tf.engine().runKernel('CorefacePreluGrad', { dy, x: sx, alpha: sal }) as tf.Tensor[];
         const x2 = tf.reshape(sx, [n, c]);
         const dy2 = tf.reshape(dy, [n, c]);
         const pos = tf.step(x2); // 1 where x > 0, else 0

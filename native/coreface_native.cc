@@ -1,0 +1,732 @@
+// coreface-lab native kernels: NHWC float32 convolution (forward and both gradients) as im2col + OpenBLAS
+// sgemm, depthwise convolution and its gradients, max-pool gradient, contiguous-axis sums and batched matmul.
+//
+// The TypeScript side (src/backends/native-kernels.ts) registers these as tfjs kernels of the wasm backend. It
+// passes Float32Array views straight onto the wasm heap (inputs and the already allocated output), so nothing
+// is copied; the views are only used during the synchronous call. Every function checks that each array is
+// at least as long as the shapes need before touching memory, and throws a JS error otherwise.
+//
+// Plain N-API (node_api.h, ABI-stable): one build runs on every Node version >= 16.
+#include <node_api.h>
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace {
+
+// Largest im2col buffer per call, in floats (default 16 Mi = 64 MiB); bigger batches are processed in chunks of
+// images. setColumnBudget changes it (tests use a tiny budget to exercise chunking on small shapes).
+int64_t kMaxColFloats = 16 * 1024 * 1024;
+
+struct Arr {
+  float* data = nullptr;
+  size_t length = 0;
+};
+
+bool ThrowIf(napi_env env, bool cond, const std::string& msg) {
+  if (cond) napi_throw_error(env, "ERR_COREFACE_NATIVE", msg.c_str());
+  return cond;
+}
+
+bool GetF32(napi_env env, napi_value v, const char* name, Arr* out) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (!is_ta) return !ThrowIf(env, true, std::string(name) + " must be a Float32Array");
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value ab;
+  size_t offset;
+  napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset);
+  if (ThrowIf(env, type != napi_float32_array, std::string(name) + " must be a Float32Array")) return false;
+  out->data = static_cast<float*>(data);
+  out->length = length;
+  return true;
+}
+
+bool GetI32(napi_env env, napi_value v, const char* name, std::vector<int64_t>* out, size_t expected) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value ab;
+  size_t offset;
+  if (is_ta) napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset);
+  if (ThrowIf(env, !is_ta || type != napi_int32_array || length != expected,
+              std::string(name) + " must be an Int32Array of " + std::to_string(expected) + " values")) {
+    return false;
+  }
+  const int32_t* p = static_cast<const int32_t*>(data);
+  out->assign(p, p + length);
+  return true;
+}
+
+bool Need(napi_env env, const Arr& a, int64_t n, const char* name) {
+  return !ThrowIf(env, n < 0 || static_cast<uint64_t>(n) > a.length,
+                  std::string(name) + " has " + std::to_string(a.length) + " values, the shapes need " + std::to_string(n));
+}
+
+bool GetArgs(napi_env env, napi_callback_info info, size_t n, napi_value* argv) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  return !ThrowIf(env, argc != n, "expected " + std::to_string(n) + " arguments");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Convolution geometry: [N, H, W, C] input, [KH, KW, C, CO] filter (or [KH, KW, C, mult] depthwise),
+// [N, OH, OW, CO] output; strides SH, SW; dilations DH, DW; zero padding PT (top) and PL (left).
+struct Conv {
+  int64_t n, h, w, c, oh, ow, co, kh, kw, sh, sw, dh, dw, pt, pl;
+  static constexpr size_t kParams = 15;
+  explicit Conv(const std::vector<int64_t>& p)
+      : n(p[0]), h(p[1]), w(p[2]), c(p[3]), oh(p[4]), ow(p[5]), co(p[6]), kh(p[7]), kw(p[8]), sh(p[9]),
+        sw(p[10]), dh(p[11]), dw(p[12]), pt(p[13]), pl(p[14]) {}
+  bool Valid() const {
+    return n > 0 && h > 0 && w > 0 && c > 0 && oh > 0 && ow > 0 && co > 0 && kh > 0 && kw > 0 && sh > 0 && sw > 0 &&
+           dh > 0 && dw > 0 && pt >= 0 && pl >= 0;
+  }
+  int64_t K() const { return kh * kw * c; }
+  int64_t InSize() const { return n * h * w * c; }
+  int64_t OutSize() const { return n * oh * ow * co; }
+  // A 1x1, stride-1, unpadded conv needs no im2col: the input is already the [N*H*W, C] matrix.
+  bool Pointwise() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && oh == h && ow == w; }
+  // Images per im2col chunk.
+  int64_t Chunk() const { return std::max<int64_t>(1, std::min<int64_t>(n, kMaxColFloats / std::max<int64_t>(1, oh * ow * K()))); }
+};
+
+bool GetConv(napi_env env, napi_value v, Conv* out) {
+  std::vector<int64_t> p;
+  if (!GetI32(env, v, "params", &p, Conv::kParams)) return false;
+  *out = Conv(p);
+  return !ThrowIf(env, !out->Valid(), "invalid convolution geometry");
+}
+
+// col[(b*OH + oy)*OW + ox, (ky*KW + kx)*C + ci] = x[n0 + b, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW, ci] (0 outside).
+void Im2Col(const Conv& g, const float* x, int64_t n0, int64_t nb, float* col) {
+  const int64_t K = g.K();
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* xb = x + (n0 + b) * g.h * g.w * g.c;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        float* row = col + ((b * g.oh + oy) * g.ow + ox) * K;
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+          float* dst = row + ky * g.kw * g.c;
+          if (iy < 0 || iy >= g.h) {
+            std::memset(dst, 0, sizeof(float) * g.kw * g.c);
+            continue;
+          }
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+            float* d = dst + kx * g.c;
+            if (ix < 0 || ix >= g.w) {
+              std::memset(d, 0, sizeof(float) * g.c);
+            } else {
+              std::memcpy(d, xb + (iy * g.w + ix) * g.c, sizeof(float) * g.c);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of Im2Col: dx[n0 + b, iy, ix, ci] += dcol[...] for every window position that read it.
+void Col2Im(const Conv& g, const float* dcol, int64_t n0, int64_t nb, float* dx) {
+  const int64_t K = g.K();
+  for (int64_t b = 0; b < nb; ++b) {
+    float* xb = dx + (n0 + b) * g.h * g.w * g.c;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const float* row = dcol + ((b * g.oh + oy) * g.ow + ox) * K;
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            const float* s = row + (ky * g.kw + kx) * g.c;
+            float* d = xb + (iy * g.w + ix) * g.c;
+            for (int64_t ci = 0; ci < g.c; ++ci) d[ci] += s[ci];
+          }
+        }
+      }
+    }
+  }
+}
+
+// conv2d(x, w, y, params): y = conv(x, w).
+napi_value Conv2D(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv)) return nullptr;
+  Arr x, w, y;
+  Conv g(std::vector<int64_t>(Conv::kParams, 1));
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "filter", &w) || !GetF32(env, argv[2], "out", &y) ||
+      !GetConv(env, argv[3], &g)) {
+    return nullptr;
+  }
+  if (!Need(env, x, g.InSize(), "x") || !Need(env, w, g.K() * g.co, "filter") || !Need(env, y, g.OutSize(), "out")) return nullptr;
+  const int64_t K = g.K();
+  const int64_t rowsPerImage = g.oh * g.ow;
+  if (g.Pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.n * rowsPerImage, g.co, K, 1.0f, x.data, K, w.data, g.co,
+                0.0f, y.data, g.co);
+    return nullptr;
+  }
+  const int64_t chunk = g.Chunk();
+  std::vector<float> col(chunk * rowsPerImage * K);
+  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
+    const int64_t nb = std::min(chunk, g.n - n0);
+    Im2Col(g, x.data, n0, nb, col.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * rowsPerImage, g.co, K, 1.0f, col.data(), K, w.data,
+                g.co, 0.0f, y.data + n0 * rowsPerImage * g.co, g.co);
+  }
+  return nullptr;
+}
+
+// conv2dBackpropInput(dy, w, dx, params): dx = d(loss)/dx given dy = d(loss)/dy.
+napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv)) return nullptr;
+  Arr dy, w, dx;
+  Conv g(std::vector<int64_t>(Conv::kParams, 1));
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "filter", &w) || !GetF32(env, argv[2], "out", &dx) ||
+      !GetConv(env, argv[3], &g)) {
+    return nullptr;
+  }
+  if (!Need(env, dy, g.OutSize(), "dy") || !Need(env, w, g.K() * g.co, "filter") || !Need(env, dx, g.InSize(), "out")) return nullptr;
+  const int64_t K = g.K();
+  const int64_t rowsPerImage = g.oh * g.ow;
+  if (g.Pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.n * rowsPerImage, K, g.co, 1.0f, dy.data, g.co, w.data, g.co,
+                0.0f, dx.data, K);
+    return nullptr;
+  }
+  std::memset(dx.data, 0, sizeof(float) * g.InSize());
+  const int64_t chunk = g.Chunk();
+  std::vector<float> dcol(chunk * rowsPerImage * K);
+  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
+    const int64_t nb = std::min(chunk, g.n - n0);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb * rowsPerImage, K, g.co, 1.0f,
+                dy.data + n0 * rowsPerImage * g.co, g.co, w.data, g.co, 0.0f, dcol.data(), K);
+    Col2Im(g, dcol.data(), n0, nb, dx.data);
+  }
+  return nullptr;
+}
+
+// conv2dBackpropFilter(x, dy, dw, params): dw = d(loss)/dw.
+napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv)) return nullptr;
+  Arr x, dy, dw;
+  Conv g(std::vector<int64_t>(Conv::kParams, 1));
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "dy", &dy) || !GetF32(env, argv[2], "out", &dw) ||
+      !GetConv(env, argv[3], &g)) {
+    return nullptr;
+  }
+  if (!Need(env, x, g.InSize(), "x") || !Need(env, dy, g.OutSize(), "dy") || !Need(env, dw, g.K() * g.co, "out")) return nullptr;
+  const int64_t K = g.K();
+  const int64_t rowsPerImage = g.oh * g.ow;
+  if (g.Pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, g.n * rowsPerImage, 1.0f, x.data, K, dy.data, g.co,
+                0.0f, dw.data, g.co);
+    return nullptr;
+  }
+  const int64_t chunk = g.Chunk();
+  std::vector<float> col(chunk * rowsPerImage * K);
+  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
+    const int64_t nb = std::min(chunk, g.n - n0);
+    Im2Col(g, x.data, n0, nb, col.data());
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, nb * rowsPerImage, 1.0f, col.data(), K,
+                dy.data + n0 * rowsPerImage * g.co, g.co, n0 == 0 ? 0.0f : 1.0f, dw.data, g.co);
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Depthwise convolution: filter [KH, KW, C, M], output channel ci*M + m. Direct loops (few FLOPs).
+bool DepthwiseGeometry(napi_env env, const Conv& g) {
+  return !ThrowIf(env, g.co % g.c != 0, "depthwise: output channels must be a multiple of input channels");
+}
+
+napi_value Depthwise(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv)) return nullptr;
+  Arr x, w, y;
+  Conv g(std::vector<int64_t>(Conv::kParams, 1));
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "filter", &w) || !GetF32(env, argv[2], "out", &y) ||
+      !GetConv(env, argv[3], &g) || !DepthwiseGeometry(env, g)) {
+    return nullptr;
+  }
+  if (!Need(env, x, g.InSize(), "x") || !Need(env, w, g.kh * g.kw * g.co, "filter") || !Need(env, y, g.OutSize(), "out")) return nullptr;
+  const int64_t m = g.co / g.c;
+  std::memset(y.data, 0, sizeof(float) * g.OutSize());
+  for (int64_t b = 0; b < g.n; ++b) {
+    const float* xb = x.data + b * g.h * g.w * g.c;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        float* out = y.data + ((b * g.oh + oy) * g.ow + ox) * g.co;
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            const float* in = xb + (iy * g.w + ix) * g.c;
+            const float* f = w.data + (ky * g.kw + kx) * g.co;
+            for (int64_t k = 0; k < g.co; ++k) out[k] += in[k / m] * f[k];
+          }
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
+napi_value DepthwiseBackpropInput(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv)) return nullptr;
+  Arr dy, w, dx;
+  Conv g(std::vector<int64_t>(Conv::kParams, 1));
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "filter", &w) || !GetF32(env, argv[2], "out", &dx) ||
+      !GetConv(env, argv[3], &g) || !DepthwiseGeometry(env, g)) {
+    return nullptr;
+  }
+  if (!Need(env, dy, g.OutSize(), "dy") || !Need(env, w, g.kh * g.kw * g.co, "filter") || !Need(env, dx, g.InSize(), "out")) return nullptr;
+  const int64_t m = g.co / g.c;
+  std::memset(dx.data, 0, sizeof(float) * g.InSize());
+  for (int64_t b = 0; b < g.n; ++b) {
+    float* xb = dx.data + b * g.h * g.w * g.c;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const float* d = dy.data + ((b * g.oh + oy) * g.ow + ox) * g.co;
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            float* in = xb + (iy * g.w + ix) * g.c;
+            const float* f = w.data + (ky * g.kw + kx) * g.co;
+            for (int64_t k = 0; k < g.co; ++k) in[k / m] += d[k] * f[k];
+          }
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
+napi_value DepthwiseBackpropFilter(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv)) return nullptr;
+  Arr x, dy, dw;
+  Conv g(std::vector<int64_t>(Conv::kParams, 1));
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "dy", &dy) || !GetF32(env, argv[2], "out", &dw) ||
+      !GetConv(env, argv[3], &g) || !DepthwiseGeometry(env, g)) {
+    return nullptr;
+  }
+  if (!Need(env, x, g.InSize(), "x") || !Need(env, dy, g.OutSize(), "dy") || !Need(env, dw, g.kh * g.kw * g.co, "out")) return nullptr;
+  const int64_t m = g.co / g.c;
+  std::memset(dw.data, 0, sizeof(float) * g.kh * g.kw * g.co);
+  for (int64_t b = 0; b < g.n; ++b) {
+    const float* xb = x.data + b * g.h * g.w * g.c;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const float* d = dy.data + ((b * g.oh + oy) * g.ow + ox) * g.co;
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            const float* in = xb + (iy * g.w + ix) * g.c;
+            float* f = dw.data + (ky * g.kw + kx) * g.co;
+            for (int64_t k = 0; k < g.co; ++k) f[k] += d[k] * in[k / m];
+          }
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// maxPoolGrad(dy, x, dx, params): params as Conv with c == co (pool geometry). Each output's gradient goes to
+// the first maximum of its window in row-major order (strict '>', padding never wins): tfjs's cpu rule.
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv)) return nullptr;
+  Arr dy, x, dx;
+  Conv g(std::vector<int64_t>(Conv::kParams, 1));
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "out", &dx) ||
+      !GetConv(env, argv[3], &g)) {
+    return nullptr;
+  }
+  if (ThrowIf(env, g.c != g.co, "maxPoolGrad: input and output channels differ")) return nullptr;
+  if (!Need(env, dy, g.OutSize(), "dy") || !Need(env, x, g.InSize(), "x") || !Need(env, dx, g.InSize(), "out")) return nullptr;
+  std::memset(dx.data, 0, sizeof(float) * g.InSize());
+  std::vector<float> best(g.c);
+  std::vector<int64_t> where(g.c);
+  for (int64_t b = 0; b < g.n; ++b) {
+    const int64_t base = b * g.h * g.w * g.c;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+        std::fill(where.begin(), where.end(), -1);
+        for (int64_t ky = 0; ky < g.kh; ++ky) {
+          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+          if (iy < 0 || iy >= g.h) continue;
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+            if (ix < 0 || ix >= g.w) continue;
+            const int64_t off = base + (iy * g.w + ix) * g.c;
+            const float* in = x.data + off;
+            for (int64_t ci = 0; ci < g.c; ++ci) {
+              if (in[ci] > best[ci] || where[ci] < 0) {
+                best[ci] = in[ci];
+                where[ci] = off + ci;
+              }
+            }
+          }
+        }
+        const float* d = dy.data + ((b * g.oh + oy) * g.ow + ox) * g.c;
+        for (int64_t ci = 0; ci < g.c; ++ci) {
+          if (where[ci] >= 0) dx.data[where[ci]] += d[ci];
+        }
+      }
+    }
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per-column sums of many rows: float partial sums over blocks of kBlock rows (vectorisable), added to double
+// totals after each block. The order is fixed, so results do not depend on threads or timing.
+struct ColumnSums {
+  static constexpr int kBlock = 64;
+  std::vector<float> part;
+  std::vector<double> total;
+  int rows = 0;
+  explicit ColumnSums(int64_t cols) : part(cols, 0.0f), total(cols, 0.0) {}
+  void Reset() {
+    std::fill(part.begin(), part.end(), 0.0f);
+    std::fill(total.begin(), total.end(), 0.0);
+    rows = 0;
+  }
+  // The partial-sum row to add the next data row into.
+  float* Row() {
+    if (rows == kBlock) Flush();
+    ++rows;
+    return part.data();
+  }
+  void Flush() {
+    for (size_t i = 0; i < part.size(); ++i) {
+      total[i] += part[i];
+      part[i] = 0.0f;
+    }
+    rows = 0;
+  }
+};
+
+// sumMiddle(x, out, [outer, reduce, inner]): out[o, i] = sum_r x[o, r, i] (a reduction over a contiguous block
+// of axes). Accumulates in double per output element, in index order, so the result does not depend on threads.
+napi_value SumMiddle(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!GetArgs(env, info, 3, argv)) return nullptr;
+  Arr x, y;
+  std::vector<int64_t> p;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "out", &y) || !GetI32(env, argv[2], "params", &p, 3)) return nullptr;
+  const int64_t outer = p[0], reduce = p[1], inner = p[2];
+  if (ThrowIf(env, outer < 1 || reduce < 0 || inner < 1, "sum: invalid sizes")) return nullptr;
+  if (!Need(env, x, outer * reduce * inner, "x") || !Need(env, y, outer * inner, "out")) return nullptr;
+  ColumnSums acc(inner);
+  for (int64_t o = 0; o < outer; ++o) {
+    acc.Reset();
+    const float* xo = x.data + o * reduce * inner;
+    for (int64_t r = 0; r < reduce; ++r) {
+      const float* row = xo + r * inner;
+      float* part = acc.Row();
+      for (int64_t i = 0; i < inner; ++i) part[i] += row[i];
+    }
+    acc.Flush();
+    float* yo = y.data + o * inner;
+    for (int64_t i = 0; i < inner; ++i) yo[i] = static_cast<float>(acc.total[i]);
+  }
+  return nullptr;
+}
+
+// batchMatMul(a, b, out, [batchA, batchB, m, k, n, transA, transB]): out[i] = op(a[i or 0]) @ op(b[i or 0]),
+// batch = max(batchA, batchB); a batch of 1 broadcasts.
+napi_value BatchMatMul(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv)) return nullptr;
+  Arr a, b, y;
+  std::vector<int64_t> p;
+  if (!GetF32(env, argv[0], "a", &a) || !GetF32(env, argv[1], "b", &b) || !GetF32(env, argv[2], "out", &y) ||
+      !GetI32(env, argv[3], "params", &p, 7)) {
+    return nullptr;
+  }
+  const int64_t ba = p[0], bb = p[1], m = p[2], k = p[3], n = p[4];
+  const bool ta = p[5] != 0, tb = p[6] != 0;
+  if (ThrowIf(env, ba < 1 || bb < 1 || (ba != bb && ba != 1 && bb != 1) || m < 1 || k < 0 || n < 1,
+              "batchMatMul: invalid sizes")) {
+    return nullptr;
+  }
+  const int64_t batch = std::max(ba, bb);
+  if (!Need(env, a, ba * m * k, "a") || !Need(env, b, bb * k * n, "b") || !Need(env, y, batch * m * n, "out")) return nullptr;
+  if (k == 0) {
+    std::memset(y.data, 0, sizeof(float) * batch * m * n);
+    return nullptr;
+  }
+  for (int64_t i = 0; i < batch; ++i) {
+    const float* ai = a.data + (ba == 1 ? 0 : i) * m * k;
+    const float* bi = b.data + (bb == 1 ? 0 : i) * k * n;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, ai,
+                ta ? m : k, bi, tb ? k : n, 0.0f, y.data + i * m * n, n);
+  }
+  return nullptr;
+}
+
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fused batch norm (training mode) and PReLU gradient over a [rows, channels] matrix (the channel axis last).
+// Sums accumulate in double, in row order, so results do not depend on threads.
+
+// batchNormForward(x, gamma|empty, beta, y, mean, variance, rstd, [rows, channels], eps):
+// mean and biased variance per channel, rstd = 1/sqrt(variance + eps), y = (x - mean) * rstd * gamma + beta.
+napi_value BatchNormForward(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!GetArgs(env, info, 9, argv)) return nullptr;
+  Arr x, gamma, beta, y, mean, var, rstd;
+  std::vector<int64_t> p;
+  double eps = 0;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "gamma", &gamma) || !GetF32(env, argv[2], "beta", &beta) ||
+      !GetF32(env, argv[3], "y", &y) || !GetF32(env, argv[4], "mean", &mean) || !GetF32(env, argv[5], "variance", &var) ||
+      !GetF32(env, argv[6], "rstd", &rstd) || !GetI32(env, argv[7], "params", &p, 2)) {
+    return nullptr;
+  }
+  if (napi_get_value_double(env, argv[8], &eps) != napi_ok || !(eps >= 0)) {
+    ThrowIf(env, true, "eps must be a non-negative number");
+    return nullptr;
+  }
+  const int64_t n = p[0], c = p[1];
+  if (ThrowIf(env, n < 1 || c < 1, "batchNorm: invalid sizes")) return nullptr;
+  const bool hasGamma = gamma.length > 0;
+  if (!Need(env, x, n * c, "x") || !Need(env, y, n * c, "y") || !Need(env, beta, c, "beta") || !Need(env, mean, c, "mean") ||
+      !Need(env, var, c, "variance") || !Need(env, rstd, c, "rstd") || (hasGamma && !Need(env, gamma, c, "gamma"))) {
+    return nullptr;
+  }
+  ColumnSums sum1(c), sum2(c);
+  for (int64_t r = 0; r < n; ++r) {
+    const float* row = x.data + r * c;
+    float* part = sum1.Row();
+    for (int64_t j = 0; j < c; ++j) part[j] += row[j];
+  }
+  sum1.Flush();
+  std::vector<double>& s1 = sum1.total;
+  std::vector<float> m1(c);
+  for (int64_t j = 0; j < c; ++j) {
+    s1[j] /= static_cast<double>(n);
+    m1[j] = static_cast<float>(s1[j]);
+  }
+  for (int64_t r = 0; r < n; ++r) {
+    const float* row = x.data + r * c;
+    float* part = sum2.Row();
+    for (int64_t j = 0; j < c; ++j) {
+      const float d = row[j] - m1[j];
+      part[j] += d * d;
+    }
+  }
+  sum2.Flush();
+  std::vector<double>& s2 = sum2.total;
+  std::vector<float> scale(c), shift(c);
+  for (int64_t j = 0; j < c; ++j) {
+    const double v = s2[j] / static_cast<double>(n);
+    const double rs = 1.0 / std::sqrt(v + eps);
+    mean.data[j] = static_cast<float>(s1[j]);
+    var.data[j] = static_cast<float>(v);
+    rstd.data[j] = static_cast<float>(rs);
+    const double a = rs * (hasGamma ? gamma.data[j] : 1.0f);
+    scale[j] = static_cast<float>(a);
+    shift[j] = static_cast<float>(beta.data[j] - s1[j] * a);
+  }
+  for (int64_t r = 0; r < n; ++r) {
+    const float* row = x.data + r * c;
+    float* out = y.data + r * c;
+    for (int64_t j = 0; j < c; ++j) out[j] = row[j] * scale[j] + shift[j];
+  }
+  return nullptr;
+}
+
+// batchNormBackward(dy, x, mean, rstd, gamma|empty, dx, dgamma, dbeta, [rows, channels]):
+// xhat = (x - mean) * rstd, dbeta = sum dy, dgamma = sum dy * xhat,
+// dx = gamma * rstd * (dy - dbeta / n - xhat * dgamma / n).
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  napi_value argv[9];
+  if (!GetArgs(env, info, 9, argv)) return nullptr;
+  Arr dy, x, mean, rstd, gamma, dx, dgamma, dbeta;
+  std::vector<int64_t> p;
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "mean", &mean) ||
+      !GetF32(env, argv[3], "rstd", &rstd) || !GetF32(env, argv[4], "gamma", &gamma) || !GetF32(env, argv[5], "dx", &dx) ||
+      !GetF32(env, argv[6], "dgamma", &dgamma) || !GetF32(env, argv[7], "dbeta", &dbeta) ||
+      !GetI32(env, argv[8], "params", &p, 2)) {
+    return nullptr;
+  }
+  const int64_t n = p[0], c = p[1];
+  if (ThrowIf(env, n < 1 || c < 1, "batchNorm: invalid sizes")) return nullptr;
+  const bool hasGamma = gamma.length > 0;
+  if (!Need(env, dy, n * c, "dy") || !Need(env, x, n * c, "x") || !Need(env, dx, n * c, "dx") || !Need(env, mean, c, "mean") ||
+      !Need(env, rstd, c, "rstd") || !Need(env, dgamma, c, "dgamma") || !Need(env, dbeta, c, "dbeta") ||
+      (hasGamma && !Need(env, gamma, c, "gamma"))) {
+    return nullptr;
+  }
+  ColumnSums sumDy(c), sumDyX(c);
+  for (int64_t r = 0; r < n; ++r) {
+    const float* d = dy.data + r * c;
+    const float* row = x.data + r * c;
+    float* p1 = sumDy.Row();
+    float* p2 = sumDyX.Row();
+    for (int64_t j = 0; j < c; ++j) {
+      p1[j] += d[j];
+      p2[j] += d[j] * (row[j] - mean.data[j]);
+    }
+  }
+  sumDy.Flush();
+  sumDyX.Flush();
+  const std::vector<double>& sdy = sumDy.total;
+  const std::vector<double>& sdyx = sumDyX.total;
+  std::vector<float> a(c), cx(c), c0(c);
+  for (int64_t j = 0; j < c; ++j) {
+    const double rs = rstd.data[j];
+    const double g = hasGamma ? gamma.data[j] : 1.0;
+    const double dg = sdyx[j] * rs;  // sum dy * xhat
+    dbeta.data[j] = static_cast<float>(sdy[j]);
+    dgamma.data[j] = static_cast<float>(dg);
+    const double aj = g * rs;
+    // dx = aj * dy - aj * rs * dg / n * (x - mean) - aj * dbeta / n
+    a[j] = static_cast<float>(aj);
+    cx[j] = static_cast<float>(-aj * rs * dg / static_cast<double>(n));
+    c0[j] = static_cast<float>(-aj * sdy[j] / static_cast<double>(n) - cx[j] * static_cast<double>(mean.data[j]));
+  }
+  for (int64_t r = 0; r < n; ++r) {
+    const float* d = dy.data + r * c;
+    const float* row = x.data + r * c;
+    float* out = dx.data + r * c;
+    for (int64_t j = 0; j < c; ++j) out[j] = a[j] * d[j] + cx[j] * row[j] + c0[j];
+  }
+  return nullptr;
+}
+
+// preluBackward(dy, x, alpha, dx, dalpha, [rows, channels]): dx = dy * (x > 0 ? 1 : alpha),
+// dalpha = sum dy * min(x, 0).
+napi_value PreluBackward(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!GetArgs(env, info, 6, argv)) return nullptr;
+  Arr dy, x, alpha, dx, dalpha;
+  std::vector<int64_t> p;
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "alpha", &alpha) ||
+      !GetF32(env, argv[3], "dx", &dx) || !GetF32(env, argv[4], "dalpha", &dalpha) || !GetI32(env, argv[5], "params", &p, 2)) {
+    return nullptr;
+  }
+  const int64_t n = p[0], c = p[1];
+  if (ThrowIf(env, n < 1 || c < 1, "prelu: invalid sizes")) return nullptr;
+  if (!Need(env, dy, n * c, "dy") || !Need(env, x, n * c, "x") || !Need(env, dx, n * c, "dx") || !Need(env, alpha, c, "alpha") ||
+      !Need(env, dalpha, c, "dalpha")) {
+    return nullptr;
+  }
+  ColumnSums da(c);
+  const float* al = alpha.data;
+  for (int64_t r = 0; r < n; ++r) {
+    const float* d = dy.data + r * c;
+    const float* row = x.data + r * c;
+    float* out = dx.data + r * c;
+    float* part = da.Row();
+    for (int64_t j = 0; j < c; ++j) {  // branch-free, so it vectorises
+      const float v = row[j];
+      const float neg = v < 0.0f ? v : 0.0f;
+      out[j] = d[j] * (v > 0.0f ? 1.0f : al[j]);
+      part[j] += d[j] * neg;
+    }
+  }
+  da.Flush();
+  for (int64_t j = 0; j < c; ++j) dalpha.data[j] = static_cast<float>(da.total[j]);
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!GetArgs(env, info, 1, argv)) return nullptr;
+  int32_t n = 0;
+  if (napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
+    ThrowIf(env, true, "threads must be a positive integer");
+    return nullptr;
+  }
+  openblas_set_num_threads(n);
+  return nullptr;
+}
+
+// setColumnBudget(floats): the im2col chunk budget; returns the previous value.
+napi_value SetColumnBudget(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!GetArgs(env, info, 1, argv)) return nullptr;
+  int64_t n = 0;
+  if (napi_get_value_int64(env, argv[0], &n) != napi_ok || n < 1) {
+    ThrowIf(env, true, "the column budget must be a positive integer");
+    return nullptr;
+  }
+  napi_value prev;
+  napi_create_int64(env, kMaxColFloats, &prev);
+  kMaxColFloats = n;
+  return prev;
+}
+
+napi_value Info(napi_env env, napi_callback_info /*info*/) {
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  const char* config = openblas_get_config();
+  napi_create_string_utf8(env, config ? config : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "blas", v);
+  const char* core = openblas_get_corename();
+  napi_create_string_utf8(env, core ? core : "", NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "core", v);
+  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_set_named_property(env, obj, "threads", v);
+  napi_create_int32(env, 1, &v);
+  napi_set_named_property(env, obj, "abi", v);
+  return obj;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseConv2d", nullptr, Depthwise, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseBackpropInput", nullptr, DepthwiseBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseBackpropFilter", nullptr, DepthwiseBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumMiddle", nullptr, SumMiddle, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchMatMul", nullptr, BatchMatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"preluBackward", nullptr, PreluBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setColumnBudget", nullptr, SetColumnBudget, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

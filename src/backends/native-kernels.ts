@@ -1,0 +1,391 @@
+/**
+ * Optional native kernels for the wasm backend: convolution forward and both gradients as im2col + OpenBLAS
+ * sgemm (multi-threaded), depthwise convolution and its gradients, the max-pool gradient, sums over a
+ * contiguous block of axes and batched matmul. They are the kernels that dominate a training step on wasm,
+ * which runs one thread in Node (issue 5: conv was ~55% of the bench model's step, column sums ~17%, the
+ * max-pool gradient ~7%). Also fused training-mode batch norm (forward, backward) and PReLU backward kernels
+ * for ops.ts (CorefaceBatchNormTrain, CorefaceBatchNormGrad, CorefacePreluGrad), and a copy-free Identity.
+ *
+ * The addon (native/coreface_native.cc) is built by `node native/build.js` (run by `npm install` and
+ * `npm run setup`, which installs Debian's libopenblas-dev first). It works on the wasm heap directly: every
+ * kernel allocates its output with the backend, takes Float32Array views of the inputs and the output, and the
+ * addon reads and writes through them during the synchronous call, so nothing is copied. Shapes the addon
+ * does not cover (other dtypes, NCHW, broadcasts other than a batch of 1) go to the kernel registered before.
+ *
+ * When the addon is missing or fails to load, nothing is registered and {@link enableNativeKernels} says why;
+ * the backend note then says "native kernels off (...)". Results differ from pure wasm in float rounding only
+ * (tests hold gradients to 1e-4 of the cpu backend); for a fixed thread count they are deterministic.
+ */
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { PACKAGE } from '../util/package';
+
+/** The addon's functions (see native/coreface_native.cc for the parameter layouts). */
+interface NativeAddon {
+  conv2d(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, p: Int32Array): void;
+  depthwiseConv2d(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
+  depthwiseBackpropInput(dy: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
+  depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, p: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, out: Float32Array, p: Int32Array): void;
+  sumMiddle(x: Float32Array, out: Float32Array, p: Int32Array): void;
+  batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, p: Int32Array): void;
+  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, rstd: Float32Array, p: Int32Array, eps: number): void;
+  batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, p: Int32Array): void;
+  preluBackward(dy: Float32Array, x: Float32Array, alpha: Float32Array, dx: Float32Array, dalpha: Float32Array, p: Int32Array): void;
+  setThreads(n: number): void;
+  setColumnBudget(floats: number): number;
+  info(): { blas: string; core: string; threads: number };
+}
+
+/** The part of tfjs-backend-wasm's BackendWasm the kernels use. */
+interface WasmHeapBackend {
+  incRef(dataId: tf.DataId): void;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
+}
+
+/** Kernels {@link enableNativeKernels} registers for the wasm backend. */
+export const NATIVE_KERNELS: readonly string[] = [
+  'Conv2D',
+  'Conv2DBackpropInput',
+  'Conv2DBackpropFilter',
+  'DepthwiseConv2dNative',
+  'DepthwiseConv2dNativeBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'MaxPoolGrad',
+  'Sum',
+  'BatchMatMul',
+  'CorefaceBatchNormTrain',
+  'CorefaceBatchNormGrad',
+  'CorefacePreluGrad',
+  'Identity',
+];
+
+/** Environment variable: `0` turns the native kernels off (plain wasm). */
+export const NATIVE_ENV_VAR = 'COREFACE_NATIVE';
+/** Environment variable: number of BLAS threads (default: all cores; the ablation runner divides them). */
+export const THREADS_ENV_VAR = 'COREFACE_THREADS';
+
+/** Where `node native/build.js` writes the addon. */
+export const NATIVE_ADDON_PATH = path.join(PACKAGE.root, 'native', 'build', 'coreface_native.node');
+
+/** What {@link enableNativeKernels} did. */
+export interface NativeKernelsStatus {
+  /** True when the kernels are registered for the wasm backend. */
+  active: boolean;
+  /** BLAS threads in use (active only). */
+  threads?: number;
+  /** BLAS build, e.g. "OpenBLAS 0.3.21 ... Zen" (active only). */
+  blas?: string;
+  /** Why they are off (inactive only). */
+  reason?: string;
+}
+
+let addon: NativeAddon | undefined;
+let status: NativeKernelsStatus | undefined;
+const previous = new Map<string, tf.KernelConfig>();
+
+function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  if (!fs.existsSync(NATIVE_ADDON_PATH)) {
+    throw new Error('not built (`npm run setup` installs OpenBLAS and builds them; or `node native/build.js`)');
+  }
+  const req = createRequire(__filename);
+  addon = req(NATIVE_ADDON_PATH) as NativeAddon;
+  return addon;
+}
+
+/** Threads from {@link THREADS_ENV_VAR}, else the number of cores. */
+export function defaultNativeThreads(): number {
+  const raw = process.env[THREADS_ENV_VAR]?.trim();
+  if (raw) {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${THREADS_ENV_VAR} must be a positive integer, got '${raw}'`);
+    return n;
+  }
+  return Math.max(1, os.availableParallelism());
+}
+
+/** Options of {@link enableNativeKernels}. */
+export interface EnableNativeOptions {
+  /** BLAS threads. Default {@link defaultNativeThreads} (the `COREFACE_THREADS` variable, else all cores). */
+  threads?: number;
+}
+
+/**
+ * Registers the native kernels for the wasm backend (idempotent; a later call only changes the thread count).
+ * Never throws for a missing or broken addon: the returned status says why the kernels are off. Disabled when
+ * the `COREFACE_NATIVE` variable is `0`.
+ */
+export function enableNativeKernels(opts: EnableNativeOptions = {}): NativeKernelsStatus {
+  if (process.env[NATIVE_ENV_VAR]?.trim() === '0') {
+    disableNativeKernels();
+    status = { active: false, reason: `${NATIVE_ENV_VAR}=0` };
+    return status;
+  }
+  let a: NativeAddon;
+  try {
+    a = loadAddon();
+  } catch (e) {
+    status = { active: false, reason: e instanceof Error ? e.message.split('\n')[0] : String(e) };
+    return status;
+  }
+  const threads = opts.threads ?? defaultNativeThreads();
+  a.setThreads(threads);
+  if (previous.size === 0) {
+    for (const k of KERNELS) {
+      const old = tf.getKernel(k.kernelName, 'wasm');
+      if (old) {
+        previous.set(k.kernelName, old);
+        tf.unregisterKernel(k.kernelName, 'wasm');
+      }
+      tf.registerKernel(k);
+    }
+  }
+  const info = a.info();
+  status = { active: true, threads: info.threads, blas: `${info.blas.trim()}` };
+  return status;
+}
+
+/**
+ * Sets the im2col buffer budget in floats (default 16 Mi = 64 MiB per call; larger convolutions are split into
+ * chunks of images) and returns the previous one. For tests and memory-constrained users.
+ */
+export function setNativeColumnBudget(floats: number): number {
+  if (!Number.isInteger(floats) || floats < 1) throw new Error(`the column budget must be a positive integer, got ${floats}`);
+  return loadAddon().setColumnBudget(floats);
+}
+
+/** Restores the kernels that were registered before {@link enableNativeKernels} (tests compare both paths). */
+export function disableNativeKernels(): void {
+  if (previous.size === 0 && !status?.active) return;
+  for (const k of KERNELS) {
+    if (tf.getKernel(k.kernelName, 'wasm')) tf.unregisterKernel(k.kernelName, 'wasm');
+    const old = previous.get(k.kernelName);
+    if (old) tf.registerKernel(old);
+  }
+  previous.clear();
+  if (status?.active) status = { active: false, reason: 'disabled' };
+}
+
+/** True while the native kernels are registered. */
+export function nativeKernelsActive(): boolean {
+  return status?.active === true && previous.size > 0;
+}
+
+/** The last {@link enableNativeKernels} result, if any. */
+export function nativeKernelsStatus(): NativeKernelsStatus | undefined {
+  return status;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+type Args = Parameters<tf.KernelFunc>[0];
+type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+type Shape4 = [number, number, number, number];
+
+function heap(backend: WasmHeapBackend, t: tf.TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+function fallback(name: string, args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const old = previous.get(name);
+  if (!old) throw new Error(`${name}: no kernel for these inputs on wasm`);
+  return old.kernelFunc(args);
+}
+
+function convParams(info: tf.backend_util.Conv2DInfo): Int32Array {
+  return Int32Array.from([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+    info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    info.padInfo.top, info.padInfo.left,
+  ]);
+}
+
+function isNhwc(dataFormat: unknown): boolean {
+  return dataFormat === undefined || dataFormat === 'NHWC' || dataFormat === 'channelsLast';
+}
+
+function allFloat(...ts: tf.TensorInfo[]): boolean {
+  return ts.every((t) => t.dtype === 'float32');
+}
+
+/** Output allocated first (it may grow the wasm heap), views of all arrays taken after. */
+function run(backend: WasmHeapBackend, shape: number[], inputs: tf.TensorInfo[], call: (views: Float32Array[], out: Float32Array) => void): tf.TensorInfo {
+  const out = backend.makeOutput(shape, 'float32');
+  call(inputs.map((t) => heap(backend, t)), heap(backend, out));
+  return out;
+}
+
+function conv2D(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = args.attrs as { strides: [number, number] | number; pad: Pad; dataFormat: string; dilations: [number, number] | number; dimRoundingMode: Rounding };
+  if (!allFloat(x, filter) || !isNhwc(a.dataFormat)) return fallback('Conv2D', args);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, a.dilations, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  return run(args.backend as WasmHeapBackend, info.outShape, [x, filter], ([xv, wv], o) => loadAddon().conv2d(xv, wv, o, convParams(info)));
+}
+
+function conv2DBackpropInput(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = args.attrs as { strides: [number, number] | number; pad: Pad; dataFormat: string; dimRoundingMode: Rounding; inputShape: Shape4 };
+  if (!allFloat(dy, filter) || !isNhwc(a.dataFormat)) return fallback('Conv2DBackpropInput', args);
+  const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as Shape4, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  return run(args.backend as WasmHeapBackend, info.inShape, [dy, filter], ([d, wv], o) => loadAddon().conv2dBackpropInput(d, wv, o, convParams(info)));
+}
+
+function conv2DBackpropFilter(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = args.attrs as { strides: [number, number] | number; pad: Pad; dataFormat: string; dimRoundingMode: Rounding; filterShape: Shape4 };
+  if (!allFloat(x, dy) || !isNhwc(a.dataFormat)) return fallback('Conv2DBackpropFilter', args);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  return run(args.backend as WasmHeapBackend, info.filterShape, [x, dy], ([xv, d], o) => loadAddon().conv2dBackpropFilter(xv, d, o, convParams(info)));
+}
+
+type DepthwiseAttrs = tf.NamedAttrMap & { strides: [number, number] | number; pad: Pad; dilations: [number, number] | number; dimRoundingMode: Rounding };
+
+function depthwise(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = args.attrs as DepthwiseAttrs;
+  if (!allFloat(x, filter)) return fallback('DepthwiseConv2dNative', args);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+  return run(args.backend as WasmHeapBackend, info.outShape, [x, filter], ([xv, wv], o) => loadAddon().depthwiseConv2d(xv, wv, o, convParams(info)));
+}
+
+function depthwiseBackpropInput(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = args.attrs as DepthwiseAttrs & { inputShape: Shape4 };
+  if (!allFloat(dy, filter)) return fallback('DepthwiseConv2dNativeBackpropInput', args);
+  const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as Shape4, a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+  return run(args.backend as WasmHeapBackend, info.inShape, [dy, filter], ([d, wv], o) => loadAddon().depthwiseBackpropInput(d, wv, o, convParams(info)));
+}
+
+function depthwiseBackpropFilter(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = args.attrs as DepthwiseAttrs & { filterShape: Shape4 };
+  if (!allFloat(x, dy)) return fallback('DepthwiseConv2dNativeBackpropFilter', args);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, a.filterShape, a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
+  return run(args.backend as WasmHeapBackend, info.filterShape, [x, dy], ([xv, d], o) => loadAddon().depthwiseBackpropFilter(xv, d, o, convParams(info)));
+}
+
+function maxPoolGrad(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const a = args.attrs as { filterSize: [number, number] | number; strides: [number, number] | number; pad: Pad; dimRoundingMode: Rounding };
+  if (!allFloat(dy, input)) return fallback('MaxPoolGrad', args);
+  const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  return run(args.backend as WasmHeapBackend, input.shape, [dy, input], ([d, xv], o) => loadAddon().maxPoolGrad(d, xv, o, convParams(info)));
+}
+
+function sum(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const a = args.attrs as { axis: number | number[]; keepDims: boolean };
+  if (x.dtype !== 'float32') return fallback('Sum', args);
+  const axes = [...new Set(tf.util.parseAxisParam(a.axis, x.shape))].sort((p, q) => p - q);
+  // a contiguous block of axes: out[o, i] = sum_r x[o, r, i]
+  if (axes.length === 0 || axes.some((ax, i) => i > 0 && ax !== axes[i - 1] + 1)) return fallback('Sum', args);
+  const first = axes[0];
+  const last = axes[axes.length - 1];
+  const size = (from: number, to: number): number => x.shape.slice(from, to).reduce((p, q) => p * q, 1);
+  const outer = size(0, first);
+  const reduce = size(first, last + 1);
+  const inner = size(last + 1, x.shape.length);
+  const outShape = a.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+  return run(args.backend as WasmHeapBackend, outShape, [x], ([xv], o) => loadAddon().sumMiddle(xv, o, Int32Array.from([outer, reduce, inner])));
+}
+
+function batchMatMul(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+  if (!allFloat(a, b) || a.shape.length < 2 || b.shape.length < 2) return fallback('BatchMatMul', args);
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+  const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+  if (k !== kb || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return fallback('BatchMatMul', args);
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  // equal batch sizes with different batch shapes (e.g. [2, 3] vs [6]) are not a broadcast tfjs allows
+  if (outer.reduce((p, q) => p * q, 1) !== Math.max(batchA, batchB)) return fallback('BatchMatMul', args);
+  const p = Int32Array.from([batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0]);
+  return run(args.backend as WasmHeapBackend, [...outer, m, n], [a, b], ([av, bv], o) => loadAddon().batchMatMul(av, bv, o, p));
+}
+
+/** [rows, channels] of a tensor whose last axis is the channel axis. */
+function rowsChannels(t: tf.TensorInfo): Int32Array {
+  const c = t.shape[t.shape.length - 1];
+  return Int32Array.from([tf.util.sizeFromShape(t.shape) / c, c]);
+}
+
+const EMPTY = new Float32Array(0);
+
+/**
+ * CorefaceBatchNormTrain: inputs {x, gamma?, beta}, attr eps; outputs [y, mean, variance (biased), rstd], the
+ * statistics over every axis but the last. Used by ops.ts batchNorm in training mode.
+ */
+function batchNormTrain(args: Args): tf.TensorInfo[] {
+  const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma?: tf.TensorInfo; beta: tf.TensorInfo };
+  const { eps } = args.attrs as { eps: number };
+  const b = args.backend as WasmHeapBackend;
+  const c = x.shape[x.shape.length - 1];
+  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')];
+  const [y, mean, variance, rstd] = outs.map((o) => heap(b, o));
+  loadAddon().batchNormForward(heap(b, x), gamma ? heap(b, gamma) : EMPTY, heap(b, beta), y, mean, variance, rstd, rowsChannels(x), eps);
+  return outs;
+}
+
+/** CorefaceBatchNormGrad: inputs {dy, x, mean, rstd, gamma?}; outputs [dx, dgamma, dbeta]. */
+function batchNormGrad(args: Args): tf.TensorInfo[] {
+  const { dy, x, mean, rstd, gamma } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; rstd: tf.TensorInfo; gamma?: tf.TensorInfo };
+  const b = args.backend as WasmHeapBackend;
+  const c = x.shape[x.shape.length - 1];
+  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')];
+  const [dx, dgamma, dbeta] = outs.map((o) => heap(b, o));
+  loadAddon().batchNormBackward(heap(b, dy), heap(b, x), heap(b, mean), heap(b, rstd), gamma ? heap(b, gamma) : EMPTY, dx, dgamma, dbeta, rowsChannels(x));
+  return outs;
+}
+
+/** CorefacePreluGrad: inputs {dy, x, alpha}; outputs [dx, dalpha]. */
+function preluGrad(args: Args): tf.TensorInfo[] {
+  const { dy, x, alpha } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; alpha: tf.TensorInfo };
+  const b = args.backend as WasmHeapBackend;
+  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput(alpha.shape, 'float32')];
+  const [dx, dalpha] = outs.map((o) => heap(b, o));
+  loadAddon().preluBackward(heap(b, dy), heap(b, x), heap(b, alpha), dx, dalpha, rowsChannels(x));
+  return outs;
+}
+
+/**
+ * Identity without a copy: the output shares the input's data (reference-counted), as tfjs's cpu backend does.
+ * tfjs clones every tensor a gradient saves through Identity, and wasm's copies it (~10% of a bench step).
+ * Safe because tfjs never writes into an existing buffer (variables get new buffers on assign).
+ */
+function identity(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (x.dtype === 'string') return fallback('Identity', args);
+  (args.backend as WasmHeapBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+const KERNELS: tf.KernelConfig[] = [
+  { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity },
+  { kernelName: 'CorefaceBatchNormTrain', backendName: 'wasm', kernelFunc: batchNormTrain },
+  { kernelName: 'CorefaceBatchNormGrad', backendName: 'wasm', kernelFunc: batchNormGrad },
+  { kernelName: 'CorefacePreluGrad', backendName: 'wasm', kernelFunc: preluGrad },
+  { kernelName: 'Conv2D', backendName: 'wasm', kernelFunc: conv2D },
+  { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: conv2DBackpropInput },
+  { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
+  { kernelName: 'DepthwiseConv2dNative', backendName: 'wasm', kernelFunc: depthwise },
+  { kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
+  { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
+  { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad },
+  { kernelName: 'Sum', backendName: 'wasm', kernelFunc: sum },
+  { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMul },
+];

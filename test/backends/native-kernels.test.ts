@@ -1,0 +1,292 @@
+// Native kernels (native/coreface_native.cc through src/backends/native-kernels.ts) against tfjs' own cpu
+// kernels on identical random inputs: forward values and gradients (tf.grads, so the backprop kernels run).
+//
+// Error measure: max |native - cpu| / max |cpu| per output tensor, below 1e-4 (issue 5: "gradients within 1e-4
+// of the reference backend"). Without the addon the suite is skipped, except under CI=true where it must exist
+// (`npm run setup` builds it).
+import { strict as assert } from 'assert';
+import * as fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import {
+  disableNativeKernels, enableNativeKernels, initBackend, NATIVE_ADDON_PATH, NATIVE_KERNELS, nativeKernelsActive, setNativeColumnBudget,
+} from '../../src/backends';
+import { batchNorm, conv2d as libConv2d, prelu } from '../../src/models/ops';
+import { ParamStore } from '../../src/models/params';
+import { Rng } from '../../src/util/rng';
+
+const TOLERANCE = 1e-4;
+const built = fs.existsSync(NATIVE_ADDON_PATH);
+
+function randn(rng: Rng, n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal();
+  return a;
+}
+const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** Runs `fn` on a backend and returns plain arrays; wasm is restored afterwards. */
+async function onBackend(name: string, fn: () => Float32Array[]): Promise<Float32Array[]> {
+  assert.ok(await tf.setBackend(name), `could not switch to ${name}`);
+  try {
+    return fn();
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+function maxRelErr(got: Float32Array, want: Float32Array): number {
+  assert.equal(got.length, want.length, 'length');
+  let maxRef = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < want.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(want[i]));
+    maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+  }
+  assert.ok(Number.isFinite(maxDiff), 'non-finite values');
+  return maxDiff / Math.max(maxRef, 1e-12);
+}
+
+/** Computes `fn` natively on wasm and on cpu; every output must agree within TOLERANCE. */
+async function compare(label: string, fn: () => Float32Array[]): Promise<void> {
+  const got = await onBackend('wasm', fn);
+  const want = await onBackend('cpu', fn);
+  assert.equal(got.length, want.length);
+  got.forEach((g, k) => {
+    const rel = maxRelErr(g, want[k]);
+    assert.ok(rel < TOLERANCE, `${label}: output ${k} relative error ${rel.toExponential(2)} >= ${TOLERANCE}`);
+  });
+}
+
+/** Value of f(x, w) and the gradients of sum(f(x, w) * r) w.r.t. x and w, r a fixed random tensor. */
+function valueAndGrads(f: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor, xs: number[], ws: number[], seed: number): () => Float32Array[] {
+  const rng = new Rng(`native/${seed}`);
+  const xd = randn(rng, size(xs));
+  const wd = randn(rng, size(ws));
+  return () => tf.tidy(() => {
+    const x = tf.tensor(xd, xs);
+    const w = tf.tensor(wd, ws);
+    const y = f(x, w);
+    const r = tf.tensor(randn(new Rng(`native/r/${seed}`), y.size), y.shape);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), r)))([x, w]);
+    return [y.dataSync() as Float32Array, dx.dataSync() as Float32Array, dw.dataSync() as Float32Array];
+  });
+}
+
+describe('backends: native kernels (im2col + OpenBLAS) match the cpu backend', function () {
+  before(async function () {
+    if (!built) {
+      if (process.env.CI === 'true') throw new Error(`native kernels are not built (${NATIVE_ADDON_PATH}): npm run setup builds them`);
+      this.skip();
+    }
+    await initBackend({ backend: 'wasm', quiet: true });
+    assert.ok(nativeKernelsActive(), 'initBackend(wasm) turns the native kernels on when the addon is built');
+  });
+  afterEach(() => {
+    enableNativeKernels(); // a test that turned them off gets them back
+  });
+
+  const convCases: { xs: number[]; ws: number[]; stride: number | [number, number]; pad: 'same' | 'valid' | number; dil?: number }[] = [
+    { xs: [2, 7, 7, 3], ws: [3, 3, 3, 5], stride: 1, pad: 'same' },
+    { xs: [2, 8, 8, 4], ws: [3, 3, 4, 6], stride: 2, pad: 1 },
+    { xs: [3, 9, 6, 2], ws: [3, 3, 2, 4], stride: [2, 1], pad: 'valid' },
+    { xs: [2, 8, 8, 5], ws: [1, 1, 5, 7], stride: 1, pad: 0 },
+    { xs: [2, 8, 8, 5], ws: [1, 1, 5, 3], stride: 2, pad: 0 },
+    { xs: [1, 10, 10, 3], ws: [5, 5, 3, 2], stride: 3, pad: 'same' },
+    { xs: [2, 6, 6, 2], ws: [4, 2, 2, 3], stride: 1, pad: 'valid' },
+  ];
+  for (const [i, c] of convCases.entries()) {
+    it(`Conv2D and both gradients: x [${c.xs}], w [${c.ws}], stride ${String(c.stride)}, pad ${c.pad}`, async () => {
+      await compare(`conv ${i}`, valueAndGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad), c.xs, c.ws, i));
+    });
+  }
+
+  it('Conv2D forward with dilation 2', async () => {
+    const rng = new Rng('native/dil');
+    const xd = randn(rng, 2 * 9 * 9 * 3);
+    const wd = randn(rng, 3 * 3 * 3 * 4);
+    await compare('dilated', () => tf.tidy(() => [tf.conv2d(tf.tensor4d(xd, [2, 9, 9, 3]), tf.tensor4d(wd, [3, 3, 3, 4]), 1, 'same', 'NHWC', 2).dataSync() as Float32Array]));
+  });
+
+  it('convolutions split into im2col chunks give the same values and gradients (the filter gradient accumulates)', async () => {
+    // 200 floats cannot hold one image's columns (6 * 6 * 27 = 972), so every image is its own chunk
+    const prev = setNativeColumnBudget(200);
+    try {
+      await compare('chunked', valueAndGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [5, 6, 6, 3], [3, 3, 3, 4], 99));
+      setNativeColumnBudget(2000); // two images per chunk, the last chunk holds one
+      await compare('chunked by 2', valueAndGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 1), [5, 6, 6, 3], [3, 3, 3, 4], 98));
+    } finally {
+      setNativeColumnBudget(prev);
+    }
+  });
+
+  const dwCases: { xs: number[]; ws: number[]; stride: number; pad: 'same' | 'valid' | number }[] = [
+    { xs: [2, 8, 8, 4], ws: [3, 3, 4, 1], stride: 2, pad: 1 },
+    { xs: [2, 7, 7, 3], ws: [3, 3, 3, 2], stride: 1, pad: 'same' },
+    { xs: [1, 9, 9, 2], ws: [5, 5, 2, 1], stride: 2, pad: 'valid' },
+  ];
+  for (const [i, c] of dwCases.entries()) {
+    it(`DepthwiseConv2dNative and both gradients: x [${c.xs}], w [${c.ws}], stride ${c.stride}, pad ${c.pad}`, async () => {
+      await compare(`dw ${i}`, valueAndGrads((x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad), c.xs, c.ws, 10 + i));
+    });
+  }
+
+  for (const c of [
+    { size: 2, stride: 2, pad: 'valid' as const, xs: [2, 8, 8, 3] },
+    { size: 3, stride: 2, pad: 'same' as const, xs: [2, 7, 7, 2] },
+    { size: 3, stride: 1, pad: 'valid' as const, xs: [1, 6, 5, 4] },
+  ]) {
+    it(`MaxPoolGrad: ${c.size}x${c.size} stride ${c.stride} ${c.pad} on [${c.xs}]`, async () => {
+      const xd = randn(new Rng(`native/pool/${c.size}/${c.pad}`), size(c.xs));
+      await compare('maxpool', () => tf.tidy(() => {
+        const x = tf.tensor4d(xd, c.xs as [number, number, number, number]);
+        const r = tf.tensor(randn(new Rng('native/pool/r'), tf.maxPool(x, c.size, c.stride, c.pad).size), tf.maxPool(x, c.size, c.stride, c.pad).shape);
+        const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.size, c.stride, c.pad), r)))(x);
+        return [dx.dataSync() as Float32Array];
+      }));
+    });
+  }
+
+  it('Sum over contiguous axes (with keepDims), and the fallback for other axes and dtypes', async () => {
+    const xd = randn(new Rng('native/sum'), 4 * 5 * 6 * 7);
+    const cases: (number | number[])[] = [0, 1, 2, 3, -1, [0, 1], [1, 2], [1, 2, 3], [0, 1, 2, 3], [0, 2], [0, 3]];
+    await compare('sum', () => tf.tidy(() => {
+      const x = tf.tensor4d(xd, [4, 5, 6, 7]);
+      const out: Float32Array[] = [];
+      for (const axis of cases) {
+        for (const keepDims of [false, true]) {
+          const s = tf.sum(x, axis, keepDims);
+          out.push(s.dataSync() as Float32Array, Float32Array.from(s.shape));
+        }
+      }
+      return out;
+    }));
+    const ints = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32');
+    const s = tf.sum(ints, 0);
+    assert.equal(s.dtype, 'int32');
+    assert.deepEqual(Array.from(s.dataSync()), [5, 7, 9]);
+    tf.dispose([ints, s]);
+  });
+
+  it('BatchMatMul with transposes and batch broadcasting', async () => {
+    const rng = new Rng('native/mm');
+    const a = randn(rng, 3 * 4 * 5);
+    const b = randn(rng, 3 * 5 * 6);
+    const b1 = randn(rng, 5 * 6);
+    await compare('matmul', () => tf.tidy(() => {
+      const A = tf.tensor3d(a, [3, 4, 5]);
+      const B = tf.tensor3d(b, [3, 5, 6]);
+      const B1 = tf.tensor3d(b1, [1, 5, 6]);
+      const A2 = tf.tensor2d(a.subarray(0, 20), [4, 5]);
+      const ops = [
+        tf.matMul(A, B),
+        tf.matMul(A, B1),
+        tf.matMul(tf.transpose(A, [0, 2, 1]), B, true, false),
+        tf.matMul(A, tf.transpose(B, [0, 2, 1]), false, true),
+        tf.matMul(tf.transpose(A, [0, 2, 1]), tf.transpose(B, [0, 2, 1]), true, true),
+        tf.matMul(A2, tf.tensor2d(b1, [5, 6])),
+      ];
+      return ops.flatMap((t) => [t.dataSync() as Float32Array, Float32Array.from(t.shape)]);
+    }));
+  });
+
+  it('the library conv2d (ops.ts) trains through the native gradients with the same numbers as its wasm custom gradient', async () => {
+    const rng = new Rng('native/lib');
+    const xd = randn(rng, 4 * 12 * 12 * 3);
+    const wd = randn(rng, 3 * 3 * 3 * 8);
+    const run = (): Float32Array[] => tf.tidy(() => {
+      const x = tf.tensor4d(xd, [4, 12, 12, 3]);
+      const w = tf.tensor4d(wd, [3, 3, 3, 8]);
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(libConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2))))([x, w]);
+      return [libConv2d(x, w, 2).dataSync() as Float32Array, dx.dataSync() as Float32Array, dw.dataSync() as Float32Array];
+    });
+    const native = run();
+    disableNativeKernels();
+    assert.equal(nativeKernelsActive(), false);
+    const plain = run();
+    enableNativeKernels();
+    native.forEach((n, k) => assert.ok(maxRelErr(n, plain[k]) < TOLERANCE, `output ${k}`));
+  });
+
+  /** Fused batch norm + PReLU (training) forward, running statistics and gradients, as plain arrays. */
+  function bnPrelu(shape: number[], frozenGamma: boolean, seed: number): () => Float32Array[] {
+    const rng = new Rng(`native/bn/${seed}`);
+    const c = shape[shape.length - 1];
+    const xd = randn(rng, size(shape)).map((v, i) => v * (1 + (i % c)) + (i % c) * 0.5); // per-channel scale, offset
+    const gd = randn(rng, c).map((v) => 1 + 0.3 * v);
+    const bd = randn(rng, c);
+    const ad = randn(rng, c).map((v) => 0.25 + 0.1 * v);
+    const rd = randn(new Rng(`native/bn/r/${seed}`), size(shape));
+    return () => {
+      const store = new ParamStore({ seed });
+      const bn = { gamma: frozenGamma ? null : store.variable('g', [c], 'ones'), beta: store.variable('b', [c], 'zeros'), runningMean: store.state('m', [c], 0), runningVar: store.state('v', [c], 1) };
+      const alpha = store.variable('a', [c], 'zeros');
+      tf.tidy(() => {
+        bn.gamma?.assign(tf.tensor1d(gd));
+        bn.beta.assign(tf.tensor1d(bd));
+        alpha.assign(tf.tensor1d(ad));
+      });
+      const out = tf.tidy(() => {
+        const x = tf.tensor(xd, shape);
+        const r = tf.tensor(rd, shape);
+        const vars = [x, alpha, bn.beta, ...(bn.gamma ? [bn.gamma] : [])];
+        const f = (...a: tf.Tensor[]): tf.Tensor => tf.sum(tf.mul(prelu(batchNorm(a[0], bn, { training: true }), alpha), r));
+        const { value, grads } = tf.valueAndGrads(f)(vars);
+        return [value, ...grads].map((t) => t.dataSync() as Float32Array);
+      });
+      out.push(bn.runningMean.dataSync() as Float32Array, bn.runningVar.dataSync() as Float32Array);
+      store.dispose();
+      return out;
+    };
+  }
+
+  for (const [i, c] of [{ shape: [4, 5, 5, 6], frozen: false }, { shape: [16, 8], frozen: true }, { shape: [3, 7, 7, 4], frozen: true }].entries()) {
+    it(`fused batch norm (training) + PReLU gradient: [${c.shape}]${c.frozen ? ', frozen gamma' : ''}: values, gradients, running statistics`, async () => {
+      await compare(`bn ${i}`, bnPrelu(c.shape, c.frozen, i));
+      // and against the unfused tfjs-op path on wasm itself
+      const f = bnPrelu(c.shape, c.frozen, i);
+      const before = tf.memory().numTensors;
+      const fused = f();
+      assert.equal(tf.memory().numTensors, before, 'no tensor leak');
+      disableNativeKernels();
+      const plain = f();
+      enableNativeKernels();
+      fused.forEach((v, k) => assert.ok(maxRelErr(v, plain[k]) < TOLERANCE, `output ${k}`));
+    });
+  }
+
+  it('is deterministic with several threads, and leaks no tensors', () => {
+    enableNativeKernels({ threads: 2 });
+    const f = valueAndGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [16, 16, 16, 8], [3, 3, 8, 16], 7);
+    const before = tf.memory().numTensors;
+    const a = f();
+    const b = f();
+    assert.equal(tf.memory().numTensors, before, 'tensor count unchanged');
+    a.forEach((x, k) => assert.deepEqual(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(b[k].buffer, b[k].byteOffset, b[k].byteLength), `output ${k} bitwise equal`));
+  });
+
+  it('disable restores the previous wasm kernels, enable puts the native ones back; COREFACE_NATIVE=0 keeps them off', () => {
+    const nativeFn = tf.getKernel('Conv2D', 'wasm')?.kernelFunc;
+    disableNativeKernels();
+    for (const k of NATIVE_KERNELS) {
+      // tfjs kernels get their wasm versions back; the fused coreface kernels exist only natively
+      if (k.startsWith('Coreface')) assert.equal(tf.getKernel(k, 'wasm'), undefined, `${k} unregistered`);
+      else assert.ok(tf.getKernel(k, 'wasm'), `${k} still has a wasm kernel`);
+    }
+    assert.notEqual(tf.getKernel('Conv2D', 'wasm')?.kernelFunc, nativeFn);
+    const old = process.env.COREFACE_NATIVE;
+    process.env.COREFACE_NATIVE = '0';
+    try {
+      const st = enableNativeKernels();
+      assert.equal(st.active, false);
+      assert.match(st.reason ?? '', /COREFACE_NATIVE=0/);
+      assert.equal(nativeKernelsActive(), false);
+    } finally {
+      if (old === undefined) delete process.env.COREFACE_NATIVE;
+      else process.env.COREFACE_NATIVE = old;
+    }
+    const st = enableNativeKernels({ threads: 1 });
+    assert.equal(st.active, true);
+    assert.equal(st.threads, 1);
+    assert.equal(tf.getKernel('Conv2D', 'wasm')?.kernelFunc, nativeFn);
+  });
+});
