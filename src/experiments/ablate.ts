@@ -116,7 +116,8 @@ export async function ablate(experiment: string | ResolvedExperiment, opts: Abla
   const mine = opts.shard ? shardRuns(all, opts.shard) : all;
   const jobs = Math.max(1, Math.min(opts.jobs ?? os.cpus().length, Math.max(1, mine.length)));
   log(`[ablate] experiment ${exp.name}: ${exp.description}`);
-  log(`[ablate] ${all.length} runs (${new Set(all.map((r) => r.variant)).size} variants x seeds ${[...new Set(all.map((r) => r.seed))].join(', ')})` +
+  const reps = exp.replicates ? ` x ${exp.replicates.label} ${exp.replicates.values.map(String).join(', ')}` : '';
+  log(`[ablate] ${all.length} runs (${new Set(all.map((r) => r.variant)).size} variants x seeds ${[...new Set(all.map((r) => r.seed))].join(', ')}${reps})` +
     `${opts.shard ? `; shard ${opts.shard.index}/${opts.shard.count}: ${mine.length} runs` : ''}; store ${store.root}`);
   const todo = mine.filter((r) => !store.result(r.key, r.config) && (opts.retryFailed || !store.failure(r.key)));
   let estimate = 0;
@@ -137,8 +138,10 @@ export async function ablate(experiment: string | ResolvedExperiment, opts: Abla
     if (timing) {
       const t = timing;
       perRun = (r) => expectedRunSeconds(r.config, t);
-      estimate = todo.reduce((a, r) => a + expectedRunSeconds(r.config, t), 0) / jobs;
-      log(`[ablate] estimated duration: ${formatDuration(estimate)} for ${todo.length} runs on ${jobs} worker(s) (the probe's data, model and batch size; runs of another size take longer or shorter)`);
+      const total = todo.reduce((a, r) => a + expectedRunSeconds(r.config, t), 0);
+      estimate = total / jobs;
+      log(`[ablate] estimated duration: ${formatDuration(estimate)} for ${todo.length} runs on ${jobs} worker(s), ${formatDuration(total / todo.length)} per run ` +
+        '(the probe\'s data, model and batch size; runs of another size take longer or shorter)');
     } else {
       estimate = NaN;
       log('[ablate] no estimate: every probed config failed');

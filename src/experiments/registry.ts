@@ -12,11 +12,15 @@ export function registerExperiment(spec: ExperimentSpec): void {
   registry.set(exp.name, spec);
 }
 
-/** Registered experiments, in registration order. */
-export function listExperiments(): { name: string; description: string; variants: number; seeds: number }[] {
+/**
+ * Registered experiments, in registration order: counts of variants and seeds, the replicate values (0 without
+ * replicates) and the planned runs (variants x seeds x replicate values).
+ */
+export function listExperiments(): { name: string; description: string; variants: number; seeds: number; replicates: number; runs: number }[] {
   return [...registry.values()].map((s) => {
     const e = resolveExperiment(s);
-    return { name: e.name, description: e.description, variants: e.variants.length, seeds: e.seeds.length };
+    const replicates = e.replicates?.values.length ?? 0;
+    return { name: e.name, description: e.description, variants: e.variants.length, seeds: e.seeds.length, replicates, runs: e.variants.length * e.seeds.length * Math.max(1, replicates) };
   });
 }
 

@@ -22,7 +22,7 @@ export interface ExecuteOptions {
   jobs?: number;
   /** Run again the runs whose failure is recorded (default false: they are reported as failed). */
   retryFailed?: boolean;
-  /** Label of a run in progress lines (default `<variant>-s<seed>`). */
+  /** Label of a run in progress lines (default: the run's `label`, `<variant>-s<seed>` or `<variant>-s<seed>-<tag>=<value>`, see `runName`). */
   labelOf?: (run: PlannedRun) => string;
   /** Expected wall seconds of one run (for the first ETA, before any run finished). */
   expectedRunSeconds?: (run: PlannedRun) => number;
@@ -77,7 +77,7 @@ export async function executeRuns(runs: PlannedRun[], opts: ExecuteOptions): Pro
   const { store } = opts;
   const jobs = Math.max(1, opts.jobs ?? os.cpus().length);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const labelOf = opts.labelOf ?? ((r: PlannedRun) => `${r.variant}-s${r.seed}`);
+  const labelOf = opts.labelOf ?? ((r: PlannedRun) => r.label);
   const outcomes: RunOutcome[] = new Array(runs.length);
   const t0 = Date.now();
   let next = 0;

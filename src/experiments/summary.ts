@@ -1,12 +1,14 @@
 /**
- * Aggregation of an experiment's runs: per variant mean, sample std and 95% Student-t interval over seeds, the
- * verification fold spread, and the paired difference against the baseline variant on the seeds both finished
- * (paired t-test and exact sign-flip permutation test). All of it plain JSON (summary.json); tables and the
- * report are views of it (views.ts).
+ * Aggregation of an experiment's runs: per variant mean, sample std and 95% Student-t interval over its sample
+ * units, the verification fold spread, and the paired difference against the baseline variant on the units both
+ * finished (paired t-test and exact sign-flip permutation test). A sample unit is a seed, or with replicates a
+ * (seed, replicate value) pair; with replicates the spread across replicate values (sample std of the
+ * per-replicate means) is reported too. All of it plain JSON (summary.json); tables and the report are views of it
+ * (views.ts).
  */
 import type { RunResult } from '../train';
-import { pairedPermutationTest, pairedTTest, summarizeSample, SampleSummary } from '../stats';
-import type { ResolvedExperiment, PlannedRun } from './spec';
+import { MAX_PERMUTATION_PAIRS, pairedPermutationTest, pairedTTest, summarizeSample, SampleSummary } from '../stats';
+import { replicateText, type ReplicateValue, type ResolvedExperiment, type PlannedRun } from './spec';
 import type { RunOutcome } from './runner';
 
 /** The metrics that go into tables: key, label, and whether higher is better. Values are fractions in [0, 1]. */
@@ -26,6 +28,8 @@ export type MetricKey = (typeof TABLE_METRICS)[number]['key'];
 export interface RunRow {
   variant: string;
   seed: number;
+  /** The replicate value of the run (only in experiments with replicates). */
+  replicate?: ReplicateValue;
   key: string;
   verificationAccuracy: number;
   verificationFoldStd: number;
@@ -39,46 +43,76 @@ export interface RunRow {
   backend: string;
 }
 
-/** Paired difference variant - baseline over the seeds both finished. */
+/** Paired difference variant - baseline over the sample units (seeds, or (seed, replicate) pairs) both finished. */
 export interface PairedComparison {
+  /** Number of pairs. */
   n: number;
   meanDiff: number;
   ciLow: number | null;
   ciHigh: number | null;
   /** Two-sided paired t-test p-value (null for n < 2). */
   pT: number | null;
-  /** Exact two-sided sign-flip permutation p-value (its minimum is 2 / 2^n: 0.5 for 2 seeds, 0.0625 for 5). */
+  /**
+   * Exact two-sided sign-flip permutation p-value (its minimum is 2 / 2^n: 0.5 for 2 pairs, 0.0625 for 5); null for
+   * n < 2 and above MAX_PERMUTATION_PAIRS (20) pairs, where the exact enumeration is too large.
+   */
   pPermutation: number | null;
 }
 
-/** One variant aggregated over its seeds. */
+/** How one metric of a variant varies across the replicate values (e.g. across class partitions). */
+export interface ReplicateSpread {
+  /** Per replicate value, in the experiment's order: finished units with a value of the metric and their mean (null when none). */
+  perValue: { value: ReplicateValue; n: number; mean: number | null }[];
+  /** Number of replicate values with at least one finished run. */
+  n: number;
+  /** Sample standard deviation (n - 1) of the per-replicate means; null for n < 2. */
+  std: number | null;
+  /** Smallest and largest per-replicate mean (null for n = 0). */
+  min: number | null;
+  max: number | null;
+}
+
+/** One variant aggregated over its sample units (seeds, or (seed, replicate) pairs). */
 export interface VariantSummary {
   variant: string;
   label: string;
   description: string;
+  /** Seed of each finished run (with replicates a seed appears once per replicate value it finished). */
   seeds: number[];
+  /** Replicate value of each finished run, parallel to `seeds` (only in experiments with replicates). */
+  replicates?: ReplicateValue[];
   failed: number;
   missing: number;
+  /** Each metric over all finished units: mean, sample std and 95% t interval. */
   metrics: Record<MetricKey, SampleSummary | null>;
-  /** Mean over seeds of the std of the 10 verification fold accuracies. */
+  /** Spread of each metric across the replicate values (only in experiments with replicates). */
+  replicateSpread?: Record<MetricKey, ReplicateSpread | null>;
+  /** Mean over finished runs of the std of the 10 verification fold accuracies. */
   foldStd: number | null;
   imgPerSec: number | null;
-  /** Differences against the baseline (null for the baseline itself). */
+  /** Differences against the baseline, paired by seed (and replicate value); null for the baseline itself. */
   vsBaseline: Record<MetricKey, PairedComparison | null> | null;
 }
 
-/** What `summarizeExperiment` returns. */
+/** What `summarizeExperiment` returns. Fields marked "replicates only" are absent for experiments without them. */
 export interface ExperimentSummary {
   experiment: string;
   description: string;
   baseline: string;
   seeds: number[];
+  /** The replicate path, its label and values (replicates only). */
+  replicates?: { path: string; label: string; values: ReplicateValue[] };
   backends: string[];
   generatedAt: string;
   variants: VariantSummary[];
   runs: RunRow[];
-  failed: { variant: string; seed: number; key: string; error: string }[];
-  missing: { variant: string; seed: number; key: string; status: string }[];
+  failed: { variant: string; seed: number; replicate?: ReplicateValue; key: string; error: string }[];
+  missing: { variant: string; seed: number; replicate?: ReplicateValue; key: string; status: string }[];
+}
+
+/** `{replicate}` when the run has one, else `{}` (so experiments without replicates keep their JSON as it was). */
+function replicateField(run: { replicate?: ReplicateValue }): { replicate?: ReplicateValue } {
+  return run.replicate === undefined ? {} : { replicate: run.replicate };
 }
 
 /** The table metrics of one finished run. */
@@ -87,6 +121,7 @@ export function runRow(run: PlannedRun, r: RunResult): RunRow {
   return {
     variant: run.variant,
     seed: run.seed,
+    ...replicateField(run),
     key: run.key,
     verificationAccuracy: f.verification.accuracy,
     verificationFoldStd: f.verification.std,
@@ -109,12 +144,22 @@ function finite(v: number | null): v is number {
   return v !== null && Number.isFinite(v);
 }
 
-/** Paired comparison of metric `m` between two sets of rows, on the seeds both have a value for. */
+/** The sample unit of a run: its seed, and its replicate value when it has one (as text: values are distinct as text). */
+export function unitKey(r: { seed: number; replicate?: ReplicateValue }): string {
+  return r.replicate === undefined ? `s${r.seed}` : `s${r.seed}|${replicateText(r.replicate)}`;
+}
+
+/**
+ * Paired comparison of metric `m` between two sets of rows, on the sample units (seed, and replicate value when
+ * the rows have one) both have a value for.
+ */
 export function comparePaired(rows: RunRow[], base: RunRow[], m: MetricKey): PairedComparison | null {
   const a: number[] = [];
   const b: number[] = [];
+  const baseByUnit = new Map<string, RunRow>();
+  for (const x of base) if (!baseByUnit.has(unitKey(x))) baseByUnit.set(unitKey(x), x);
   for (const r of rows) {
-    const o = base.find((x) => x.seed === r.seed);
+    const o = baseByUnit.get(unitKey(r));
     const va = r[m];
     const vb = o?.[m] ?? null;
     if (finite(va) && finite(vb)) {
@@ -125,26 +170,44 @@ export function comparePaired(rows: RunRow[], base: RunRow[], m: MetricKey): Pai
   if (a.length === 0) return null;
   if (a.length === 1) return { n: 1, meanDiff: a[0] - b[0], ciLow: null, ciHigh: null, pT: null, pPermutation: null };
   const t = pairedTTest(a, b);
-  const perm = pairedPermutationTest(a, b);
-  return { n: a.length, meanDiff: t.meanDiff, ciLow: t.ciLow, ciHigh: t.ciHigh, pT: t.pValue, pPermutation: perm.pValue };
+  const pPermutation = a.length <= MAX_PERMUTATION_PAIRS ? pairedPermutationTest(a, b).pValue : null;
+  return { n: a.length, meanDiff: t.meanDiff, ciLow: t.ciLow, ciHigh: t.ciHigh, pT: t.pValue, pPermutation };
+}
+
+/** Spread of metric `m` of `rows` across the replicate `values`: the per-value means and their sample std. */
+export function replicateSpread(rows: RunRow[], values: readonly ReplicateValue[], m: MetricKey): ReplicateSpread {
+  const perValue = values.map((value) => {
+    const text = replicateText(value);
+    const vals = rows.filter((r) => r.replicate !== undefined && replicateText(r.replicate) === text).map((r) => r[m]).filter(finite);
+    return { value, n: vals.length, mean: mean(vals) };
+  });
+  const means = perValue.map((p) => p.mean).filter(finite);
+  if (means.length === 0) return { perValue, n: 0, std: null, min: null, max: null };
+  const st = summarizeSample(means);
+  return { perValue, n: st.n, std: st.std, min: st.min, max: st.max };
 }
 
 /**
  * Aggregates the outcomes of an experiment's planned runs per variant (in the experiment's order; variants with
- * no planned run are left out). Failed and missing runs are counted and listed, never mixed into the numbers.
+ * no planned run are left out). Each finished run is one sample unit (a seed, or with replicates a (seed,
+ * replicate value) pair); comparisons with the baseline pair runs by unit. Failed and missing runs are counted
+ * and listed, never mixed into the numbers.
  */
 export function summarizeExperiment(exp: ResolvedExperiment, outcomes: { run: PlannedRun; result: RunResult | null; status: string; error?: string }[]): ExperimentSummary {
   const rows = outcomes.filter((o) => o.result).map((o) => runRow(o.run, o.result as RunResult));
   const baseRows = rows.filter((r) => r.variant === exp.baseline);
+  const reps = exp.replicates;
   const planned = new Set(outcomes.map((o) => o.run.variant));
   const variants: VariantSummary[] = exp.variants.filter((v) => planned.has(v.name)).map((v) => {
     const mine = rows.filter((r) => r.variant === v.name);
     const metrics = {} as Record<MetricKey, SampleSummary | null>;
     const vs = {} as Record<MetricKey, PairedComparison | null>;
+    const spread = {} as Record<MetricKey, ReplicateSpread | null>;
     for (const { key } of TABLE_METRICS) {
       const vals = mine.map((r) => r[key]).filter(finite);
       metrics[key] = vals.length ? summarizeSample(vals) : null;
       vs[key] = comparePaired(mine, baseRows, key);
+      if (reps) spread[key] = vals.length ? replicateSpread(mine, reps.values, key) : null;
     }
     const mineOutcomes = outcomes.filter((o) => o.run.variant === v.name);
     return {
@@ -152,9 +215,11 @@ export function summarizeExperiment(exp: ResolvedExperiment, outcomes: { run: Pl
       label: v.label,
       description: v.description,
       seeds: mine.map((r) => r.seed),
+      ...(reps ? { replicates: mine.map((r) => r.replicate as ReplicateValue) } : {}),
       failed: mineOutcomes.filter((o) => o.status === 'failed').length,
       missing: mineOutcomes.filter((o) => !o.result && o.status !== 'failed').length,
       metrics,
+      ...(reps ? { replicateSpread: spread } : {}),
       foldStd: mean(mine.map((r) => r.verificationFoldStd)),
       imgPerSec: mean(mine.map((r) => r.imgPerSec)),
       vsBaseline: v.name === exp.baseline ? null : vs,
@@ -165,12 +230,13 @@ export function summarizeExperiment(exp: ResolvedExperiment, outcomes: { run: Pl
     description: exp.description,
     baseline: exp.baseline,
     seeds: [...new Set(outcomes.map((o) => o.run.seed))].sort((a, b) => a - b),
+    ...(reps ? { replicates: { path: reps.path, label: reps.label, values: [...reps.values] } } : {}),
     backends: [...new Set(rows.map((r) => r.backend))],
     generatedAt: new Date().toISOString(),
     variants,
     runs: rows,
-    failed: outcomes.filter((o) => o.status === 'failed').map((o) => ({ variant: o.run.variant, seed: o.run.seed, key: o.run.key, error: o.error ?? '' })),
-    missing: outcomes.filter((o) => !o.result && o.status !== 'failed').map((o) => ({ variant: o.run.variant, seed: o.run.seed, key: o.run.key, status: o.status })),
+    failed: outcomes.filter((o) => o.status === 'failed').map((o) => ({ variant: o.run.variant, seed: o.run.seed, ...replicateField(o.run), key: o.run.key, error: o.error ?? '' })),
+    missing: outcomes.filter((o) => !o.result && o.status !== 'failed').map((o) => ({ variant: o.run.variant, seed: o.run.seed, ...replicateField(o.run), key: o.run.key, status: o.status })),
   };
 }
 

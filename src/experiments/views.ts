@@ -13,9 +13,24 @@ import type { ExperimentReportData, ReportRun, ReportStat, ReportStep } from '..
 import type { RunArtifacts } from '../train/artifacts';
 import type { StepRecord } from '../train';
 import type { SampleSummary } from '../stats';
-import type { ResolvedExperiment } from './spec';
+import type { ReplicateValue, ResolvedExperiment } from './spec';
 import type { RunStore } from './store';
 import { ExperimentSummary, MetricKey, PairedComparison, TABLE_METRICS } from './summary';
+
+/** Header of the spread column of the main table (experiments with replicates): `spread over <label> %`. */
+export function spreadColumn(s: ExperimentSummary): string | null {
+  return s.replicates ? `spread over ${s.replicates.label} %` : null;
+}
+
+/** `seed 0`, or with a replicate `seed 0, partition 3` (`label value`). */
+function unitText(s: ExperimentSummary, seed: number, replicate?: ReplicateValue): string {
+  return replicate === undefined || !s.replicates ? `seed ${seed}` : `seed ${seed}, ${s.replicates.label} ${String(replicate)}`;
+}
+
+/** What the statistics are over: `seeds`, or `(seed, partition) runs` with replicates. */
+function unitsText(s: ExperimentSummary): string {
+  return s.replicates ? `(seed, ${s.replicates.label}) runs` : 'seeds';
+}
 
 const pct = (v: number): string => (100 * v).toFixed(2);
 const signed = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).toFixed(2)}`;
@@ -35,15 +50,25 @@ function diffCell(d: PairedComparison | null): string {
   return d.pT === null ? signed(d.meanDiff) : `${signed(d.meanDiff)} (p ${pval(d.pT)})`;
 }
 
-/** Main table: per variant mean ± sample std over seeds (percent), the 95% interval of verification accuracy. */
+/**
+ * Main table: per variant mean ± sample std over seeds (percent), the 95% interval of verification accuracy. With
+ * replicates the count column is `runs` (finished (seed, replicate) units, over which mean, std and interval are
+ * taken) and a column `spread over <label> %` gives the sample std of the per-replicate means of verification
+ * accuracy.
+ */
 export function mainTable(s: ExperimentSummary): TableData {
+  const spreadCol = spreadColumn(s);
   const records = s.variants.map((v) => {
     const rec: Record<string, TableCell> = {
       variant: v.label,
-      seeds: `${v.seeds.length}${v.failed ? ` (+${v.failed} failed)` : ''}${v.missing ? ` (${v.missing} missing)` : ''}`,
+      [spreadCol ? 'runs' : 'seeds']: `${v.seeds.length}${v.failed ? ` (+${v.failed} failed)` : ''}${v.missing ? ` (${v.missing} missing)` : ''}`,
       'verification acc %': meanStdCell(v.metrics.verificationAccuracy),
       '95% CI': ciCell(v.metrics.verificationAccuracy),
     };
+    if (spreadCol) {
+      const sp = v.replicateSpread?.verificationAccuracy ?? null;
+      rec[spreadCol] = sp && sp.std !== null ? pct(sp.std) : 'n/a';
+    }
     for (const m of TABLE_METRICS.slice(1)) rec[`${m.label} %`] = meanStdCell(v.metrics[m.key]);
     rec['fold std %'] = v.foldStd === null ? 'n/a' : pct(v.foldStd);
     rec['img/s'] = v.imgPerSec === null ? 'n/a' : v.imgPerSec.toFixed(0);
@@ -52,7 +77,7 @@ export function mainTable(s: ExperimentSummary): TableData {
   return fromRecords(records);
 }
 
-/** Paired table: difference to the baseline on shared seeds (percentage points), interval, p-values. */
+/** Paired table: difference to the baseline on shared seeds, or (seed, replicate) units (percentage points), interval, p-values. */
 export function pairedTable(s: ExperimentSummary): TableData {
   const records = s.variants.filter((v) => v.vsBaseline).map((v) => {
     const vs = v.vsBaseline as Record<MetricKey, PairedComparison | null>;
@@ -72,15 +97,23 @@ export function pairedTable(s: ExperimentSummary): TableData {
   return fromRecords(records);
 }
 
-/** Numeric per-variant table for CSV (fractions, full precision), built as a danfojs DataFrame. */
+/**
+ * Numeric per-variant table for CSV (fractions, full precision), built as a danfojs DataFrame. With replicates the
+ * count column is `runs` (finished units), `replicates` counts the replicate values with a finished run, and each
+ * metric has `<metric>_replicate_std` (sample std of the per-replicate means).
+ */
 export function numericTable(s: ExperimentSummary): ReturnType<typeof toDataFrame> {
+  const reps = s.replicates;
   const records = s.variants.map((v) => {
-    const rec: Record<string, TableCell> = { variant: v.variant, label: v.label, seeds: v.seeds.length, failed: v.failed, missing: v.missing };
+    const rec: Record<string, TableCell> = reps
+      ? { variant: v.variant, label: v.label, runs: v.seeds.length, replicates: v.replicateSpread?.verificationAccuracy?.n ?? 0, failed: v.failed, missing: v.missing }
+      : { variant: v.variant, label: v.label, seeds: v.seeds.length, failed: v.failed, missing: v.missing };
     for (const { key } of TABLE_METRICS) {
       const m = v.metrics[key];
       const d = v.vsBaseline?.[key] ?? null;
       Object.assign(rec, {
         [`${key}_mean`]: m?.mean ?? null, [`${key}_std`]: m?.std ?? null, [`${key}_ci_low`]: m?.ciLow ?? null, [`${key}_ci_high`]: m?.ciHigh ?? null,
+        ...(reps ? { [`${key}_replicate_std`]: v.replicateSpread?.[key]?.std ?? null } : {}),
         [`${key}_diff`]: d?.meanDiff ?? null, [`${key}_diff_ci_low`]: d?.ciLow ?? null, [`${key}_diff_ci_high`]: d?.ciHigh ?? null,
         [`${key}_p_t`]: d?.pT ?? null, [`${key}_p_perm`]: d?.pPermutation ?? null,
       });
@@ -92,9 +125,19 @@ export function numericTable(s: ExperimentSummary): ReturnType<typeof toDataFram
   return toDataFrame(fromRecords(records));
 }
 
-/** One line per finished run. */
+/** One line per finished run; with replicates, a column named by the replicate path (e.g. `dataset.options.partition`) after `seed`. */
 export function runsTable(s: ExperimentSummary): TableData {
-  return fromRecords(s.runs as unknown as Record<string, unknown>[]);
+  const reps = s.replicates;
+  if (!reps) return fromRecords(s.runs as unknown as Record<string, unknown>[]);
+  return fromRecords(s.runs.map((r) => {
+    const rec: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) {
+      if (k === 'replicate') continue;
+      rec[k] = v;
+      if (k === 'seed') rec[reps.path] = r.replicate ?? null;
+    }
+    return rec;
+  }));
 }
 
 function readSteps(dir: string, max = 300): ReportStep[] {
@@ -131,6 +174,7 @@ export function reportData(exp: ResolvedExperiment, s: ExperimentSummary, store:
     const run: ReportRun = {
       variant: row.variant,
       seed: row.seed,
+      ...(row.replicate === undefined ? {} : { replicate: row.replicate }),
       epochs: result.epochs.map((e) => ({ epoch: e.epoch, lr: e.lr, meanLoss: e.meanLoss, meanAccuracy: e.meanAccuracy, verificationAccuracy: e.eval?.verification.accuracy })),
       steps: readSteps(dir),
     };
@@ -153,12 +197,13 @@ export function reportData(exp: ResolvedExperiment, s: ExperimentSummary, store:
     generatedAt: s.generatedAt,
     backend: s.backends.join(', ') || 'n/a',
     seeds: s.seeds,
+    ...(s.replicates ? { replicates: { path: s.replicates.path, label: s.replicates.label, values: [...s.replicates.values] } } : {}),
     config: exp.spec,
     variants: s.variants.map((v) => ({ name: v.variant, label: v.label, description: v.description })),
     tables,
     stats,
     runs,
-    failed: s.failed.map((f) => ({ id: f.key, variant: f.variant, seed: f.seed, error: f.error })),
+    failed: s.failed.map((f) => ({ id: f.key, variant: f.variant, seed: f.seed, ...(f.replicate === undefined ? {} : { replicate: f.replicate }), error: f.error })),
   };
 }
 
@@ -172,23 +217,32 @@ export interface ViewFiles {
   report: string | null;
 }
 
-/** Markdown of both tables with the notes a reader needs (seeds, backend, statistics used, failures). */
+/** Markdown of both tables with the notes a reader needs (seeds, replicates, backend, statistics used, failures). */
 export function markdownReport(exp: ResolvedExperiment, s: ExperimentSummary, extra: string[] = []): string {
   const baseline = exp.variants.find((v) => v.name === exp.baseline)?.label ?? exp.baseline;
+  const r = s.replicates;
+  const header = r
+    ? `Seeds ${s.seeds.join(', ')} x ${r.label} ${r.values.map(String).join(', ')} (\`${r.path}\`); backend ${s.backends.join(', ') || 'n/a'}; ` +
+      `mean ± sample std over all (seed, ${r.label}) runs of a variant, 95% Student-t interval; ` +
+      `spread over ${r.label}: sample std of the per-${r.label} means of verification accuracy.`
+    : `Seeds ${s.seeds.join(', ')}; backend ${s.backends.join(', ') || 'n/a'}; mean ± sample std over seeds, 95% Student-t interval.`;
+  const paired = r
+    ? `Paired against **${baseline}** on the (seed, ${r.label}) runs both finished (differences in percentage points; paired t-test and exact sign-flip permutation test, two-sided; with n pairs the permutation p cannot go below 2/2^n, and it is not computed above 20 pairs).`
+    : `Paired against **${baseline}** on the seeds both finished (differences in percentage points; paired t-test and exact sign-flip permutation test, two-sided; with n seeds the permutation p cannot go below 2/2^n).`;
   return [
     `# ${exp.name}`,
     '',
     exp.description ? `${exp.description}.` : '',
-    `Seeds ${s.seeds.join(', ')}; backend ${s.backends.join(', ') || 'n/a'}; mean ± sample std over seeds, 95% Student-t interval.`,
+    header,
     ...extra,
     '',
     tableToMarkdown(mainTable(s)),
-    `Paired against **${baseline}** on the seeds both finished (differences in percentage points; paired t-test and exact sign-flip permutation test, two-sided; with n seeds the permutation p cannot go below 2/2^n).`,
+    paired,
     '',
     tableToMarkdown(pairedTable(s)),
     ...s.variants.map((v) => `- **${v.label}** (\`${v.variant}\`): ${v.description}`),
-    ...(s.failed.length ? ['', `Failed runs: ${s.failed.map((f) => `${f.variant} seed ${f.seed} (${f.error})`).join('; ')}`] : []),
-    ...(s.missing.length ? ['', `Not finished: ${s.missing.map((m) => `${m.variant} seed ${m.seed} (${m.status})`).join('; ')}`] : []),
+    ...(s.failed.length ? ['', `Failed runs: ${s.failed.map((f) => `${f.variant} ${unitText(s, f.seed, f.replicate)} (${f.error})`).join('; ')}`] : []),
+    ...(s.missing.length ? ['', `Not finished: ${s.missing.map((m) => `${m.variant} ${unitText(s, m.seed, m.replicate)} (${m.status})`).join('; ')}`] : []),
     '',
   ].join('\n');
 }
@@ -214,18 +268,21 @@ export function writeViews(dir: string, exp: ResolvedExperiment, s: ExperimentSu
   const main = mainTable(s);
   const paired = pairedTable(s);
   // Label columns left, the number columns right; captions are raw LaTeX, so the name is escaped.
-  const align = (t: TableData): string => t.columns.map((c) => (c === 'variant' || c === 'seeds' ? 'l' : 'r')).join('');
+  const align = (t: TableData): string => t.columns.map((c) => (c === 'variant' || c === 'seeds' || c === 'runs' ? 'l' : 'r')).join('');
   const name = escapeLatex(exp.name);
+  const over = s.replicates
+    ? `all (seed, ${escapeLatex(s.replicates.label)}) runs, seeds ${s.seeds.join(', ')} x ${escapeLatex(s.replicates.label)} ${escapeLatex(s.replicates.values.map(String).join(', '))}`
+    : `seeds ${s.seeds.join(', ')}`;
   writeFileAtomic(
     files.latex,
     [
-      tableToLatex(main, { caption: `${name}: mean $\\pm$ sample std over seeds ${s.seeds.join(', ')} (percent).`, label: `tab:${exp.name}`, align: align(main) }),
+      tableToLatex(main, { caption: `${name}: mean $\\pm$ sample std over ${over} (percent).`, label: `tab:${exp.name}`, align: align(main) }),
       tableToLatex(paired, { caption: `${name}: paired differences against the baseline (percentage points).`, label: `tab:${exp.name}-paired`, align: align(paired) }),
     ].join('\n'),
   );
   if (opts.report ?? true) {
     const data = reportData(exp, s, store, [
-      { title: 'Per variant (mean ± std over seeds)', html: tableToHtml(main) },
+      { title: `Per variant (mean ± std over ${unitsText(s)})`, html: tableToHtml(main) },
       { title: 'Paired differences against the baseline', html: tableToHtml(paired), note: 'percentage points; p-values two-sided' },
     ]);
     files.report = writeReportHtml(path.join(dir, 'report.html'), data).file;

@@ -25,7 +25,7 @@ import {
   trainingCurvesFigure, variantBarsFigure,
 } from './figures';
 import { CHROMIUM_ARGS, CHROMIUM_ENV_VAR, type PlotFigure, chromiumAvailable, chromiumPath, figureJson, plotlyBundlePath } from './plot';
-import type { ExperimentReportData } from './report-data';
+import type { ExperimentReportData, ReportRun } from './report-data';
 
 /** Metrics drawn as per-variant bar charts when `stats` has them (in this order). */
 export const REPORT_BAR_METRICS: readonly string[] = ['verificationAccuracy', 'tarAtFar1e3', 'rank1', 'dirAtFpir1e2'];
@@ -87,6 +87,11 @@ function escapeHtml(s: string): string {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
+/** Entity-escapes text that plotly renders in names (it interprets a small HTML subset), as ./figures does. */
+function plotText(s: string): string {
+  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** JSON safe inside a `<script>` element: `<` is written as `\u003c` (covers `</script` and `<!--`). */
 function scriptJson(value: unknown): string {
   return figureJson(value).replace(/</g, '\\u003c');
@@ -108,6 +113,78 @@ function checkReportData(data: ExperimentReportData, fn: string): void {
       throw new Error(`${fn}: data.runs[${i}] must be a ReportRun { variant, seed, epochs: [], steps: [] }`);
     }
   });
+  const reps = data.replicates;
+  if (reps !== undefined && (!reps || typeof reps.path !== 'string' || typeof reps.label !== 'string' || !Array.isArray(reps.values))) {
+    throw new Error(`${fn}: data.replicates must be { path: string, label: string, values: [] } when given`);
+  }
+}
+
+type ReplicateValue = NonNullable<ReportRun['replicate']>;
+
+/** Whether the report has replicates (`data.replicates`, or any run with a replicate value). */
+function hasReplicates(data: ExperimentReportData): boolean {
+  return data.replicates !== undefined || data.runs.some((r) => r.replicate !== undefined);
+}
+
+/** Label of the replicate path in captions and legends (default 'replicate'). */
+function replicateLabel(data: ExperimentReportData): string {
+  return data.replicates?.label ?? 'replicate';
+}
+
+/**
+ * The runs in the order the single-run figures rely on: by seed, then by replicate value in the order of
+ * `data.replicates.values` (values not listed after those, runs without a value first), then array order. The
+ * figures' representative run of a variant (smallest seed, first in array order on equal seeds) is then the run
+ * with the smallest seed and the first replicate value: one well-defined run. Without replicates `data.runs` as is.
+ */
+export function reportRunOrder(data: ExperimentReportData): ReportRun[] {
+  if (!hasReplicates(data)) return data.runs;
+  const values = (data.replicates?.values ?? []).map(String);
+  const rank = (r: ReportRun): number => {
+    if (r.replicate === undefined) return -1;
+    const i = values.indexOf(String(r.replicate));
+    return i < 0 ? values.length : i;
+  };
+  return data.runs.map((r, i) => ({ r, i })).sort((a, b) => a.r.seed - b.r.seed || rank(a.r) - rank(b.r) || a.i - b.i).map((x) => x.r);
+}
+
+/** `seed 0`, or `seed 0, partition 3` for a run with a replicate value. */
+function runText(data: ExperimentReportData, r: { seed: number; replicate?: ReplicateValue }): string {
+  return r.replicate === undefined ? `seed ${r.seed}` : `seed ${r.seed}, ${replicateLabel(data)} ${String(r.replicate)}`;
+}
+
+/**
+ * Legends of the per-run figures (training curves, margin trace) name runs `seed N`; with replicates several runs
+ * of a variant share a seed. Renames trace k named `seed N[ suffix]` in legend group `variant` to the k-th run of
+ * that variant and seed (in `runs` order) among those `has(run, suffix)` holds for, adding its replicate value, in
+ * the name and the hover text. Traces it cannot attribute are left as they are.
+ */
+function nameReplicateTraces(fig: PlotFigure | null, data: ExperimentReportData, runs: readonly ReportRun[], has: (r: ReportRun, suffix: string) => boolean): PlotFigure | null {
+  if (!fig || !hasReplicates(data)) return fig;
+  const seen = new Map<string, number>();
+  const traces = fig.data.map((t) => {
+    const m = typeof t.name === 'string' ? /^seed (-?\d+)(.*)$/.exec(t.name) : null;
+    if (!m || typeof t.legendgroup !== 'string') return t;
+    const seed = Number(m[1]);
+    const suffix = m[2];
+    const id = `${t.legendgroup}\u0000${seed}\u0000${suffix}`;
+    const k = seen.get(id) ?? 0;
+    seen.set(id, k + 1);
+    const run = runs.filter((r) => r.variant === t.legendgroup && r.seed === seed && has(r, suffix))[k];
+    if (!run || run.replicate === undefined) return t;
+    const text = runText(data, run);
+    const hover = typeof t.hovertemplate === 'string' ? t.hovertemplate.replace(`seed ${seed}<br>`, `${plotText(text)}<br>`) : t.hovertemplate;
+    return { ...t, name: `${plotText(text)}${suffix}`, ...(hover === undefined ? {} : { hovertemplate: hover }) };
+  });
+  return { ...fig, data: traces };
+}
+
+/** Which run the single-run figures show per variant, as caption text (with replicates; '' without). */
+function representativeText(data: ExperimentReportData, runs: readonly ReportRun[], need: 'scores' | 'projection', variants: readonly string[]): string {
+  if (!hasReplicates(data)) return '';
+  const picked = variants.map((v) => representativeRun(runs, v, need)).filter((r): r is ReportRun => r !== null).map((r) => runText(data, r));
+  const distinct = [...new Set(picked)];
+  return distinct.length === 1 ? ` (${distinct[0]})` : '';
 }
 
 /** Variant names in report order: `data.variants`, then any other variant seen in runs or stats. */
@@ -133,18 +210,29 @@ export function reportFigures(data: ExperimentReportData): ReportFigure[] {
   const add = (section: string, caption: string, figure: PlotFigure | null, wide = false): void => {
     if (figure) out.push({ id: `cf-fig-${out.length}`, section, caption, wide, figure: { ...figure, config: { ...REPORT_PLOT_CONFIG, ...(figure.config ?? {}) } } });
   };
-  add('Training', 'Mean training loss per epoch, one line per run (legend grouped by variant); dotted: verification accuracy after each epoch, right axis.', trainingCurvesFigure(data.runs, opts), true);
-  add('Verification', 'ROC of the final verification pairs on a log FAR axis; each variant is drawn from its lowest seed with scores (named in the legend).', rocFigure(data.runs, opts));
-  for (const v of variantNames(data)) {
-    add('Verification', `Genuine vs impostor cosine scores of ${labelOf.get(v) ?? v} (density; lowest seed with scores).`, scoreHistogramFigure(data.runs, v, opts));
+  // With replicates: a well-defined run order (seed, then replicate value), and legends naming the replicate value.
+  const runs = reportRunOrder(data);
+  const reps = hasReplicates(data);
+  const rep = replicateLabel(data);
+  const lowest = reps ? `its run with scores of the lowest seed, then the first ${rep}` : 'its lowest seed with scores';
+  const names = variantNames(data);
+  const hasVerification = (r: ReportRun): boolean => r.epochs.some((e) => typeof e.verificationAccuracy === 'number');
+  const hasMargin = (r: ReportRun): boolean => (r.steps ?? []).some((st) => typeof st.margin === 'number' && Number.isFinite(st.margin));
+  add('Training', 'Mean training loss per epoch, one line per run (legend grouped by variant); dotted: verification accuracy after each epoch, right axis.',
+    nameReplicateTraces(trainingCurvesFigure(runs, opts), data, runs, (r, suffix) => r.epochs.length > 0 && (suffix === '' || hasVerification(r))), true);
+  add('Verification', `ROC of the final verification pairs on a log FAR axis; each variant is drawn from ${lowest}${representativeText(data, runs, 'scores', names)} (${reps ? 'its seed is' : ''}named in the legend).`, rocFigure(runs, opts));
+  for (const v of names) {
+    const run = reps ? representativeRun(runs, v, 'scores') : null;
+    const which = run ? runText(data, run) : 'lowest seed with scores';
+    add('Verification', `Genuine vs impostor cosine scores of ${labelOf.get(v) ?? v} (density; ${which}).`, scoreHistogramFigure(runs, v, opts));
   }
-  add('Adaptive margin', 'Margin of the adaptive head over training steps, one line per run with a margin.', marginTraceFigure(data.runs, opts), true);
+  add('Adaptive margin', 'Margin of the adaptive head over training steps, one line per run with a margin.', nameReplicateTraces(marginTraceFigure(runs, opts), data, runs, hasMargin), true);
   for (const m of REPORT_BAR_METRICS) {
-    add('Comparison across variants', 'Mean over seeds; error bars: confidence interval (absent when it is not available).', variantBarsFigure(data.stats, m, opts));
+    add('Comparison across variants', `Mean over ${reps ? `all (seed, ${rep}) runs` : 'seeds'}; error bars: confidence interval (absent when it is not available).`, variantBarsFigure(data.stats, m, opts));
   }
-  for (const v of variantNames(data)) {
-    const run = representativeRun(data.runs, v, 'projection');
-    if (run) add('Embeddings', `2-D PCA of test embeddings of ${labelOf.get(v) ?? v} (seed ${run.seed}), coloured by identity.`, embeddingScatterFigure(run, opts));
+  for (const v of names) {
+    const run = representativeRun(runs, v, 'projection');
+    if (run) add('Embeddings', `2-D PCA of test embeddings of ${labelOf.get(v) ?? v} (${runText(data, run)}), coloured by identity.`, embeddingScatterFigure(run, opts));
   }
   return out;
 }
@@ -237,6 +325,7 @@ function buildReport(data: ExperimentReportData): { html: string; figures: numbe
   const meta: [string, string][] = [
     ['Backend', data.backend],
     ['Seeds', data.seeds.map(String).join(', ') || '-'],
+    ...(data.replicates ? [[`Replicates (${data.replicates.label})`, `${data.replicates.values.map(String).join(', ')} (${data.replicates.path})`] as [string, string]] : []),
     ['Generated', data.generatedAt],
     ['Runs', `${finished} finished${data.failed.length > 0 ? `, ${data.failed.length} failed` : ''}`],
   ];
@@ -255,10 +344,13 @@ function buildReport(data: ExperimentReportData): { html: string; figures: numbe
     section('Results', 'cf-results', body);
   }
   if (data.failed.length > 0) {
+    const repCol = hasReplicates(data) || data.failed.some((f) => f.replicate !== undefined);
     const rows = data.failed
-      .map((f) => `<tr><td>${escapeHtml(String(f.id))}</td><td>${escapeHtml(String(f.variant))}</td><td>${escapeHtml(String(f.seed))}</td><td><pre>${escapeHtml(String(f.error))}</pre></td></tr>`)
+      .map((f) => `<tr><td>${escapeHtml(String(f.id))}</td><td>${escapeHtml(String(f.variant))}</td><td>${escapeHtml(String(f.seed))}</td>` +
+        `${repCol ? `<td>${escapeHtml(f.replicate === undefined ? '' : String(f.replicate))}</td>` : ''}<td><pre>${escapeHtml(String(f.error))}</pre></td></tr>`)
       .join('\n');
-    section(`Failed runs (${data.failed.length})`, 'cf-failed', `<div class="cf-table cf-failed"><table><thead><tr><th style="text-align:left">run</th><th style="text-align:left">variant</th><th style="text-align:right">seed</th><th style="text-align:left">error</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table></div>`);
+    const repHead = repCol ? `<th style="text-align:right">${escapeHtml(replicateLabel(data))}</th>` : '';
+    section(`Failed runs (${data.failed.length})`, 'cf-failed', `<div class="cf-table cf-failed"><table><thead><tr><th style="text-align:left">run</th><th style="text-align:left">variant</th><th style="text-align:right">seed</th>${repHead}<th style="text-align:left">error</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table></div>`);
   }
   const sections: string[] = [];
   for (const f of figures) if (!sections.includes(f.section)) sections.push(f.section);

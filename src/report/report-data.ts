@@ -11,6 +11,11 @@ export interface ReportStep { globalStep: number; loss: number; margin: number |
 /** One finished run of one variant. */
 export interface ReportRun {
   variant: string; seed: number;
+  /**
+   * Replicate value of the run (experiments with `replicates`, e.g. a class partition; absent otherwise). Among runs
+   * with the same seed, the report takes the order of `ExperimentReportData.replicates.values`, then array order.
+   */
+  replicate?: number | string | boolean;
   epochs: ReportEpoch[];
   steps: ReportStep[];
   /** Final cosine scores of the verification pairs. */
@@ -23,6 +28,8 @@ export interface ReportStat { variant: string; label: string; metric: string; me
 /** Everything the HTML experiment report shows. */
 export interface ExperimentReportData {
   title: string; description: string; generatedAt: string; backend: string; seeds: number[];
+  /** The replicate path, its label and values, when the experiment repeats every run over them (absent otherwise). */
+  replicates?: { path: string; label: string; values: (number | string | boolean)[] };
   /** The experiment definition (base config, variants) shown verbatim as JSON. */
   config: unknown;
   variants: { name: string; label: string; description: string }[];
@@ -30,5 +37,5 @@ export interface ExperimentReportData {
   tables: { title: string; html: string; note?: string }[];
   stats: ReportStat[];
   runs: ReportRun[];
-  failed: { id: string; variant: string; seed: number; error: string }[];
+  failed: { id: string; variant: string; seed: number; replicate?: number | string | boolean; error: string }[];
 }
