@@ -1,10 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { initBackend, BackendName, BACKEND_NAMES } from '../backends';
+import { backendInfo, initBackend, BackendName, BACKEND_NAMES } from '../backends';
 import { ConfigError, configHash, resolveTrainConfig, schemaMarkdown, TRAIN_SCHEMA } from '../config';
 import { createDataset, DataReaderError, listDatasets, USER_DATASET_NAMES, UserDatasetError, userDatasetForPath } from '../data';
 import type { FaceBenchmark, UserDatasetName } from '../data';
+import type { EvalReport } from '../eval';
 import { listBackbones } from '../models';
 import { listHeads } from '../heads';
 import { Trainer, NumericalError, loadCheckpoint } from '../train';
@@ -40,6 +41,13 @@ Usage:
       LFW-style image FOLDER with its pairs.txt. --model: a run directory of 'coreface train', or a pretrained
       model from npm (faceres: npm install @vladmandic/human; face-api: npm install @vladmandic/face-api).
       Images are decoded at N x N (default: the model's input size) and resized to the model's input if needed.
+  coreface eval --dataset NAME [--dataset-options JSON] --model RUN_DIR|faceres|face-api [--max-identities N]
+                [--json]
+      A model on the test split of a registered dataset ('coreface list') with the protocol training runs report
+      (verification with folds, TAR@FAR, rank-1, DIR@FPIR; flip fusion). --dataset-options: the dataset's options
+      as in a config's dataset.options (default: its defaults), e.g. '{"testPerClass": 60, "pairsPerFold": 50}'.
+      --max-identities N: only the first N test identities, pairs and identification split rebuilt on them.
+      Images are converted to the model's input (grey -> RGB, bilinear resize).
   coreface list
       Registered datasets, backbones, heads, experiments and reproduce presets.
   coreface config [--defaults | --docs]
@@ -118,6 +126,17 @@ function fmtPct(x: number | null | undefined): string {
   return x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : `${(100 * x).toFixed(2)}%`;
 }
 
+/** The metric lines of an open-set evaluation report (the `eval --checkpoint` and `eval --dataset` outputs). */
+function evalReportLines(report: EvalReport): string[] {
+  const v = report.verification;
+  return [
+    `verification accuracy ${fmtPct(v.accuracy)} ± ${fmtPct(v.std)} (${report.counts.pairs} pairs, ${v.foldAccuracies.length} folds), AUC ${fmtPct(v.auc)}, EER ${fmtPct(v.eer)}`,
+    `TAR@FAR ${Object.entries(v.tarAtFar).map(([k, x]) => `${k}: ${fmtPct(x)}`).join(', ')}`,
+    `identification rank-1 ${fmtPct(report.identification.rank1)}, rank-5 ${fmtPct(report.identification.rank5)}`,
+    `open set DIR@FPIR ${report.openSet ? Object.entries(report.openSet.dirAtFpir).map(([k, x]) => `${k}: ${fmtPct(x)}`).join(', ') : 'n/a'}`,
+  ];
+}
+
 async function cmdTrain(argv: string[]): Promise<number> {
   const o = parse(argv, {
     config: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, label: { type: 'string' },
@@ -177,13 +196,18 @@ async function cmdEval(argv: string[]): Promise<number> {
   const o = parse(argv, {
     checkpoint: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' }, pairs: { type: 'string' },
     model: { type: 'string' }, size: { type: 'string' },
+    dataset: { type: 'string' }, 'dataset-options': { type: 'string' }, 'max-identities': { type: 'string' },
   });
   if (o.help) return usage(0);
+  if (typeof o.dataset === 'string') return evalOnDataset(o);
+  for (const k of ['dataset-options', 'max-identities']) {
+    if (o[k] !== undefined) throw new UsageError(`eval --${k} needs --dataset NAME`);
+  }
   if (typeof o.data === 'string') return evalOnData(o);
   for (const k of ['model', 'pairs', 'size']) {
     if (o[k] !== undefined) throw new UsageError(`eval --${k} needs --data FILE.bin | FOLDER --pairs pairs.txt`);
   }
-  if (typeof o.checkpoint !== 'string') throw new UsageError('eval needs --checkpoint DIR (a directory written by coreface train), or --data ... --model ...');
+  if (typeof o.checkpoint !== 'string') throw new UsageError('eval needs --checkpoint DIR (a directory written by coreface train), --data ... --model ..., or --dataset ... --model ...');
   const file = path.join(o.checkpoint, 'checkpoint.ckpt');
   const { header } = loadCheckpoint<{ config: unknown }>(file);
   await backend(o.backend);
@@ -193,17 +217,113 @@ async function cmdEval(argv: string[]): Promise<number> {
   if (o.json) {
     process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   } else {
-    const v = report.verification;
-    const lines = [
-      `checkpoint ${file} (epoch ${trainer.completedEpochs}, ${trainer.benchmark.name})`,
-      `verification accuracy ${fmtPct(v.accuracy)} ± ${fmtPct(v.std)} (${report.counts.pairs} pairs, 10 folds), AUC ${fmtPct(v.auc)}, EER ${fmtPct(v.eer)}`,
-      `TAR@FAR ${Object.entries(v.tarAtFar).map(([k, x]) => `${k}: ${fmtPct(x)}`).join(', ')}`,
-      `identification rank-1 ${fmtPct(report.identification.rank1)}, rank-5 ${fmtPct(report.identification.rank5)}`,
-      `open set DIR@FPIR ${report.openSet ? Object.entries(report.openSet.dirAtFpir).map(([k, x]) => `${k}: ${fmtPct(x)}`).join(', ') : 'n/a'}`,
-    ];
+    const lines = [`checkpoint ${file} (epoch ${trainer.completedEpochs}, ${trainer.benchmark.name})`, ...evalReportLines(report)];
     process.stdout.write(lines.join('\n') + '\n');
   }
   return 0;
+
+  /**
+   * `eval --dataset NAME --model ...`: an embedder on a registered dataset's test split (or its first N identities)
+   * with the training runs' protocol. Unknown datasets and models, bad options and too small subsets: one line, exit 2.
+   */
+  async function evalOnDataset(opt: Record<string, string | boolean | undefined>): Promise<number> {
+    const name = opt.dataset as string;
+    if (typeof opt.data === 'string' || typeof opt.checkpoint === 'string') {
+      throw new UsageError(`eval --dataset takes --model RUN_DIR | faceres | face-api, not --${typeof opt.data === 'string' ? 'data' : 'checkpoint'}`);
+    }
+    for (const k of ['pairs', 'size']) {
+      if (opt[k] !== undefined) throw new UsageError(`eval --${k} goes with --data, not with --dataset`);
+    }
+    if (typeof opt.model !== 'string') throw new UsageError('eval --dataset needs --model RUN_DIR | faceres | face-api');
+    const maxIdentities = intOption(opt['max-identities'], 'max-identities');
+    if (maxIdentities === 1) throw new UsageError('--max-identities must be at least 2 (verification needs different identities)');
+    let options: Record<string, unknown> = {};
+    const rawOptions = opt['dataset-options'];
+    if (typeof rawOptions === 'string') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(rawOptions);
+      } catch (e) {
+        throw new UsageError(`--dataset-options is not valid JSON: ${(e as Error).message}`);
+      }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new UsageError(`--dataset-options must be a JSON object (e.g. '{"seed": 1}'), got ${rawOptions}`);
+      }
+      options = parsed as Record<string, unknown>;
+    }
+    const fail = (message: string): number => {
+      process.stderr.write(`coreface: ${oneLine(message)}\n`);
+      return 2;
+    };
+    const names = listDatasets().map((d) => d.name);
+    if (!names.includes(name)) return fail(`unknown dataset '${name}'; available: ${names.join(', ')}`);
+    const emb = await import('../embedders');
+    let spec: ReturnType<typeof emb.resolveEmbedderSpec>;
+    try {
+      spec = emb.resolveEmbedderSpec(opt.model);
+      if (spec.kind === 'registered') emb.checkEmbedderAvailable(spec.name);
+    } catch (e) {
+      if (e instanceof emb.EmbedderError) return fail(e.message);
+      throw e;
+    }
+    // The dataset and its (sub)split are built before the backend and the model: bad options fail fast.
+    let benchmark: FaceBenchmark;
+    try {
+      benchmark = createDataset(name, options);
+    } catch (e) {
+      // Datasets report bad options and missing sources as plain Errors naming the field or the fix.
+      if (e instanceof Error && (e.constructor === Error || e instanceof UserDatasetError || e instanceof DataReaderError)) {
+        return fail(e.message.includes(name) ? e.message : `${name}: ${e.message}`);
+      }
+      throw e;
+    }
+    let split: ReturnType<typeof emb.benchmarkTestSplit>;
+    try {
+      split = emb.benchmarkTestSplit(benchmark, maxIdentities);
+    } catch (e) {
+      if (e instanceof emb.BenchmarkSubsetError) return fail(`--max-identities ${maxIdentities}: ${e.message}`);
+      throw e;
+    }
+    const p = split.protocol, id = split.identification, optionsText = JSON.stringify(options);
+    process.stderr.write(`[eval] ${benchmark.name} ${optionsText === '{}' ? '(default options)' : optionsText}: ` +
+      `${split.images.count} test images of ${split.identities} identities` +
+      `${split.rebuilt ? ` (the first ${split.identities} of ${split.totalIdentities}; pairs and identification split rebuilt on them)` : ''}, ` +
+      `${split.pairs.isSame.length} pairs in ${p.folds} ${p.foldLayout} folds, gallery ${id.gallery.length}, ` +
+      `probes ${id.knownProbes.length} known + ${id.unknownProbes.length} unknown; flip fusion: 2 passes per image\n`);
+    await backend(opt.backend);
+    let embedder: Awaited<ReturnType<typeof emb.loadEmbedder>>;
+    try {
+      embedder = await emb.loadEmbedder(spec);
+    } catch (e) {
+      if (e instanceof emb.EmbedderError) return fail(e.message);
+      throw e;
+    }
+    try {
+      const report = await emb.evaluateEmbedderOnBenchmark(embedder, benchmark, {
+        split, datasetOptions: options, backend: backendInfo()?.name, log: (line) => process.stderr.write(`${line}\n`),
+      });
+      if (opt.json) {
+        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      } else {
+        const m = report.model, d = report.data;
+        const lines = [
+          `model ${m.name} (${m.embeddingDim}-d, input ${m.inputSize}x${m.inputSize}x${m.channels}) on dataset ${d.dataset}, ` +
+            `options ${optionsText}${optionsText === '{}' ? ' (defaults)' : ''}, backend ${report.backend}`,
+          `test split: ${d.images} images of ${d.identities} identities` +
+            `${d.rebuilt ? ` (the first ${d.identities} of ${d.totalIdentities}; pairs and identification split rebuilt on them)` : ''}` +
+            `${d.adapted ? `, resized from ${d.imageShape.join('x')}` : ''}; ${report.counts.pairs} pairs (${report.counts.genuinePairs} same, ` +
+            `${report.counts.impostorPairs} different) in ${d.folds} ${d.foldLayout} folds; gallery ${report.counts.gallery}, ` +
+            `probes ${report.counts.knownProbes} known + ${report.counts.unknownProbes} unknown; flip fusion`,
+          ...evalReportLines(report),
+          `${d.images} images in ${report.timing.embedSeconds.toFixed(1)} s (${report.timing.imagesPerSecond.toFixed(1)} img/s, 2 passes each)`,
+        ];
+        process.stdout.write(lines.join('\n') + '\n');
+      }
+      return 0;
+    } finally {
+      embedder.dispose();
+    }
+  }
 
   /** `eval --data ... --model ...`: an embedder on a verification set. Bad model names and data: one line, exit 2. */
   async function evalOnData(opt: Record<string, string | boolean | undefined>): Promise<number> {

@@ -15,7 +15,8 @@
 import * as path from 'path';
 import { loadCheckpoint } from '../train/checkpoint';
 import { Trainer } from '../train/trainer';
-import type { FaceBenchmark } from '../data/types';
+import { embedImageSet } from '../train/embed';
+import type { FaceBenchmark, ImageSet } from '../data/types';
 import { embedInBatches, Embedder } from './types';
 
 /** Options of {@link loadCheckpointEmbedder}. */
@@ -61,6 +62,22 @@ export class CheckpointEmbedder implements Embedder {
   async embed(images: Float32Array, count: number): Promise<Float32Array> {
     if (this.disposed) throw new Error(`${this.name}: used after dispose()`);
     return embedInBatches(this, images, count, this.batchSize, (x) => this.trainer.model.embed(x, { training: false }));
+  }
+
+  /**
+   * Flip-fused, L2-normalised embeddings of every image of `set`, computed exactly as `Trainer.evaluate` computes
+   * them (`embedImageSet` over the model in inference mode, in float32 on the backend), so a run evaluated on its
+   * own benchmark gives the numbers of `coreface eval --checkpoint` bit for bit. (`embedImages` fuses in float64
+   * instead: equal to ~1e-7.) `set` must have the model's input shape; nothing is resized here.
+   * @throws RangeError when the images are not `inputSize x inputSize x channels`.
+   */
+  embedSetAsTrainer(set: ImageSet, opts: { onProgress?: (done: number, total: number) => void } = {}): { embeddings: Float32Array; dim: number; count: number } {
+    if (this.disposed) throw new Error(`${this.name}: used after dispose()`);
+    if (set.height !== this.inputSize || set.width !== this.inputSize || set.channels !== this.channels) {
+      throw new RangeError(`${this.name}: images are ${set.height}x${set.width}x${set.channels}, the model takes ` +
+        `${this.inputSize}x${this.inputSize}x${this.channels}`);
+    }
+    return embedImageSet((x) => this.trainer.model.embed(x, { training: false }), set, { batchSize: this.batchSize, onProgress: opts.onProgress });
   }
 
   dispose(): void {

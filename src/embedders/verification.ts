@@ -105,6 +105,48 @@ export async function embedImages(
   return { embeddings: out, dim: d, count };
 }
 
+/** Options of {@link embedProgressLogger}. */
+export interface EmbedProgressOptions {
+  /** Sink of the lines; `null` for none. */
+  log: LogFn | null;
+  /** A line after at most this many images... Default {@link DEFAULT_EVAL_PROGRESS_EVERY}. */
+  every?: number;
+  /** ...or after at most this many seconds, whichever comes first. Default {@link DEFAULT_EVAL_PROGRESS_SECONDS}. */
+  seconds?: number;
+  /** Sets of at most this many images (one chunk) get no lines. Default 0. */
+  quietUpTo?: number;
+  /** Also write a line after the first call (an early ETA for slow models). Default false. */
+  first?: boolean;
+}
+
+/**
+ * An `onProgress(done, total)` callback for an embedding pass that writes
+ * `[eval] <what>: <done>/<total> images, <r> img/s, ETA <t>` lines to `opts.log`: every `every` images or `seconds`
+ * seconds, whichever comes first (and after the first call with `first`), plus a last `done in <t>` line when an
+ * earlier line was written. The clock starts when the callback is made.
+ */
+export function embedProgressLogger(what: string, opts: EmbedProgressOptions): (done: number, total: number) => void {
+  const log = opts.log;
+  const every = opts.every ?? DEFAULT_EVAL_PROGRESS_EVERY;
+  const ms = 1000 * (opts.seconds ?? DEFAULT_EVAL_PROGRESS_SECONDS);
+  const quietUpTo = opts.quietUpTo ?? 0;
+  const t0 = performance.now();
+  let lastDone = 0, lastTime = t0, logged = false;
+  return (done, total) => {
+    if (!log || total <= quietUpTo) return;
+    const now = performance.now();
+    const due = done === total ? logged : (opts.first && !logged) || done - lastDone >= every || now - lastTime >= ms;
+    if (!due) return;
+    const sec = (now - t0) / 1000;
+    const rate = done / Math.max(sec, 1e-9);
+    log(`[eval] ${what}: ${done}/${total} images, ${rate.toFixed(1)} img/s, ` +
+      `${done === total ? `done in ${formatDuration(sec)}` : `ETA ${formatDuration((total - done) / rate)}`}`);
+    lastDone = done;
+    lastTime = now;
+    logged = true;
+  };
+}
+
 /** A verification set: what `readVerificationBin` / `readLfwPairs` return, or just images + pairs. */
 export interface VerificationSetLike {
   /** Shown in the report and progress lines. Default `'verification set'`. */
@@ -194,27 +236,16 @@ export async function evaluateVerificationSet(
     if (fold) for (const f of fold) maxFold = Math.max(maxFold, f);
     folds = maxFold >= 1 ? maxFold + 1 : DEFAULT_FOLDS;
   }
-  const progressEvery = opts.progressEvery ?? DEFAULT_EVAL_PROGRESS_EVERY;
-  const progressMs = 1000 * (opts.progressSeconds ?? DEFAULT_EVAL_PROGRESS_SECONDS);
   const chunk = opts.chunkSize ?? DEFAULT_EMBED_CHUNK;
-  const log = opts.log ?? null;
   const tEmbed = performance.now();
-  let lastDone = 0, lastTime = tEmbed, logged = false;
+  const progress = embedProgressLogger(`${embedder.name} on ${name}`, {
+    log: opts.log ?? null, every: opts.progressEvery, seconds: opts.progressSeconds, quietUpTo: chunk,
+  });
   const { embeddings, dim } = await embedImages(embedder, img, {
     flip: opts.flip, chunkSize: chunk,
     onProgress: (done, total) => {
       opts.onProgress?.(done, total);
-      if (!log || total <= chunk) return;
-      const now = performance.now();
-      const due = done === total ? logged : done - lastDone >= progressEvery || now - lastTime >= progressMs;
-      if (!due) return;
-      const sec = (now - tEmbed) / 1000;
-      const rate = done / Math.max(sec, 1e-9);
-      log(`[eval] ${embedder.name} on ${name}: ${done}/${total} images, ${rate.toFixed(1)} img/s, ` +
-        `${done === total ? `done in ${formatDuration(sec)}` : `ETA ${formatDuration((total - done) / rate)}`}`);
-      lastDone = done;
-      lastTime = now;
-      logged = true;
+      progress(done, total);
     },
   });
   const embedSeconds = (performance.now() - tEmbed) / 1000;
