@@ -415,7 +415,8 @@ function seedsOption(v: string | boolean | undefined): number[] | undefined {
 function printResult(res: AblateResult, results: string | undefined): void {
   const s = res.summary;
   const files = res.files;
-  process.stdout.write(`\n${tableToMarkdown(mainTable(s))}\nmean ± std over seeds ${s.seeds.join(', ')} (backend ${s.backends.join(', ') || 'n/a'})` +
+  const over = s.replicates ? `(seed, ${s.replicates.label}) runs: seeds ${s.seeds.join(', ')} x ${s.replicates.label} ${s.replicates.values.join(', ')}` : `seeds ${s.seeds.join(', ')}`;
+  process.stdout.write(`\n${tableToMarkdown(mainTable(s))}\nmean ± std over ${over} (backend ${s.backends.join(', ') || 'n/a'})` +
     `${res.wallSeconds ? `; wall time ${(res.wallSeconds / 60).toFixed(1)} min` : ''}` +
     `${files ? `; tables and report in ${path.dirname(files.summary)}` : `; run 'coreface collect ${res.experiment}${results ? ` --results ${results}` : ''}' for the tables`}\n`);
 }
@@ -486,7 +487,7 @@ function cmdList(argv: string[]): number {
     `datasets:  ${listDatasets().map((d) => d.name).join(', ')}`,
     `backbones: ${listBackbones().join(', ')}`,
     `heads:     ${listHeads().join(', ')}`,
-    `experiments: ${listExperiments().map((e) => `${e.name} (${e.variants} variants x ${e.seeds} seeds)`).join(', ')}`,
+    `experiments: ${listExperiments().map((e) => `${e.name} (${e.variants} variants x ${e.seeds} seeds${e.replicates ? ` x ${e.replicates} replicates = ${e.runs} runs` : ''})`).join(', ')}`,
     `presets:   ${Object.entries(REPRODUCE_PRESETS).map(([k, p]) => `${k} -> ${p.experiment}${p.variants ? ` [${p.variants.join(', ')}]` : ''}`).join(', ')}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -3,7 +3,8 @@ import * as path from 'path';
 import { resolveTrainConfig, TrainConfig } from '../config';
 import { Trainer } from '../train';
 import { formatDuration } from '../train/progress';
-import { executeRuns } from './runner';
+import { executeRuns, nativeThreadsPerJob } from './runner';
+import { enableNativeKernels, nativeKernelsActive, nativeKernelsStatus, THREADS_ENV_VAR } from '../backends/native-kernels';
 import { getExperiment } from './registry';
 import { PlannedRun, planRuns, ResolvedExperiment, shardRuns } from './spec';
 import { DEFAULT_RESULTS_DIR, RunStore } from './store';
@@ -127,6 +128,9 @@ export async function ablate(experiment: string | ResolvedExperiment, opts: Abla
     // Probe a CoReFace run if any (two views), else the first; a config that fails here is left to its run.
     const probes = [...todo.filter((r) => r.config.coreface.enabled), ...todo.filter((r) => !r.config.coreface.enabled)];
     let timing: StepTiming | null = null;
+    // time with the native thread count each run will get (the cores shared among the jobs)
+    const nativeThreads = nativeKernelsActive() && process.env[THREADS_ENV_VAR] === undefined ? nativeKernelsStatus()?.threads : undefined;
+    if (nativeThreads !== undefined) enableNativeKernels({ threads: nativeThreadsPerJob(jobs, todo.length) });
     for (const probe of probes.slice(0, 3)) {
       try {
         timing = timeSteps(probe.config, log);
@@ -135,6 +139,7 @@ export async function ablate(experiment: string | ResolvedExperiment, opts: Abla
         log(`[ablate] could not time ${probe.variant} (${(e as Error).message}); its run will report the error`);
       }
     }
+    if (nativeThreads !== undefined) enableNativeKernels({ threads: nativeThreads });
     if (timing) {
       const t = timing;
       perRun = (r) => expectedRunSeconds(r.config, t);

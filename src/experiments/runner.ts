@@ -4,6 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { writeJsonAtomic } from '../util/atomic';
 import { PACKAGE } from '../util/package';
+import { THREADS_ENV_VAR } from '../backends/native-kernels';
 import type { RunResult } from '../train';
 import { formatDuration } from '../train/progress';
 import type { PlannedRun } from './spec';
@@ -39,14 +40,25 @@ function bar(frac: number, width = 20): string {
   return '#'.repeat(fill) + '-'.repeat(width - fill);
 }
 
+/**
+ * Native-kernel (BLAS) threads each of `jobs` parallel runs gets: the cores divided among the jobs that can run
+ * at once (at least 1). The `COREFACE_THREADS` variable, when set, wins (see trainChild).
+ */
+export function nativeThreadsPerJob(jobs: number, runs: number): number {
+  return Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, Math.min(jobs, runs))));
+}
+
 /** Runs one training child (`coreface train --resume`) and resolves to its exit code and stderr tail. */
-function trainChild(run: PlannedRun, dir: string, label: string, backend: string | undefined, log: (l: string) => void): Promise<{ code: number; tail: string }> {
+function trainChild(run: PlannedRun, dir: string, label: string, backend: string | undefined, threads: number, log: (l: string) => void): Promise<{ code: number; tail: string }> {
   const cfgFile = path.join(dir, 'input-config.json');
   writeJsonAtomic(cfgFile, run.config);
   const args = [CLI, 'train', '--config', cfgFile, '--out', dir, '--resume', '--label', label];
   if (backend) args.push('--backend', backend);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Each child's native kernels get its share of the cores (unless the user set COREFACE_THREADS): jobs that
+    // each start all-core BLAS pools would oversubscribe the machine.
+    const env = { ...process.env, [THREADS_ENV_VAR]: process.env[THREADS_ENV_VAR] ?? String(threads) };
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let tail = '';
     child.stdout.on('data', () => undefined);
     child.stderr.on('data', (chunk: Buffer) => {
@@ -76,6 +88,7 @@ function errorSummary(tail: string, code: number): string {
 export async function executeRuns(runs: PlannedRun[], opts: ExecuteOptions): Promise<RunOutcome[]> {
   const { store } = opts;
   const jobs = Math.max(1, opts.jobs ?? os.cpus().length);
+  const threadsPerJob = nativeThreadsPerJob(jobs, runs.length);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const labelOf = opts.labelOf ?? ((r: PlannedRun) => r.label);
   const outcomes: RunOutcome[] = new Array(runs.length);
@@ -142,7 +155,7 @@ export async function executeRuns(runs: PlannedRun[], opts: ExecuteOptions): Pro
         log(`[ablate] ${label}: started (${dir})`);
         const started = Date.now();
         inFlight.set(i, started);
-        const { code, tail } = await trainChild(run, dir, label, opts.backend, log);
+        const { code, tail } = await trainChild(run, dir, label, opts.backend, threadsPerJob, log);
         const seconds = (Date.now() - started) / 1000;
         inFlight.delete(i);
         const result = code === 0 ? store.result(run.key, run.config) : null;
