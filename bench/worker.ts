@@ -157,7 +157,9 @@ const TASKS: Record<string, TaskFn> = {
       const a = mk(m, k);
       const b = mk(k, n);
       log(`  matmul [${m}, ${k}] @ [${k}, ${n}]`);
-      const r = timeSteps(() => { tf.tidy(() => tf.matMul(a, b).dataSync()); }, o.warmup ?? 2, o.reps ?? 7);
+      // The tidy callback returns nothing: returning the dataSync() array made tf.tidy walk its million entries
+      // looking for tensors, which took ~2 s and was what the first bench (1.8 GFLOP/s for wasm) measured.
+      const r = timeSteps(() => { tf.tidy(() => { tf.matMul(a, b).dataSync(); }); }, o.warmup ?? 2, o.reps ?? 7);
       tf.dispose([a, b]);
       return { m, k, n, backend: run.label, gflops: summarize(r.seconds.map((s) => (2 * m * k * n) / s / 1e9)) };
     });
