@@ -27,12 +27,14 @@ export interface BenchReport {
   benchModels: StepResult[];
   quick: { arcface: StepResult; coreface: StepResult; corefaceOverArcface: number }[];
   quickCpu: StepResult | null;
+  /** Per configuration. */
   evaluation: {
+    backend: string;
     images: number;
     flip: boolean;
     embeddingsPerSec: Summary;
     verification: { pairs: number; benchmarkPairs: number; folds: number; ms: Summary; accuracyUntrained: number };
-  };
+  }[];
   memory: { backend: string; model: string; batch: number; steps: number; seconds: number; before: MemorySnapshot; after: MemorySnapshot };
   /** The PyTorch result, or why there is none. */
   torch: TorchResult | string;
@@ -86,10 +88,11 @@ export function renderMarkdown(r: BenchReport): string {
       add(`matmul [1024, 1024] @ [1024, 1024] float32, ${who}`, `${ms(s)} GFLOP/s`, k === 'numpy' ? 'practical peak of the machine' : '');
     }
   }
-  const e = r.evaluation;
-  add(`Embeddings, quick model inference, flip-fused (${e.images} test images, batch 256)`, `${ms(e.embeddingsPerSec)} img/s`, `${r.memory.backend}; each image embedded twice (flip)`);
-  add(`verificationAccuracy, ${e.verification.pairs} pairs, ${e.verification.folds} folds`, `${ms(e.verification.ms, 2)} ms`,
-    `${e.verification.benchmarkPairs >= e.verification.pairs ? 'the benchmark pairs' : `${e.verification.benchmarkPairs} benchmark pairs + seeded random pairs`}; cosine scores of the untrained quick model; median of ${e.verification.ms.n}`);
+  for (const e of r.evaluation) {
+    add(`Embeddings, quick model inference, flip-fused (${e.images} test images, batch 256, ${e.backend})`, `${ms(e.embeddingsPerSec)} img/s`, 'each image embedded twice (flip)');
+    add(`verificationAccuracy, ${e.verification.pairs} pairs, ${e.verification.folds} folds (${e.backend} run)`, `${ms(e.verification.ms, 2)} ms`,
+      `${e.verification.benchmarkPairs >= e.verification.pairs ? 'the benchmark pairs' : `${e.verification.benchmarkPairs} benchmark pairs + seeded random pairs`}; cosine scores of the untrained quick model; plain JS`);
+  }
   const m = r.memory;
   add(`Memory: tensors before -> after ${m.steps} steps (${m.model}, batch ${m.batch}, ${m.backend})`,
     `${m.before.numTensors} -> ${m.after.numTensors}`, `${m.after.numTensors === m.before.numTensors ? 'no growth' : 'GROWTH'}; tfjs bytes ${m.before.numBytes} -> ${m.after.numBytes}`);

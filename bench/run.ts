@@ -81,7 +81,7 @@ function main(): void {
   const quickCpu = args.has('--no-cpu')
     ? null
     : runWorker<{ arcface: StepResult }>('quick-arcface', { backend: 'cpu', warmup: 1, reps: 2, maxStepSeconds: 60 }).arcface;
-  const evaluation = runWorker<BenchReport['evaluation']>('eval', { ...best, reps: 3 });
+  const evaluation = configs.map((c) => runWorker<BenchReport['evaluation'][number]>('eval', { ...c, reps: 3 }));
   const memory = runWorker<BenchReport['memory']>('memory', { ...best, steps: 500, batch: 16 }, ['--expose-gc']);
   const report: BenchReport = {
     date: started.toISOString(),

@@ -164,7 +164,7 @@ const TASKS: Record<string, TaskFn> = {
       return { m, k, n, backend: run.label, gflops: summarize(r.seconds.map((s) => (2 * m * k * n) / s / 1e9)) };
     });
   },
-  eval: (o) => {
+  eval: (o, run) => {
     const t = quickTrainer('arcface');
     const test = t.benchmark.test;
     const embedFn = (x: tf.Tensor4D): tf.Tensor2D => t.model.embed(x, { training: false });
@@ -200,7 +200,7 @@ const TASKS: Record<string, TaskFn> = {
     }
     t.dispose();
     return {
-      images: test.count, flip: true, embeddingsPerSec: rateSummary(test.count, r.seconds),
+      backend: run.label, images: test.count, flip: true, embeddingsPerSec: rateSummary(test.count, r.seconds),
       verification: { pairs: P, benchmarkPairs: p.left.length, folds: 10, ms: summarize(vt), accuracyUntrained: acc },
     };
   },

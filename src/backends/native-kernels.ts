@@ -71,6 +71,11 @@ export const NATIVE_ENV_VAR = 'COREFACE_NATIVE';
 /** Environment variable: number of BLAS threads (default: all cores; the ablation runner divides them). */
 export const THREADS_ENV_VAR = 'COREFACE_THREADS';
 
+/** OpenBLAS variable: worker spin time before sleeping, 2^n cycles (OpenBLAS clamps n to [4, 30]). */
+export const BLAS_TIMEOUT_ENV_VAR = 'OPENBLAS_THREAD_TIMEOUT';
+/** Our default for {@link BLAS_TIMEOUT_ENV_VAR}: 4, i.e. sleep almost at once (OpenBLAS's default is 28). */
+const BLAS_THREAD_TIMEOUT = '4';
+
 /** Where `node native/build.js` writes the addon. */
 export const NATIVE_ADDON_PATH = path.join(PACKAGE.root, 'native', 'build', 'coreface_native.node');
 
@@ -95,6 +100,10 @@ function loadAddon(): NativeAddon {
   if (!fs.existsSync(NATIVE_ADDON_PATH)) {
     throw new Error('not built (`npm run setup` installs OpenBLAS and builds them; or `node native/build.js`)');
   }
+  // OpenBLAS's worker threads spin after each call (2^28 cycles by default) before sleeping; between our BLAS
+  // calls the main thread runs wasm, and on a 2-core machine a spinning worker takes its core. Read once when
+  // the library loads; a value the user set wins.
+  process.env[BLAS_TIMEOUT_ENV_VAR] ??= BLAS_THREAD_TIMEOUT;
   const req = createRequire(__filename);
   addon = req(NATIVE_ADDON_PATH) as NativeAddon;
   return addon;
