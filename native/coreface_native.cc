@@ -11,6 +11,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -162,17 +163,30 @@ void Col2Im(const Conv& g, const float* dcol, int64_t n0, int64_t nb, float* dx)
   }
 }
 
+using Sizes3 = std::array<int64_t, 3>;
+
+// Parses the arguments (a, b, out, params) shared by the convolution-like kernels and checks each array against
+// sizes(geometry) = {len a, len b, len out}.
+template <class SizesFn>
+bool ConvArgs(napi_env env, napi_callback_info info, const char* na, const char* nb, Arr* a, Arr* b, Arr* out, Conv* g,
+              SizesFn sizes) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv)) return false;
+  if (!GetF32(env, argv[0], na, a) || !GetF32(env, argv[1], nb, b) || !GetF32(env, argv[2], "out", out) ||
+      !GetConv(env, argv[3], g)) {
+    return false;
+  }
+  const Sizes3 n = sizes(*g);
+  return Need(env, *a, n[0], na) && Need(env, *b, n[1], nb) && Need(env, *out, n[2], "out");
+}
+
 // conv2d(x, w, y, params): y = conv(x, w).
 napi_value Conv2D(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!GetArgs(env, info, 4, argv)) return nullptr;
   Arr x, w, y;
   Conv g(std::vector<int64_t>(Conv::kParams, 1));
-  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "filter", &w) || !GetF32(env, argv[2], "out", &y) ||
-      !GetConv(env, argv[3], &g)) {
+  if (!ConvArgs(env, info, "x", "filter", &x, &w, &y, &g, [](const Conv& c) { return Sizes3{c.InSize(), c.K() * c.co, c.OutSize()}; })) {
     return nullptr;
   }
-  if (!Need(env, x, g.InSize(), "x") || !Need(env, w, g.K() * g.co, "filter") || !Need(env, y, g.OutSize(), "out")) return nullptr;
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
   if (g.Pointwise()) {
@@ -193,15 +207,11 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
 
 // conv2dBackpropInput(dy, w, dx, params): dx = d(loss)/dx given dy = d(loss)/dy.
 napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!GetArgs(env, info, 4, argv)) return nullptr;
   Arr dy, w, dx;
   Conv g(std::vector<int64_t>(Conv::kParams, 1));
-  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "filter", &w) || !GetF32(env, argv[2], "out", &dx) ||
-      !GetConv(env, argv[3], &g)) {
+  if (!ConvArgs(env, info, "dy", "filter", &dy, &w, &dx, &g, [](const Conv& c) { return Sizes3{c.OutSize(), c.K() * c.co, c.InSize()}; })) {
     return nullptr;
   }
-  if (!Need(env, dy, g.OutSize(), "dy") || !Need(env, w, g.K() * g.co, "filter") || !Need(env, dx, g.InSize(), "out")) return nullptr;
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
   if (g.Pointwise()) {
@@ -223,15 +233,11 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
 
 // conv2dBackpropFilter(x, dy, dw, params): dw = d(loss)/dw.
 napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!GetArgs(env, info, 4, argv)) return nullptr;
   Arr x, dy, dw;
   Conv g(std::vector<int64_t>(Conv::kParams, 1));
-  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "dy", &dy) || !GetF32(env, argv[2], "out", &dw) ||
-      !GetConv(env, argv[3], &g)) {
+  if (!ConvArgs(env, info, "x", "dy", &x, &dy, &dw, &g, [](const Conv& c) { return Sizes3{c.InSize(), c.OutSize(), c.K() * c.co}; })) {
     return nullptr;
   }
-  if (!Need(env, x, g.InSize(), "x") || !Need(env, dy, g.OutSize(), "dy") || !Need(env, dw, g.K() * g.co, "out")) return nullptr;
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
   if (g.Pointwise()) {
@@ -256,104 +262,67 @@ bool DepthwiseGeometry(napi_env env, const Conv& g) {
   return !ThrowIf(env, g.co % g.c != 0, "depthwise: output channels must be a multiple of input channels");
 }
 
-napi_value Depthwise(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!GetArgs(env, info, 4, argv)) return nullptr;
-  Arr x, w, y;
-  Conv g(std::vector<int64_t>(Conv::kParams, 1));
-  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "filter", &w) || !GetF32(env, argv[2], "out", &y) ||
-      !GetConv(env, argv[3], &g) || !DepthwiseGeometry(env, g)) {
-    return nullptr;
-  }
-  if (!Need(env, x, g.InSize(), "x") || !Need(env, w, g.kh * g.kw * g.co, "filter") || !Need(env, y, g.OutSize(), "out")) return nullptr;
-  const int64_t m = g.co / g.c;
-  std::memset(y.data, 0, sizeof(float) * g.OutSize());
+// Calls f(out, in, tap) for every (output pixel, filter tap) pair whose input pixel lies inside the image: `out`
+// is the output pixel's offset in the [N, OH, OW, CO] output, `in` the input pixel's offset in [N, H, W, C] and
+// `tap` the tap's offset in the [KH, KW, CO] filter.
+template <class F>
+void ForEachTap(const Conv& g, F&& f) {
   for (int64_t b = 0; b < g.n; ++b) {
-    const float* xb = x.data + b * g.h * g.w * g.c;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       for (int64_t ox = 0; ox < g.ow; ++ox) {
-        float* out = y.data + ((b * g.oh + oy) * g.ow + ox) * g.co;
+        const int64_t out = ((b * g.oh + oy) * g.ow + ox) * g.co;
         for (int64_t ky = 0; ky < g.kh; ++ky) {
           const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
           if (iy < 0 || iy >= g.h) continue;
           for (int64_t kx = 0; kx < g.kw; ++kx) {
             const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
             if (ix < 0 || ix >= g.w) continue;
-            const float* in = xb + (iy * g.w + ix) * g.c;
-            const float* f = w.data + (ky * g.kw + kx) * g.co;
-            for (int64_t k = 0; k < g.co; ++k) out[k] += in[k / m] * f[k];
+            f(out, ((b * g.h + iy) * g.w + ix) * g.c, (ky * g.kw + kx) * g.co);
           }
         }
       }
     }
   }
-  return nullptr;
 }
 
-napi_value DepthwiseBackpropInput(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!GetArgs(env, info, 4, argv)) return nullptr;
-  Arr dy, w, dx;
-  Conv g(std::vector<int64_t>(Conv::kParams, 1));
-  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "filter", &w) || !GetF32(env, argv[2], "out", &dx) ||
-      !GetConv(env, argv[3], &g) || !DepthwiseGeometry(env, g)) {
-    return nullptr;
-  }
-  if (!Need(env, dy, g.OutSize(), "dy") || !Need(env, w, g.kh * g.kw * g.co, "filter") || !Need(env, dx, g.InSize(), "out")) return nullptr;
-  const int64_t m = g.co / g.c;
-  std::memset(dx.data, 0, sizeof(float) * g.InSize());
-  for (int64_t b = 0; b < g.n; ++b) {
-    float* xb = dx.data + b * g.h * g.w * g.c;
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const float* d = dy.data + ((b * g.oh + oy) * g.ow + ox) * g.co;
-        for (int64_t ky = 0; ky < g.kh; ++ky) {
-          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
-          if (iy < 0 || iy >= g.h) continue;
-          for (int64_t kx = 0; kx < g.kw; ++kx) {
-            const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
-            if (ix < 0 || ix >= g.w) continue;
-            float* in = xb + (iy * g.w + ix) * g.c;
-            const float* f = w.data + (ky * g.kw + kx) * g.co;
-            for (int64_t k = 0; k < g.co; ++k) in[k / m] += d[k] * f[k];
-          }
-        }
-      }
-    }
-  }
-  return nullptr;
-}
+// The three depthwise kernels share argument handling: (a, b, out, params) with a/b the two inputs.
+enum class DwKind { kForward, kBackpropInput, kBackpropFilter };
 
-napi_value DepthwiseBackpropFilter(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!GetArgs(env, info, 4, argv)) return nullptr;
-  Arr x, dy, dw;
+template <DwKind kKind>
+napi_value DepthwiseKernel(napi_env env, napi_callback_info info) {
+  Arr a, b, out;
   Conv g(std::vector<int64_t>(Conv::kParams, 1));
-  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "dy", &dy) || !GetF32(env, argv[2], "out", &dw) ||
-      !GetConv(env, argv[3], &g) || !DepthwiseGeometry(env, g)) {
+  // a, b, out = x, filter, y | dy, filter, dx | x, dy, dw
+  const auto sizes = [](const Conv& c) {
+    const int64_t filter = c.kh * c.kw * c.co;
+    if (kKind == DwKind::kForward) return Sizes3{c.InSize(), filter, c.OutSize()};
+    if (kKind == DwKind::kBackpropInput) return Sizes3{c.OutSize(), filter, c.InSize()};
+    return Sizes3{c.InSize(), c.OutSize(), filter};
+  };
+  if (!ConvArgs(env, info, kKind == DwKind::kBackpropInput ? "dy" : "x", kKind == DwKind::kBackpropFilter ? "dy" : "filter",
+                &a, &b, &out, &g, sizes) ||
+      !DepthwiseGeometry(env, g)) {
     return nullptr;
   }
-  if (!Need(env, x, g.InSize(), "x") || !Need(env, dy, g.OutSize(), "dy") || !Need(env, dw, g.kh * g.kw * g.co, "out")) return nullptr;
+  const int64_t outSize = sizes(g)[2];
   const int64_t m = g.co / g.c;
-  std::memset(dw.data, 0, sizeof(float) * g.kh * g.kw * g.co);
-  for (int64_t b = 0; b < g.n; ++b) {
-    const float* xb = x.data + b * g.h * g.w * g.c;
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        const float* d = dy.data + ((b * g.oh + oy) * g.ow + ox) * g.co;
-        for (int64_t ky = 0; ky < g.kh; ++ky) {
-          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
-          if (iy < 0 || iy >= g.h) continue;
-          for (int64_t kx = 0; kx < g.kw; ++kx) {
-            const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
-            if (ix < 0 || ix >= g.w) continue;
-            const float* in = xb + (iy * g.w + ix) * g.c;
-            float* f = dw.data + (ky * g.kw + kx) * g.co;
-            for (int64_t k = 0; k < g.co; ++k) f[k] += d[k] * in[k / m];
-          }
-        }
-      }
-    }
+  const int64_t co = g.co;
+  float* o = out.data;
+  const float* A = a.data;
+  const float* B = b.data;
+  std::memset(o, 0, sizeof(float) * outSize);
+  if (kKind == DwKind::kForward) {  // y[out + k] += x[in + k / m] * w[tap + k]
+    ForEachTap(g, [&](int64_t op, int64_t ip, int64_t tp) {
+      for (int64_t k = 0; k < co; ++k) o[op + k] += A[ip + k / m] * B[tp + k];
+    });
+  } else if (kKind == DwKind::kBackpropInput) {  // dx[in + k / m] += dy[out + k] * w[tap + k]
+    ForEachTap(g, [&](int64_t op, int64_t ip, int64_t tp) {
+      for (int64_t k = 0; k < co; ++k) o[ip + k / m] += A[op + k] * B[tp + k];
+    });
+  } else {  // dw[tap + k] += dy[out + k] * x[in + k / m]
+    ForEachTap(g, [&](int64_t op, int64_t ip, int64_t tp) {
+      for (int64_t k = 0; k < co; ++k) o[tp + k] += B[op + k] * A[ip + k / m];
+    });
   }
   return nullptr;
 }
@@ -362,16 +331,12 @@ napi_value DepthwiseBackpropFilter(napi_env env, napi_callback_info info) {
 // maxPoolGrad(dy, x, dx, params): params as Conv with c == co (pool geometry). Each output's gradient goes to
 // the first maximum of its window in row-major order (strict '>', padding never wins): tfjs's cpu rule.
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!GetArgs(env, info, 4, argv)) return nullptr;
   Arr dy, x, dx;
   Conv g(std::vector<int64_t>(Conv::kParams, 1));
-  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "out", &dx) ||
-      !GetConv(env, argv[3], &g)) {
+  if (!ConvArgs(env, info, "dy", "x", &dy, &x, &dx, &g, [](const Conv& c) { return Sizes3{c.OutSize(), c.InSize(), c.InSize()}; }) ||
+      ThrowIf(env, g.c != g.co, "maxPoolGrad: input and output channels differ")) {
     return nullptr;
   }
-  if (ThrowIf(env, g.c != g.co, "maxPoolGrad: input and output channels differ")) return nullptr;
-  if (!Need(env, dy, g.OutSize(), "dy") || !Need(env, x, g.InSize(), "x") || !Need(env, dx, g.InSize(), "out")) return nullptr;
   std::memset(dx.data, 0, sizeof(float) * g.InSize());
   std::vector<float> best(g.c);
   std::vector<int64_t> where(g.c);
@@ -710,9 +675,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, Conv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, Conv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"depthwiseConv2d", nullptr, Depthwise, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"depthwiseBackpropInput", nullptr, DepthwiseBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"depthwiseBackpropFilter", nullptr, DepthwiseBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseConv2d", nullptr, DepthwiseKernel<DwKind::kForward>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseBackpropInput", nullptr, DepthwiseKernel<DwKind::kBackpropInput>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"depthwiseBackpropFilter", nullptr, DepthwiseKernel<DwKind::kBackpropFilter>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumMiddle", nullptr, SumMiddle, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchMatMul", nullptr, BatchMatMul, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -118,6 +118,20 @@ function oneLine(msg: string): string {
   return msg.replace(/\s*\r?\n\s*/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+type EmbeddersModule = typeof import('../embedders');
+
+/** Loads an embedder; a bad model (EmbedderError) goes to `fail`, whose exit code is returned instead. */
+async function loadEmbedderOr(
+  emb: EmbeddersModule, spec: ReturnType<EmbeddersModule['resolveEmbedderSpec']>, fail: (message: string) => number,
+): Promise<Awaited<ReturnType<EmbeddersModule['loadEmbedder']>> | number> {
+  try {
+    return await emb.loadEmbedder(spec);
+  } catch (e) {
+    if (e instanceof emb.EmbedderError) return fail(e.message);
+    throw e;
+  }
+}
+
 async function backend(v: string | boolean | undefined): Promise<void> {
   await initBackend({ backend: typeof v === 'string' ? (v as BackendName) : undefined });
 }
@@ -291,13 +305,8 @@ async function cmdEval(argv: string[]): Promise<number> {
       `${split.pairs.isSame.length} pairs in ${p.folds} ${p.foldLayout} folds, gallery ${id.gallery.length}, ` +
       `probes ${id.knownProbes.length} known + ${id.unknownProbes.length} unknown; flip fusion: 2 passes per image\n`);
     await backend(opt.backend);
-    let embedder: Awaited<ReturnType<typeof emb.loadEmbedder>>;
-    try {
-      embedder = await emb.loadEmbedder(spec);
-    } catch (e) {
-      if (e instanceof emb.EmbedderError) return fail(e.message);
-      throw e;
-    }
+    const embedder = await loadEmbedderOr(emb, spec, fail);
+    if (typeof embedder === 'number') return embedder;
     try {
       const report = await emb.evaluateEmbedderOnBenchmark(embedder, benchmark, {
         split, datasetOptions: options, backend: backendInfo()?.name, log: (line) => process.stderr.write(`${line}\n`),
@@ -360,13 +369,8 @@ async function cmdEval(argv: string[]): Promise<number> {
       throw e;
     }
     await backend(opt.backend);
-    let embedder: Awaited<ReturnType<typeof emb.loadEmbedder>>;
-    try {
-      embedder = await emb.loadEmbedder(spec);
-    } catch (e) {
-      if (e instanceof emb.EmbedderError) return fail(e.message);
-      throw e;
-    }
+    const embedder = await loadEmbedderOr(emb, spec, fail);
+    if (typeof embedder === 'number') return embedder;
     try {
       let set: Awaited<ReturnType<typeof readers.readVerificationBin>>;
       try {
