@@ -61,7 +61,7 @@ const blasLibs = (process.env.COREFACE_BLAS_LIBS || '-lopenblas').split(/\s+/).f
 const blasCflags = (process.env.COREFACE_BLAS_CFLAGS || '').split(/\s+/).filter(Boolean);
 const optFlags = (process.env.COREFACE_NATIVE_CFLAGS || '-O3 -march=native').split(/\s+/).filter(Boolean);
 const args = [
-  ...optFlags, '-std=c++17', '-shared', '-fPIC', '-Wall', '-Wextra',
+  ...optFlags, '-std=c++17', '-fopenmp', '-shared', '-fPIC', '-Wall', '-Wextra',
   '-DNAPI_VERSION=8', '-DNODE_GYP_MODULE_NAME=coreface_native',
   `-I${include}`, ...blasCflags,
   src, '-o', `${out}.tmp`, ...blasLibs,

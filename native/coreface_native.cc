@@ -9,6 +9,7 @@
 // Plain N-API (node_api.h, ABI-stable): one build runs on every Node version >= 16.
 #include <node_api.h>
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <array>
@@ -24,6 +25,24 @@ namespace {
 // Largest im2col buffer per call, in floats (default 16 Mi = 64 MiB); bigger batches are processed in chunks of
 // images. setColumnBudget changes it (tests use a tiny budget to exercise chunking on small shapes).
 int64_t kMaxColFloats = 16 * 1024 * 1024;
+
+// Threads of the non-BLAS loops (set with the BLAS threads by setThreads).
+int gThreads = 1;
+
+// Runs body(begin, end, part) on `parts` contiguous ranges of [0, n) in parallel (OpenMP, static: range k always
+// goes to part k, so per-part partial results combined in part order are deterministic for a thread count).
+// Small loops (< minPerPart items per part) use fewer parts.
+template <class F>
+int ParallelRanges(int64_t n, int64_t minPerPart, F&& body) {
+  const int parts = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(gThreads, n / std::max<int64_t>(1, minPerPart))));
+  if (parts == 1) {
+    body(int64_t{0}, n, 0);
+    return 1;
+  }
+#pragma omp parallel for num_threads(parts) schedule(static, 1)
+  for (int k = 0; k < parts; ++k) body(n * k / parts, n * (k + 1) / parts, k);
+  return parts;
+}
 
 struct Arr {
   float* data = nullptr;
@@ -112,7 +131,8 @@ bool GetConv(napi_env env, napi_value v, Conv* out) {
 // col[(b*OH + oy)*OW + ox, (ky*KW + kx)*C + ci] = x[n0 + b, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW, ci] (0 outside).
 void Im2Col(const Conv& g, const float* x, int64_t n0, int64_t nb, float* col) {
   const int64_t K = g.K();
-  for (int64_t b = 0; b < nb; ++b) {
+  ParallelRanges(nb, 1, [&](int64_t b0, int64_t b1, int) {
+  for (int64_t b = b0; b < b1; ++b) {
     const float* xb = x + (n0 + b) * g.h * g.w * g.c;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       for (int64_t ox = 0; ox < g.ow; ++ox) {
@@ -137,12 +157,15 @@ void Im2Col(const Conv& g, const float* x, int64_t n0, int64_t nb, float* col) {
       }
     }
   }
+  });
 }
 
 // The adjoint of Im2Col: dx[n0 + b, iy, ix, ci] += dcol[...] for every window position that read it.
 void Col2Im(const Conv& g, const float* dcol, int64_t n0, int64_t nb, float* dx) {
   const int64_t K = g.K();
-  for (int64_t b = 0; b < nb; ++b) {
+  // images are independent: each writes only its own part of dx
+  ParallelRanges(nb, 1, [&](int64_t b0, int64_t b1, int) {
+  for (int64_t b = b0; b < b1; ++b) {
     float* xb = dx + (n0 + b) * g.h * g.w * g.c;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       for (int64_t ox = 0; ox < g.ow; ++ox) {
@@ -161,6 +184,7 @@ void Col2Im(const Conv& g, const float* dcol, int64_t n0, int64_t nb, float* dx)
       }
     }
   }
+  });
 }
 
 using Sizes3 = std::array<int64_t, 3>;
@@ -338,9 +362,10 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   std::memset(dx.data, 0, sizeof(float) * g.InSize());
+  ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int) {  // images write disjoint parts of dx
   std::vector<float> best(g.c);
   std::vector<int64_t> where(g.c);
-  for (int64_t b = 0; b < g.n; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     const int64_t base = b * g.h * g.w * g.c;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       for (int64_t ox = 0; ox < g.ow; ++ox) {
@@ -369,6 +394,7 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
       }
     }
   }
+  });
   return nullptr;
 }
 
@@ -400,6 +426,22 @@ struct ColumnSums {
     rows = 0;
   }
 };
+
+// Column sums of rows [0, n) computed in parallel ranges: add(r, part) adds row r into part; returns the totals
+// (the parts' double totals added in part order).
+template <class AddRow>
+std::vector<double> ParallelColumnSums(int64_t n, int64_t cols, AddRow&& add) {
+  std::vector<ColumnSums> parts(std::max(1, gThreads), ColumnSums(cols));
+  const int used = ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int k) {
+    for (int64_t r = r0; r < r1; ++r) add(r, parts[k].Row());
+    parts[k].Flush();
+  });
+  std::vector<double> total(cols, 0.0);
+  for (int k = 0; k < used; ++k) {
+    for (int64_t j = 0; j < cols; ++j) total[j] += parts[k].total[j];
+  }
+  return total;
+}
 
 // sumMiddle(x, out, [outer, reduce, inner]): out[o, i] = sum_r x[o, r, i] (a reduction over a contiguous block
 // of axes). Accumulates in double per output element, in index order, so the result does not depend on threads.
@@ -463,7 +505,7 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fused batch norm (training mode) and PReLU gradient over a [rows, channels] matrix (the channel axis last).
-// Sums accumulate in double, in row order, so results do not depend on threads.
+// Sums: float partials over blocks of rows, double totals, combined in a fixed order (see ParallelColumnSums).
 
 // batchNormForward(x, gamma|empty, beta, y, mean, variance, rstd, [rows, channels], eps):
 // mean and biased variance per channel, rstd = 1/sqrt(variance + eps), y = (x - mean) * rstd * gamma + beta.
@@ -489,29 +531,22 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
       !Need(env, var, c, "variance") || !Need(env, rstd, c, "rstd") || (hasGamma && !Need(env, gamma, c, "gamma"))) {
     return nullptr;
   }
-  ColumnSums sum1(c), sum2(c);
-  for (int64_t r = 0; r < n; ++r) {
+  std::vector<double> s1 = ParallelColumnSums(n, c, [&](int64_t r, float* part) {
     const float* row = x.data + r * c;
-    float* part = sum1.Row();
     for (int64_t j = 0; j < c; ++j) part[j] += row[j];
-  }
-  sum1.Flush();
-  std::vector<double>& s1 = sum1.total;
+  });
   std::vector<float> m1(c);
   for (int64_t j = 0; j < c; ++j) {
     s1[j] /= static_cast<double>(n);
     m1[j] = static_cast<float>(s1[j]);
   }
-  for (int64_t r = 0; r < n; ++r) {
+  const std::vector<double> s2 = ParallelColumnSums(n, c, [&](int64_t r, float* part) {
     const float* row = x.data + r * c;
-    float* part = sum2.Row();
     for (int64_t j = 0; j < c; ++j) {
       const float d = row[j] - m1[j];
       part[j] += d * d;
     }
-  }
-  sum2.Flush();
-  std::vector<double>& s2 = sum2.total;
+  });
   std::vector<float> scale(c), shift(c);
   for (int64_t j = 0; j < c; ++j) {
     const double v = s2[j] / static_cast<double>(n);
@@ -523,11 +558,13 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
     scale[j] = static_cast<float>(a);
     shift[j] = static_cast<float>(beta.data[j] - s1[j] * a);
   }
-  for (int64_t r = 0; r < n; ++r) {
-    const float* row = x.data + r * c;
-    float* out = y.data + r * c;
-    for (int64_t j = 0; j < c; ++j) out[j] = row[j] * scale[j] + shift[j];
-  }
+  ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = x.data + r * c;
+      float* out = y.data + r * c;
+      for (int64_t j = 0; j < c; ++j) out[j] = row[j] * scale[j] + shift[j];
+    }
+  });
   return nullptr;
 }
 
@@ -553,21 +590,17 @@ napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
       (hasGamma && !Need(env, gamma, c, "gamma"))) {
     return nullptr;
   }
-  ColumnSums sumDy(c), sumDyX(c);
-  for (int64_t r = 0; r < n; ++r) {
+  // one pass for both sums: columns [0, c) hold dy, [c, 2c) hold dy * (x - mean)
+  const std::vector<double> both = ParallelColumnSums(n, 2 * c, [&](int64_t r, float* part) {
     const float* d = dy.data + r * c;
     const float* row = x.data + r * c;
-    float* p1 = sumDy.Row();
-    float* p2 = sumDyX.Row();
     for (int64_t j = 0; j < c; ++j) {
-      p1[j] += d[j];
-      p2[j] += d[j] * (row[j] - mean.data[j]);
+      part[j] += d[j];
+      part[c + j] += d[j] * (row[j] - mean.data[j]);
     }
-  }
-  sumDy.Flush();
-  sumDyX.Flush();
-  const std::vector<double>& sdy = sumDy.total;
-  const std::vector<double>& sdyx = sumDyX.total;
+  });
+  const std::vector<double> sdy(both.begin(), both.begin() + c);
+  const std::vector<double> sdyx(both.begin() + c, both.end());
   std::vector<float> a(c), cx(c), c0(c);
   for (int64_t j = 0; j < c; ++j) {
     const double rs = rstd.data[j];
@@ -581,12 +614,14 @@ napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
     cx[j] = static_cast<float>(-aj * rs * dg / static_cast<double>(n));
     c0[j] = static_cast<float>(-aj * sdy[j] / static_cast<double>(n) - cx[j] * static_cast<double>(mean.data[j]));
   }
-  for (int64_t r = 0; r < n; ++r) {
-    const float* d = dy.data + r * c;
-    const float* row = x.data + r * c;
-    float* out = dx.data + r * c;
-    for (int64_t j = 0; j < c; ++j) out[j] = a[j] * d[j] + cx[j] * row[j] + c0[j];
-  }
+  ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* d = dy.data + r * c;
+      const float* row = x.data + r * c;
+      float* out = dx.data + r * c;
+      for (int64_t j = 0; j < c; ++j) out[j] = a[j] * d[j] + cx[j] * row[j] + c0[j];
+    }
+  });
   return nullptr;
 }
 
@@ -607,22 +642,19 @@ napi_value PreluBackward(napi_env env, napi_callback_info info) {
       !Need(env, dalpha, c, "dalpha")) {
     return nullptr;
   }
-  ColumnSums da(c);
   const float* al = alpha.data;
-  for (int64_t r = 0; r < n; ++r) {
+  const std::vector<double> da = ParallelColumnSums(n, c, [&](int64_t r, float* part) {
     const float* d = dy.data + r * c;
     const float* row = x.data + r * c;
     float* out = dx.data + r * c;
-    float* part = da.Row();
     for (int64_t j = 0; j < c; ++j) {  // branch-free, so it vectorises
       const float v = row[j];
       const float neg = v < 0.0f ? v : 0.0f;
       out[j] = d[j] * (v > 0.0f ? 1.0f : al[j]);
       part[j] += d[j] * neg;
     }
-  }
-  da.Flush();
-  for (int64_t j = 0; j < c; ++j) dalpha.data[j] = static_cast<float>(da.total[j]);
+  });
+  for (int64_t j = 0; j < c; ++j) dalpha.data[j] = static_cast<float>(da[j]);
   return nullptr;
 }
 
@@ -636,6 +668,7 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   openblas_set_num_threads(n);
+  gThreads = n;
   return nullptr;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Optional native kernels for the wasm backend: convolution forward and both gradients as im2col + OpenBLAS
- * sgemm (multi-threaded), depthwise convolution and its gradients, the max-pool gradient, sums over a
+ * sgemm (multi-threaded; the addon's own loops use OpenMP with the same thread count), depthwise convolution and its gradients, the max-pool gradient, sums over a
  * contiguous block of axes and batched matmul. They are the kernels that dominate a training step on wasm,
  * which runs one thread in Node (issue 5: conv was ~55% of the bench model's step, column sums ~17%, the
  * max-pool gradient ~7%). Also fused training-mode batch norm (forward, backward) and PReLU backward kernels
@@ -104,6 +104,8 @@ function loadAddon(): NativeAddon {
   // calls the main thread runs wasm, and on a 2-core machine a spinning worker takes its core. Read once when
   // the library loads; a value the user set wins.
   process.env[BLAS_TIMEOUT_ENV_VAR] ??= BLAS_THREAD_TIMEOUT;
+  // The same for the OpenMP threads of the addon's own loops (im2col, col2im, batch norm, PReLU, max-pool grad).
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const req = createRequire(__filename);
   addon = req(NATIVE_ADDON_PATH) as NativeAddon;
   return addon;

@@ -239,7 +239,8 @@ describe('backends: native kernels (im2col + OpenBLAS) match the cpu backend', f
     };
   }
 
-  for (const [i, c] of [{ shape: [4, 5, 5, 6], frozen: false }, { shape: [16, 8], frozen: true }, { shape: [3, 7, 7, 4], frozen: true }].entries()) {
+  // [8, 16, 16, 4] has 2048 rows: with 2 threads the sums run in 2 parallel ranges
+  for (const [i, c] of [{ shape: [4, 5, 5, 6], frozen: false }, { shape: [16, 8], frozen: true }, { shape: [3, 7, 7, 4], frozen: true }, { shape: [8, 16, 16, 4], frozen: false }].entries()) {
     it(`fused batch norm (training) + PReLU gradient: [${c.shape}]${c.frozen ? ', frozen gamma' : ''}: values, gradients, running statistics`, async () => {
       await compare(`bn ${i}`, bnPrelu(c.shape, c.frozen, i));
       // and against the unfused tfjs-op path on wasm itself
@@ -256,6 +257,9 @@ describe('backends: native kernels (im2col + OpenBLAS) match the cpu backend', f
 
   it('is deterministic with several threads, and leaks no tensors', () => {
     enableNativeKernels({ threads: 2 });
+    const bn = bnPrelu([8, 16, 16, 4], false, 5);
+    const [b1, b2] = [bn(), bn()];
+    b1.forEach((x, k) => assert.deepEqual(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(b2[k].buffer, b2[k].byteOffset, b2[k].byteLength), `batch norm output ${k} bitwise equal`));
     const f = valueAndGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [16, 16, 16, 8], [3, 3, 8, 16], 7);
     const before = tf.memory().numTensors;
     const a = f();
