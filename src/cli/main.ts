@@ -34,6 +34,7 @@ Usage:
       Train on your own faces: an image FOLDER (<identity>/<image>) or an insightface .rec (.idx beside it).
       Identities are held out for evaluation; other dataset options (size, testIdentities, maxImages, ...) come
       from the config's dataset.options when its dataset.name is image-folder or recordio (data/README.md).
+      Sets larger than maxImages (default 200000) are streamed from disk batch by batch ("stream": "auto").
   coreface eval --checkpoint DIR [--json]
       Evaluate the checkpoint in DIR on its benchmark (verification, identification, open set).
   coreface eval --data FILE.bin|FOLDER [--pairs pairs.txt] --model RUN_DIR|faceres|face-api [--size N] [--json]

@@ -1,12 +1,19 @@
 /**
  * Benchmark data contracts (docs/DESIGN.md, "src/data"). Every dataset in the registry produces a
  * `FaceBenchmark`: a labelled training set, a test set, LFW-style verification pairs and an open-set
- * identification split, all as plain typed arrays (no tensors), so they are cheap to hold and to slice.
+ * identification split, all as plain typed arrays (no tensors), so they are cheap to hold and to slice (a large
+ * user training set may be streamed instead: see {@link ImageSet}).
  */
 
-/** A set of images, NHWC, pixels normalised to [-1, 1] as in insightface: ((x / 255) - 0.5) / 0.5. */
+/**
+ * A set of images, NHWC, pixels normalised to [-1, 1] as in insightface: ((x / 255) - 0.5) / 0.5.
+ *
+ * In memory (every built-in dataset, and every test set) the pixels are in `images`. A streamed set (the
+ * training set of a user dataset too large for memory, src/data/user) holds no pixels: `images` is empty and
+ * `fetch` decodes an image on demand. Read images through {@link readImageInto}, which serves both.
+ */
 export interface ImageSet {
-  /** count * height * width * channels values, row-major NHWC. */
+  /** count * height * width * channels values, row-major NHWC; empty (length 0) when the set is streamed (`fetch`). */
   images: Float32Array;
   /** One identity label per image. */
   labels: Int32Array;
@@ -14,6 +21,29 @@ export interface ImageSet {
   height: number;
   width: number;
   channels: number;
+  /**
+   * Streamed sets only: writes image `index` (height * width * channels values, NHWC) into `out` from `offset`,
+   * decoding it from its source. Throws (never returns wrong pixels) when the source can no longer be read.
+   */
+  fetch?(index: number, out: Float32Array, offset: number): void;
+}
+
+/** Whether `set` is streamed (its pixels come from `fetch`, `images` is empty). */
+export function isStreamedSet(set: ImageSet): boolean {
+  return typeof set.fetch === 'function';
+}
+
+/**
+ * Writes image `index` of `set` into `out` from `offset`: a copy from `images` for an in-memory set, `fetch` for
+ * a streamed one. Every reader of a set that may be streamed (the trainer's batches) goes through this.
+ */
+export function readImageInto(set: ImageSet, index: number, out: Float32Array, offset: number): void {
+  if (set.fetch) {
+    set.fetch(index, out, offset);
+    return;
+  }
+  const pix = set.height * set.width * set.channels;
+  out.set(set.images.subarray(index * pix, (index + 1) * pix), offset);
 }
 
 /**

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PNG } from 'pngjs';
+import { readImageInto } from '../data/types';
 import type { ImageSet } from '../data/types';
 
 /** Default integer upscaling factor of `imageGrid`. */
@@ -70,14 +71,15 @@ export function imageGrid(set: ImageSet, indices: number[][], opts: ImageGridOpt
   indices.forEach((row, r) => row.forEach((idx, col) => {
     if (idx < 0) return;
     if (!Number.isInteger(idx) || idx >= set.count) throw new Error(`image index ${idx} out of range [0, ${set.count})`);
-    const base = idx * h * w * c;
+    const img = new Float32Array(h * w * c);
+    readImageInto(set, idx, img, 0); // in memory or streamed
     const ox = pad + col * (cw + pad), oy = pad + r * (ch + pad);
     for (let y = 0; y < ch; y++) {
       for (let x = 0; x < cw; x++) {
-        const s = base + (Math.floor(y / scale) * w + Math.floor(x / scale)) * c;
+        const s = (Math.floor(y / scale) * w + Math.floor(x / scale)) * c;
         const o = ((oy + y) * width + ox + x) * 4;
-        if (c === 1) data[o] = data[o + 1] = data[o + 2] = toByte(set.images[s]);
-        else { data[o] = toByte(set.images[s]); data[o + 1] = toByte(set.images[s + 1]); data[o + 2] = toByte(set.images[s + 2]); }
+        if (c === 1) data[o] = data[o + 1] = data[o + 2] = toByte(img[s]);
+        else { data[o] = toByte(img[s]); data[o + 1] = toByte(img[s + 1]); data[o + 2] = toByte(img[s + 2]); }
       }
     }
   }));

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { readImageInto } from '../data/types';
 import type { ImageSet } from '../data/types';
 
 /** Something that maps a batch of images [B, H, W, C] to embeddings [B, E] in inference mode. */
@@ -25,7 +26,7 @@ export function embedImageSet(
     const buf = new Float32Array(b * pix);
     for (let i = 0; i < b; i++) {
       const src = opts.indices ? opts.indices[start + i] : start + i;
-      buf.set(set.images.subarray(src * pix, (src + 1) * pix), i * pix);
+      readImageInto(set, src, buf, i * pix);
     }
     const emb = tf.tidy(() => {
       const x = tf.tensor4d(buf, [b, set.height, set.width, set.channels]);

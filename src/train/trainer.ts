@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { TrainConfig, resolveTrainConfig, configHash } from '../config';
 import { createDataset } from '../data';
+import { readImageInto } from '../data/types';
 import type { FaceBenchmark } from '../data/types';
 import { FaceModel } from '../models';
 import { createHead } from '../heads';
@@ -24,6 +25,21 @@ import { embedImageSet } from './embed';
 import { runArtifacts } from './artifacts';
 import { ProgressBar, formatDuration } from './progress';
 import { hasPositivePair, pairObjective } from './pair-objective';
+
+/** Mirrors left-right the h x w x c image at `offset` of `buf`, in place. */
+function flipInPlace(buf: Float32Array, offset: number, h: number, w: number, c: number): void {
+  for (let r = 0; r < h; r++) {
+    const row = offset + r * w * c;
+    for (let col = 0; col < w >> 1; col++) {
+      const a = row + col * c, b = row + (w - 1 - col) * c;
+      for (let ch = 0; ch < c; ch++) {
+        const t = buf[a + ch];
+        buf[a + ch] = buf[b + ch];
+        buf[b + ch] = t;
+      }
+    }
+  }
+}
 
 /** Thrown when the loss or the gradients stop being finite. */
 export class NumericalError extends Error {
@@ -223,20 +239,10 @@ export class Trainer {
     const buf = new Float32Array(idx.length * pix);
     const labels = new Int32Array(idx.length);
     for (let i = 0; i < idx.length; i++) {
-      const src = set.images.subarray(idx[i] * pix, (idx[i] + 1) * pix);
+      // in memory: a copy; a streamed set (large user datasets) decodes the image from its source here
+      readImageInto(set, idx[i], buf, i * pix);
       labels[i] = set.labels[idx[i]];
-      if (this.config.training.flip && rng.next() < 0.5) {
-        const dst = buf.subarray(i * pix, (i + 1) * pix);
-        for (let r = 0; r < h; r++) {
-          for (let col = 0; col < w; col++) {
-            const from = (r * w + (w - 1 - col)) * c;
-            const to = (r * w + col) * c;
-            for (let ch = 0; ch < c; ch++) dst[to + ch] = src[from + ch];
-          }
-        }
-      } else {
-        buf.set(src, i * pix);
-      }
+      if (this.config.training.flip && rng.next() < 0.5) flipInPlace(buf, i * pix, h, w, c);
     }
     return { x: tf.tensor4d(buf, [idx.length, h, w, c]), y: tf.tensor1d(labels, 'int32') };
   }

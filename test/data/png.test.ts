@@ -27,6 +27,16 @@ describe('report/png (used by the synthfaces sample grid)', () => {
     assert.throws(() => imageGrid(set, [[0]], { scale: 0 }), /scale must be a positive integer, got 0/);
   });
 
+  it('draws a streamed set (pixels from fetch, images empty) exactly as the in-memory one', () => {
+    const streamed: ImageSet = {
+      ...set, images: new Float32Array(0),
+      fetch: (i, out, offset) => out.set(set.images.subarray(i * 3, i * 3 + 3), offset),
+    };
+    const a = imageGrid(set, [[0, 1], [2, 3]], { scale: 2, pad: 1 });
+    const b = imageGrid(streamed, [[0, 1], [2, 3]], { scale: 2, pad: 1 });
+    assert.deepEqual(Array.from(b.data), Array.from(a.data));
+  });
+
   it('writes grey, RGB and RGBA PNGs that decode to the same pixels', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'png-'));
     try {

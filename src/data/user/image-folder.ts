@@ -8,7 +8,8 @@
  *
  * Options (see {@link UserDatasetOptions}): `path` (required), `size` (32), `channels` (3), `testIdentities` (0.2),
  * `minImagesPerIdentity` (2), `maxImages` (200000), `seed` (0), `pairsPerFold` (auto, <= 300),
- * `unknownFraction` (0.3). The build is common.ts's {@link buildUserBenchmark}.
+ * `unknownFraction` (0.3), `stream` ('auto'). The build is common.ts's {@link buildUserBenchmark}; a streamed
+ * training set reads each image file again when a batch needs it.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -115,6 +116,11 @@ export function createImageFolderBenchmark(opts: UserDatasetOptions | Record<str
     count: index.files.length,
     source: (i) => index.files[i],
     read: (i) => readImageFileSync(index.files[i]),
+    streamItems: (items) => {
+      // a streamed training set reads its files again for every batch: keep their paths only
+      const files = Array.from(items, (i) => index.files[i]);
+      return { read: (k) => readImageFileSync(files[k]), source: (k) => files[k], where: (k) => ({ file: files[k] }) };
+    },
     emptyIdentities: index.emptyIdentities,
     describe: { format: 'image folder (<identity>/<image>)', ignoredEntries: index.ignored, emptyIdentityFolders: index.emptyIdentities.length },
   }, r, { ...load, log }, { scanMs });

@@ -12,7 +12,8 @@
  * record is skipped and counted; a broken container (bad magic, truncated record) is a DataFormatError naming
  * the file and byte offset.
  *
- * Options: as `image-folder` (common.ts), `path` being the .rec file.
+ * Options: as `image-folder` (common.ts), `path` being the .rec file. A streamed training set (option `stream`)
+ * re-reads its records at their idx offsets for every batch (the .rec is opened per read).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -22,7 +23,7 @@ import type { IRHeader, RecordIOLayout } from '../readers/recordio';
 import { stderrLog } from '../readers/stream';
 import { registerDataset } from '../registry';
 import type { FaceBenchmark } from '../types';
-import { buildUserBenchmark, resolveUserDatasetOptions, UserDatasetOptions, UserLoadOptions } from './common';
+import { buildUserBenchmark, resolveUserDatasetOptions, UserDatasetOptions, UserItemReader, UserLoadOptions } from './common';
 
 /** Largest identity label / record id accepted (as the readers). */
 const MAX_LABEL = 0x7fffffff;
@@ -60,6 +61,43 @@ function parseIdxSync(text: string, idxPath: string, recPath: string, recSize: n
   }
   if (keys.length === 0) throw new DataFormatError(idxPath, 'index lists no records');
   return { offsets, keys };
+}
+
+/** The payload of record `id` at byte `offset` of the open .rec `fd` of `size` bytes (all parts joined, the magic put back). */
+function readPayloadSync(fd: number, recPath: string, size: number, id: number, offset: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let pos = offset;
+  for (let part = 0; ; part++) {
+    checkPartHeaderFits(recPath, id, part, pos, size);
+    const { cflag, len } = decodePartHeader(readAtSync(fd, 8, pos), recPath, id, part, pos, size);
+    const data = readAtSync(fd, len, pos + 8);
+    if (data.length < len) throw new DataFormatError(recPath, `record ${id} is truncated: file ended while reading it`, { offset: pos });
+    parts.push(data);
+    pos += 8 + ((len + 3) & ~3);
+    if (cflag === 0 || cflag === 3) break;
+  }
+  return joinRecordParts(parts);
+}
+
+/**
+ * Reader of chosen image records of a .rec after its build (a streamed training set): keeps only their record ids
+ * and byte offsets, and opens the .rec for each read (so no descriptor is held between batches, and a file
+ * replaced since is read as it is now; the caller's checksum catches the change).
+ */
+function recordReader(recPath: string, ids: Int32Array, offsets: Float64Array): UserItemReader {
+  return {
+    read(k: number): Uint8Array {
+      const fd = fs.openSync(recPath, 'r');
+      try {
+        const payload = readPayloadSync(fd, recPath, fs.fstatSync(fd).size, ids[k], offsets[k]);
+        return parseImageRecord(payload, recPath, ids[k], offsets[k]).image;
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+    source: (k) => `${recPath}#${ids[k]}`,
+    where: (k) => ({ file: recPath, offset: offsets[k] }),
+  };
 }
 
 /** An opened .rec (synchronous, positional reads). Call {@link close} when done. */
@@ -139,7 +177,8 @@ export class RecordIOFileSync {
     return { imageIds: Int32Array.from(this.keys), numClasses: null, header0: null };
   }
 
-  private offsetOf(id: number): number {
+  /** Byte offset of record `id` (from the idx). */
+  offsetOf(id: number): number {
     const offset = this.offsets.get(id);
     if (offset === undefined) throw new DataFormatError(this.idxPath, `record ${id} is not in the index`);
     return offset;
@@ -153,17 +192,7 @@ export class RecordIOFileSync {
 
   /** The payload of record `id` (all parts joined, the magic put back between them). */
   payload(id: number): Uint8Array {
-    const parts: Uint8Array[] = [];
-    let pos = this.offsetOf(id);
-    for (let part = 0; ; part++) {
-      const { cflag, len } = this.partHeader(id, part, pos);
-      const data = readAtSync(this.fd, len, pos + 8);
-      if (data.length < len) throw new DataFormatError(this.recPath, `record ${id} is truncated: file ended while reading it`, { offset: pos });
-      parts.push(data);
-      pos += 8 + ((len + 3) & ~3);
-      if (cflag === 0 || cflag === 3) break;
-    }
-    return joinRecordParts(parts);
+    return readPayloadSync(this.fd, this.recPath, this.size, id, this.offsetOf(id));
   }
 
   /**
@@ -232,6 +261,8 @@ export function createRecordIOBenchmark(opts: UserDatasetOptions | Record<string
       count: ids.length,
       source: (i) => `${r.path}#${ids[i]}`,
       read: (i) => rec.image(ids[i]),
+      // a streamed training set reads its records after the build (which closes rec): their ids and offsets only
+      streamItems: (items) => recordReader(r.path, Int32Array.from(items, (i) => ids[i]), Float64Array.from(items, (i) => rec.offsetOf(ids[i]))),
       describe: {
         format: 'insightface RecordIO (.rec + .idx)', idx: path.basename(rec.idxPath),
         headerIdentities: rec.layout.numClasses, records: rec.keys.length,
