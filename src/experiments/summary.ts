@@ -132,8 +132,18 @@ export function runRow(run: PlannedRun, r: RunResult): RunRow {
     dirAtFpir1e2: f.openSet?.dirAtFpir['1e-2'] ?? null,
     imgPerSec: r.imgPerSec,
     trainSeconds: r.trainSeconds,
-    backend: r.backend,
+    backend: backendLabel(r),
   };
+}
+
+/**
+ * The backend a run trained on, as tables show it: the backend's name, plus the native kernels and their thread
+ * count when its version note (result.json `versions`) says they were on, e.g. `wasm + native (1 thread)`.
+ */
+export function backendLabel(r: Pick<RunResult, 'backend' | 'versions'>): string {
+  const note = r.versions?.[`backend:${r.backend}`] ?? '';
+  const m = /native kernels on \(.*?(\d+) threads?\)/.exec(note);
+  return m ? `${r.backend} + native (${m[1]} thread${m[1] === '1' ? '' : 's'})` : r.backend;
 }
 
 function mean(xs: number[]): number | null {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import type { RunResult } from '../../src/train';
-import { planRuns, resolveExperiment, summarizeExperiment, mainTable, pairedTable, markdownReport } from '../../src/experiments';
+import { backendLabel, planRuns, resolveExperiment, summarizeExperiment, mainTable, pairedTable, markdownReport } from '../../src/experiments';
 import { tableToMarkdown } from '../../src/report/table';
 
 // Reference values: scipy 1.10 (Debian python3-scipy):
@@ -71,5 +71,13 @@ describe('experiments: summary statistics over the store', () => {
     assert.match(report, /Paired against \*\*A\*\*/);
     assert.match(report, /Failed runs: b seed 3 \(boom\)/);
     assert.match(report, /Not finished: a seed 3 \(missing\)/);
+  });
+
+  it('backendLabel names the native kernels and their threads when the backend note says they were on', () => {
+    const note = (n: string): Record<string, string> => ({ 'backend:wasm': `4.22.0 (wasm, SIMD, 1 thread (tfjs disables threads in Node), +4 gradient kernels; ${n})` });
+    assert.equal(backendLabel({ backend: 'wasm', versions: note('native kernels on (conv, matmul, sums via OpenBLAS 0.3.21, 1 thread)') }), 'wasm + native (1 thread)');
+    assert.equal(backendLabel({ backend: 'wasm', versions: note('native kernels on (conv, matmul, sums via OpenBLAS 0.3.21, 2 threads)') }), 'wasm + native (2 threads)');
+    assert.equal(backendLabel({ backend: 'wasm', versions: note('native kernels off: COREFACE_NATIVE=0') }), 'wasm');
+    assert.equal(backendLabel({ backend: 'wasm', versions: {} }), 'wasm');
   });
 });
