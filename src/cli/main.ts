@@ -37,11 +37,13 @@ Usage:
       Sets larger than maxImages (default 200000) are streamed from disk batch by batch ("stream": "auto").
   coreface eval --checkpoint DIR [--json]
       Evaluate the checkpoint in DIR on its benchmark (verification, identification, open set).
-  coreface eval --data FILE.bin|FOLDER [--pairs pairs.txt] --model RUN_DIR|faceres|face-api [--size N] [--json]
+  coreface eval --data FILE.bin|FOLDER [--pairs pairs.txt] --model RUN_DIR|faceres|face-api [--size N] [--align] [--json]
       Verification (10-fold accuracy, AUC, EER, TAR@FAR; flip fusion) of a model on an insightface .bin, or on an
       LFW-style image FOLDER with its pairs.txt. --model: a run directory of 'coreface train', or a pretrained
       model from npm (faceres: npm install @vladmandic/human; face-api: npm install @vladmandic/face-api).
       Images are decoded at N x N (default: the model's input size) and resized to the model's input if needed.
+      --align (FOLDER only; needs npm install @vladmandic/face-api): raw photos are replaced by the aligned crop of
+      their most confident face (SSD MobileNet v1 + 68 landmarks); photos without a face drop their pairs.
   coreface eval --dataset NAME [--dataset-options JSON] --model RUN_DIR|faceres|face-api [--max-identities N]
                 [--json]
       A model on the test split of a registered dataset ('coreface list') with the protocol training runs report
@@ -210,7 +212,7 @@ async function cmdTrain(argv: string[]): Promise<number> {
 async function cmdEval(argv: string[]): Promise<number> {
   const o = parse(argv, {
     checkpoint: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' }, pairs: { type: 'string' },
-    model: { type: 'string' }, size: { type: 'string' },
+    model: { type: 'string' }, size: { type: 'string' }, align: { type: 'boolean' },
     dataset: { type: 'string' }, 'dataset-options': { type: 'string' }, 'max-identities': { type: 'string' },
   });
   if (o.help) return usage(0);
@@ -219,7 +221,7 @@ async function cmdEval(argv: string[]): Promise<number> {
     if (o[k] !== undefined) throw new UsageError(`eval --${k} needs --dataset NAME`);
   }
   if (typeof o.data === 'string') return evalOnData(o);
-  for (const k of ['model', 'pairs', 'size']) {
+  for (const k of ['model', 'pairs', 'size', 'align']) {
     if (o[k] !== undefined) throw new UsageError(`eval --${k} needs --data FILE.bin | FOLDER --pairs pairs.txt`);
   }
   if (typeof o.checkpoint !== 'string') throw new UsageError('eval needs --checkpoint DIR (a directory written by coreface train), --data ... --model ..., or --dataset ... --model ...');
@@ -246,7 +248,7 @@ async function cmdEval(argv: string[]): Promise<number> {
     if (typeof opt.data === 'string' || typeof opt.checkpoint === 'string') {
       throw new UsageError(`eval --dataset takes --model RUN_DIR | faceres | face-api, not --${typeof opt.data === 'string' ? 'data' : 'checkpoint'}`);
     }
-    for (const k of ['pairs', 'size']) {
+    for (const k of ['pairs', 'size', 'align']) {
       if (opt[k] !== undefined) throw new UsageError(`eval --${k} goes with --data, not with --dataset`);
     }
     if (typeof opt.model !== 'string') throw new UsageError('eval --dataset needs --model RUN_DIR | faceres | face-api');
@@ -361,6 +363,15 @@ async function cmdEval(argv: string[]): Promise<number> {
     const isFolder = fs.statSync(data).isDirectory();
     if (isFolder && typeof opt.pairs !== 'string') return fail(`${data} is a folder: give its pairs file with --pairs pairs.txt (LFW layout), or give an insightface .bin file`);
     if (!isFolder && typeof opt.pairs === 'string') return fail(`--pairs goes with an image FOLDER, but ${data} is a file (a .bin holds its own pairs)`);
+    if (opt.align && !isFolder) return fail(`--align detects and aligns faces in raw photos of an image FOLDER; ${data} is a file (insightface .bin images are aligned already)`);
+    if (opt.align) {
+      try {
+        emb.checkEmbedderAvailable('face-api'); // the detector and landmark nets come with it
+      } catch (e) {
+        if (e instanceof emb.EmbedderError) return fail(`--align: ${e.message}`);
+        throw e;
+      }
+    }
     try {
       // Parse the pair list (no image decoded) before loading any model, so bad data fails fast.
       if (isFolder) await readers.openLfwPairs(opt.pairs as string, data);
@@ -377,6 +388,16 @@ async function cmdEval(argv: string[]): Promise<number> {
       try {
         const ropts = { size: size ?? embedder.inputSize, channels: embedder.channels };
         set = typeof opt.pairs === 'string' ? await readers.readLfwPairs(opt.pairs, data, ropts) : await readers.readVerificationBin(data, ropts);
+        if (opt.align) {
+          // face-api's detector + 68 landmarks: the best face of each photo, cut at the model's input size
+          const before = set.pairs.left.length;
+          const a = await emb.alignVerificationSet(set, { size: embedder.inputSize });
+          emb.releaseFaceApiDetector();
+          set = a.set;
+          const listed = a.noFace.slice(0, 5).map((x) => `${x.source} (${x.reason})`).join('; ');
+          process.stderr.write(`aligned: ${set.images.count} photos with a face, ${a.noFace.length} without` +
+            `${a.noFace.length ? ` (${listed}${a.noFace.length > 5 ? '; ...' : ''})` : ''}; ${before - set.pairs.left.length} pairs dropped\n`);
+        }
       } catch (e) {
         if (e instanceof readers.DataReaderError) return fail(e.message);
         throw e;
@@ -389,7 +410,7 @@ async function cmdEval(argv: string[]): Promise<number> {
         const lines = [
           `model ${m.name} (${m.embeddingDim}-d, input ${m.inputSize}x${m.inputSize}x${m.channels}) on ${d.name}: ${d.images} images` +
             `${d.adapted ? ` (resized from ${d.imageShape.join('x')})` : ''}, ${d.pairs} pairs (${d.genuinePairs} same, ${d.impostorPairs} different), ` +
-            `${d.folds} folds, ${report.flip ? 'flip fusion' : 'no flip'}${d.droppedPairs ? `; ${d.droppedPairs} pairs dropped (unreadable images)` : ''}`,
+            `${d.folds} folds, ${report.flip ? 'flip fusion' : 'no flip'}${d.droppedPairs ? `; ${d.droppedPairs} pairs dropped (${opt.align ? 'unreadable images or no face' : 'unreadable images'})` : ''}`,
           `verification accuracy ${fmtPct(v.accuracy)} ± ${fmtPct(v.std)}, AUC ${fmtPct(v.auc)}, EER ${fmtPct(v.eer)}`,
           `TAR@FAR ${Object.entries(v.tarAtFar).map(([k, x]) => `${k}: ${fmtPct(x)}`).join(', ')}`,
           `mean cosine: same ${report.scores.genuineMean?.toFixed(4) ?? 'n/a'}, different ${report.scores.impostorMean?.toFixed(4) ?? 'n/a'}`,

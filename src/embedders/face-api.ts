@@ -24,6 +24,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { ImageSet } from '../data/types';
+import type { VerificationSet } from '../data/readers/verification-set';
 import { decodeImage, DecodedImage } from '../data/readers/decode';
 import { scanImageFolder } from '../data/readers/image-folder';
 import { errorMessage } from '../data/readers/errors';
@@ -303,4 +304,46 @@ export async function alignImageFolder(root: string, opts: Omit<AlignFacesOption
     sources: r.faces.map((f) => f.source),
     skipped: r.skipped.map((s) => ({ source: s.source, reason: s.reason })),
   };
+}
+
+/** Result of {@link alignVerificationSet}. */
+export interface AlignedVerificationSet {
+  /** The set with one aligned crop per photo that has a face; pairs with a faceless photo are dropped (counted). */
+  set: VerificationSet;
+  /** Photos without a face (or that failed to decode again), with the reason. */
+  noFace: { source: string; reason: string }[];
+}
+
+/**
+ * Detection + alignment for raw photos in a verification set read from an image folder (LFW `pairs.txt`, whose
+ * `sources` are file paths): each photo is replaced by the aligned crop of its most confident face
+ * ({@link alignFaces}, `size` = the embedding model's input); a photo without a face is dropped with the pairs that
+ * use it (added to `droppedPairs`, listed in `noFace`). Labels, identities and folds are kept.
+ */
+export async function alignVerificationSet(
+  vs: VerificationSet,
+  opts: Omit<AlignFacesOptions, 'maxFacesPerImage'> = {},
+): Promise<AlignedVerificationSet> {
+  const bad = vs.sources.find((s) => !fs.existsSync(s));
+  if (bad !== undefined) throw new Error(`alignment needs photo files: ${vs.name}'s image source ${bad} is not a file`);
+  const r = await alignFaces(vs.sources, { ...opts, maxFacesPerImage: 1 });
+  const at = new Int32Array(vs.sources.length).fill(-1); // old image index -> crop index
+  r.faces.forEach((f, k) => { at[f.image] = k; });
+  const keep: number[] = [];
+  for (let k = 0; k < vs.pairs.left.length; k++) if (at[vs.pairs.left[k]] >= 0 && at[vs.pairs.right[k]] >= 0) keep.push(k);
+  const kept = new Set(keep);
+  const sel = <T extends Int32Array | Uint8Array>(a: T): T => a.filter((_, k) => kept.has(k)) as T;
+  const set: VerificationSet = {
+    ...vs,
+    images: { ...r.set, labels: Int32Array.from(r.faces, (f) => vs.images.labels[f.image]) },
+    sources: r.faces.map((f) => f.source),
+    pairs: {
+      left: Int32Array.from(sel(vs.pairs.left), (i) => at[i]),
+      right: Int32Array.from(sel(vs.pairs.right), (i) => at[i]),
+      isSame: sel(vs.pairs.isSame),
+      fold: sel(vs.pairs.fold),
+    },
+    droppedPairs: vs.droppedPairs + vs.pairs.left.length - keep.length,
+  };
+  return { set, noFace: r.skipped.map((s) => ({ source: s.source, reason: s.reason })) };
 }

@@ -5,10 +5,12 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as jpeg from 'jpeg-js';
+import { readLfwPairs } from '../../src/data/readers';
 import type { ImageSet } from '../../src/data/types';
 import { pairCosineScores } from '../../src/eval';
 import {
-  adaptImages, alignFaces, alignImageFolder, createEmbedder, Embedder, embedImages, listEmbedders, packageRoot, releaseFaceApiDetector,
+  adaptImages, alignFaces, alignImageFolder, alignVerificationSet, createEmbedder, Embedder, embedImages, listEmbedders, packageRoot, releaseFaceApiDetector,
 } from '../../src/embedders';
 
 /** skimage's data folder, found through Debian's python (null when python3-skimage is not installed). */
@@ -161,6 +163,57 @@ describe('embedders: pretrained npm models on real faces', function () {
       }
     } finally {
       releaseFaceApiDetector();
+    }
+  });
+
+  it('face-api alignVerificationSet and eval --align: photos of an LFW folder replaced by aligned crops; a faceless photo drops its pairs', async function () {
+    const info = listEmbedders().find((e) => e.name === 'face-api');
+    if (!info?.available) {
+      console.log(`      skipped: npm package ${info?.package} is not installed`);
+      this.skip();
+    }
+    const demo = path.join(packageRoot('@vladmandic/face-api'), 'demo');
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'coreface-align-lfw-'));
+    try {
+      // A and B: two demo photos each; C: one flat grey JPEG (no face). Two folds of 2 same + 2 different pairs.
+      for (const [name, files] of [['A', ['sample2.jpg', 'sample3.jpg']], ['B', ['sample4.jpg', 'sample5.jpg']]] as const) {
+        fs.mkdirSync(path.join(tmp, name));
+        files.forEach((f, k) => fs.copyFileSync(path.join(demo, f), path.join(tmp, name, `${name}_000${k + 1}.jpg`)));
+      }
+      fs.mkdirSync(path.join(tmp, 'C'));
+      fs.writeFileSync(path.join(tmp, 'C', 'C_0001.jpg'), jpeg.encode({ data: Buffer.alloc(64 * 64 * 4, 128), width: 64, height: 64 }, 90).data);
+      const pairsFile = path.join(tmp, 'pairs.txt');
+      fs.writeFileSync(pairsFile, '2\t2\nA\t1\t2\nB\t1\t2\nA\t1\tB\t1\nA\t2\tC\t1\nA\t2\t1\nB\t2\t1\nA\t2\tB\t2\nB\t1\tA\t1\n');
+      const vs = await readLfwPairs(pairsFile, tmp, { size: 150, channels: 3 });
+      assert.equal(vs.images.count, 5);
+      const { set, noFace } = await alignVerificationSet(vs, { size: 112 });
+      releaseFaceApiDetector();
+      assert.deepEqual(noFace.map((x) => x.source), [path.join(tmp, 'C', 'C_0001.jpg')]);
+      assert.match(noFace[0].reason, /no face with score >= 0\.5/);
+      assert.deepEqual([set.images.count, set.images.height, set.images.channels], [4, 112, 3]);
+      assert.equal(set.droppedPairs, 1);
+      // the pair A2-C1 (pair 3, fold 0) is gone; the others keep their order, sameness, fold and identities
+      const keep = [0, 1, 2, 4, 5, 6, 7];
+      assert.deepEqual([...set.pairs.isSame], keep.map((k) => vs.pairs.isSame[k]));
+      assert.deepEqual([...set.pairs.fold], keep.map((k) => vs.pairs.fold[k]));
+      keep.forEach((k, j) => {
+        assert.equal(set.sources[set.pairs.left[j]], vs.sources[vs.pairs.left[k]]);
+        assert.equal(set.sources[set.pairs.right[j]], vs.sources[vs.pairs.right[k]]);
+        assert.equal(set.images.labels[set.pairs.left[j]], vs.images.labels[vs.pairs.left[k]]);
+      });
+      const bin = path.join(__dirname, '..', '..', 'bin', 'coreface.js');
+      if (fs.existsSync(path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js'))) {
+        const r = spawnSync(process.execPath, [bin, 'eval', '--data', tmp, '--pairs', pairsFile, '--model', 'face-api', '--align'], { encoding: 'utf8', timeout: 240000 });
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stderr, /aligned: 4 photos with a face, 1 without \(.*C_0001\.jpg \(no face with score >= 0\.5\)\); 1 pairs dropped/);
+        assert.match(r.stdout, /4 images, 7 pairs \(4 same, 3 different\), 2 folds, flip fusion; 1 pairs dropped \(unreadable images or no face\)/);
+        const onFile = spawnSync(process.execPath, [bin, 'eval', '--data', path.join(demo, 'sample1.jpg'), '--model', 'face-api', '--align'], { encoding: 'utf8' });
+        assert.equal(onFile.status, 2);
+        assert.match(onFile.stderr, /^coreface: --align detects and aligns faces in raw photos of an image FOLDER; .* is a file/);
+      }
+    } finally {
+      releaseFaceApiDetector();
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
 });
