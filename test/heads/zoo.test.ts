@@ -76,7 +76,7 @@ describe('head zoo: registry metadata and defaults (heads.md)', () => {
       'elasticface-cos': { scale: 64, margin: 0.35, sigma: 0.0125 },
       'subcenter-arcface': { scale: 64, margin: 0.5, subcenters: 3, easyMargin: false },
       'cam-softmax': { scale: 20, gammaStart: Math.PI / 2, gammaEnd: Math.PI / 4, gammaStep: 1e-4 },
-      'angular-sparsemax': { scale: 64, margin: 0.5 },
+      'angular-sparsemax': { scale: 16, margin: 0.5 },
     };
     for (const [name, defaults] of Object.entries(want)) {
       assert.ok(listHeads().includes(name), name);
