@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';
 import { enableNativeKernels } from './native-kernels';
+import type { NativeKernelsStatus } from './native-kernels';
 
 /** Backends coreface can run on, in the order {@link initBackend} tries them. */
 export type BackendName = 'tfjs-node-gpu' | 'wasm' | 'cpu';
@@ -118,10 +119,7 @@ async function loadWasm(): Promise<BackendInfo> {
   const threadNote = threads === 1
     ? (tf.env().getBool('IS_NODE') ? '1 thread (tfjs disables threads in Node)' : '1 thread')
     : `${threads} threads`;
-  const native = enableNativeKernels();
-  const nativeNote = native.active
-    ? `native kernels on (conv, matmul, sums via ${native.blas?.split(' ').slice(0, 2).join(' ')}, ${native.threads} thread${native.threads === 1 ? '' : 's'})`
-    : `native kernels off: ${native.reason}`;
+  const nativeNote = nativeKernelsNote(enableNativeKernels());
   return {
     name: 'wasm',
     tfBackend: tf.getBackend(),
@@ -173,6 +171,19 @@ function requestedBackend(opts: InitBackendOptions): { name: BackendName; source
     throw new Error(`${where} must be one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}, got '${raw}'`);
   }
   return { name: raw, source };
+}
+
+/** The wasm backend note's part on the native kernels (result.json records it; {@link nativeThreadsInNote} reads it back). */
+export function nativeKernelsNote(native: NativeKernelsStatus): string {
+  return native.active
+    ? `native kernels on (conv, matmul, sums via ${native.blas?.split(' ').slice(0, 2).join(' ')}, ${native.threads} thread${native.threads === 1 ? '' : 's'})`
+    : `native kernels off: ${native.reason}`;
+}
+
+/** The native kernels' thread count in a backend note written with {@link nativeKernelsNote}; null when they were off. */
+export function nativeThreadsInNote(note: string): number | null {
+  const m = /native kernels on \(.*?(\d+) threads?\)/.exec(note);
+  return m ? Number(m[1]) : null;
 }
 
 /**

@@ -7,6 +7,7 @@
  * (views.ts).
  */
 import type { RunResult } from '../train';
+import { nativeThreadsInNote } from '../backends/select';
 import { MAX_PERMUTATION_PAIRS, pairedPermutationTest, pairedTTest, summarizeSample, SampleSummary } from '../stats';
 import { replicateText, type ReplicateValue, type ResolvedExperiment, type PlannedRun } from './spec';
 import type { RunOutcome } from './runner';
@@ -141,9 +142,8 @@ export function runRow(run: PlannedRun, r: RunResult): RunRow {
  * count when its version note (result.json `versions`) says they were on, e.g. `wasm + native (1 thread)`.
  */
 export function backendLabel(r: Pick<RunResult, 'backend' | 'versions'>): string {
-  const note = r.versions?.[`backend:${r.backend}`] ?? '';
-  const m = /native kernels on \(.*?(\d+) threads?\)/.exec(note);
-  return m ? `${r.backend} + native (${m[1]} thread${m[1] === '1' ? '' : 's'})` : r.backend;
+  const threads = nativeThreadsInNote(r.versions?.[`backend:${r.backend}`] ?? '');
+  return threads === null ? r.backend : `${r.backend} + native (${threads} thread${threads === 1 ? '' : 's'})`;
 }
 
 function mean(xs: number[]): number | null {
