@@ -329,21 +329,20 @@ export async function alignVerificationSet(
   const r = await alignFaces(vs.sources, { ...opts, maxFacesPerImage: 1 });
   const at = new Int32Array(vs.sources.length).fill(-1); // old image index -> crop index
   r.faces.forEach((f, k) => { at[f.image] = k; });
-  const keep: number[] = [];
-  for (let k = 0; k < vs.pairs.left.length; k++) if (at[vs.pairs.left[k]] >= 0 && at[vs.pairs.right[k]] >= 0) keep.push(k);
-  const kept = new Set(keep);
-  const sel = <T extends Int32Array | Uint8Array>(a: T): T => a.filter((_, k) => kept.has(k)) as T;
+  const kept = Uint8Array.from(vs.pairs.left, (l, k) => (at[l] >= 0 && at[vs.pairs.right[k]] >= 0 ? 1 : 0));
+  const sel = <T extends Int32Array | Uint8Array>(a: T): T => a.filter((_, k) => kept[k] === 1) as T;
+  const left = sel(vs.pairs.left);
   const set: VerificationSet = {
     ...vs,
     images: { ...r.set, labels: Int32Array.from(r.faces, (f) => vs.images.labels[f.image]) },
     sources: r.faces.map((f) => f.source),
     pairs: {
-      left: Int32Array.from(sel(vs.pairs.left), (i) => at[i]),
+      left: Int32Array.from(left, (i) => at[i]),
       right: Int32Array.from(sel(vs.pairs.right), (i) => at[i]),
       isSame: sel(vs.pairs.isSame),
       fold: sel(vs.pairs.fold),
     },
-    droppedPairs: vs.droppedPairs + vs.pairs.left.length - keep.length,
+    droppedPairs: vs.droppedPairs + vs.pairs.left.length - left.length,
   };
   return { set, noFace: r.skipped.map((s) => ({ source: s.source, reason: s.reason })) };
 }
