@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js'],
+    files: ['bin/**/*.js', 'test/**/*.cjs'],
     languageOptions: { globals: { require: 'readonly', process: 'readonly', __dirname: 'readonly', module: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
