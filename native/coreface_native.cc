@@ -1,5 +1,6 @@
 // coreface-lab native kernels: NHWC float32 convolution (forward and both gradients) as im2col + OpenBLAS
-// sgemm, depthwise convolution and its gradients, max-pool gradient, contiguous-axis sums and batched matmul.
+// sgemm, depthwise convolution and its gradients, max-pool gradient, contiguous-axis sums and batched matmul,
+// and fused losses (cosine margin heads, CoReFace's contrastive term) with their gradients.
 //
 // The TypeScript side (src/backends/native-kernels.ts) registers these as tfjs kernels of the wasm backend. It
 // passes Float32Array views straight onto the wasm heap (inputs and the already allocated output), so nothing
@@ -659,6 +660,366 @@ napi_value PreluBackward(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Fused losses. A cosine margin head costs ~100 small tfjs kernels per view (forward and backward) and the CoReFace
+// contrastive term ~60, for a few MFLOP: per-kernel overhead, not arithmetic, is their cost (issue 5). These do
+// the same equations in one call each way; sums are in double, matrix products in BLAS.
+
+constexpr double kNormEps = 1e-12;  // NORM_EPSILON of src/heads/functional.ts: floor of the squared norm
+constexpr float kSinEps = 1e-12f;   // SIN_EPSILON: floor of 1 - cos^2 under ArcFace's square root
+
+// Unit rows: xn[i] = x[i] / sqrt(max(|x[i]|^2, eps)); norm[i] = that root; live[i] = |x[i]|^2 >= eps (the norm's
+// gradient flows only then, as tf.maximum's).
+void UnitRows(const float* x, int64_t rows, int64_t e, float* xn, std::vector<float>* norm, std::vector<uint8_t>* live) {
+  norm->resize(rows);
+  live->resize(rows);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* r = x + i * e;
+    double ss = 0;
+    for (int64_t k = 0; k < e; ++k) ss += static_cast<double>(r[k]) * r[k];
+    const float n = static_cast<float>(std::sqrt(std::max(ss, kNormEps)));
+    (*norm)[i] = n;
+    (*live)[i] = ss >= kNormEps;
+    for (int64_t k = 0; k < e; ++k) xn[i * e + k] = r[k] / n;
+  }
+}
+
+// Unit columns of w [e, c] (the class weights): the same per column.
+void UnitColumns(const float* w, int64_t e, int64_t c, float* wn, std::vector<float>* norm, std::vector<uint8_t>* live) {
+  std::vector<double> ss(c, 0.0);
+  for (int64_t k = 0; k < e; ++k) {
+    const float* r = w + k * c;
+    for (int64_t j = 0; j < c; ++j) ss[j] += static_cast<double>(r[j]) * r[j];
+  }
+  norm->resize(c);
+  live->resize(c);
+  for (int64_t j = 0; j < c; ++j) {
+    (*norm)[j] = static_cast<float>(std::sqrt(std::max(ss[j], kNormEps)));
+    (*live)[j] = ss[j] >= kNormEps;
+  }
+  for (int64_t k = 0; k < e; ++k) {
+    for (int64_t j = 0; j < c; ++j) wn[k * c + j] = w[k * c + j] / (*norm)[j];
+  }
+}
+
+// Gradient through the unit rows: dx = d/n - x (d . x) / n^3 (the second term only where live).
+void UnitRowsGrad(const float* x, const float* d, int64_t rows, int64_t e, const std::vector<float>& norm,
+                  const std::vector<uint8_t>& live, float* dx) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* r = x + i * e;
+    const float* g = d + i * e;
+    double dot = 0;
+    for (int64_t k = 0; k < e; ++k) dot += static_cast<double>(g[k]) * r[k];
+    const double n = norm[i];
+    const double coef = live[i] ? dot / (n * n * n) : 0.0;
+    for (int64_t k = 0; k < e; ++k) dx[i * e + k] = static_cast<float>(g[k] / n - r[k] * coef);
+  }
+}
+
+// The same through the unit columns of w [e, c].
+void UnitColumnsGrad(const float* w, const float* d, int64_t e, int64_t c, const std::vector<float>& norm,
+                     const std::vector<uint8_t>& live, float* dw) {
+  std::vector<double> dot(c, 0.0);
+  for (int64_t k = 0; k < e; ++k) {
+    for (int64_t j = 0; j < c; ++j) dot[j] += static_cast<double>(d[k * c + j]) * w[k * c + j];
+  }
+  std::vector<double> coef(c);
+  for (int64_t j = 0; j < c; ++j) {
+    const double n = norm[j];
+    coef[j] = live[j] ? dot[j] / (n * n * n) : 0.0;
+  }
+  for (int64_t k = 0; k < e; ++k) {
+    for (int64_t j = 0; j < c; ++j) dw[k * c + j] = static_cast<float>(d[k * c + j] / norm[j] - w[k * c + j] * coef[j]);
+  }
+}
+
+inline float Clip1(float v) { return std::min(1.0f, std::max(-1.0f, v)); }
+inline bool InClip(float v) { return v >= -1.0f && v <= 1.0f; }  // tf.clipByValue passes the gradient here
+
+// The label column's target phi(c) of the cosine heads, c = clipped cos t_y:
+// phi = alpha c - beta sqrt(max(1 - c^2, 1e-12)) - gamma (ArcFace: alpha = cos m, beta = sin m; CosFace:
+// alpha 1, gamma m; NormFace: alpha 1), and with easy = 1 insightface's c - fallback where c <= threshold.
+struct Target {
+  float s, alpha, beta, gamma, easy, threshold, fallback;
+  static constexpr size_t kParams = 7;
+  void Eval(float c, float* phi, float* dphi) const {
+    float p = c * alpha - gamma;
+    float d = alpha;
+    if (beta != 0.0f) {
+      const float t = 1.0f - c * c;
+      const float sn = std::sqrt(std::max(t, kSinEps));
+      p -= sn * beta;
+      if (t >= kSinEps) d += beta * c / sn;
+    }
+    if (easy != 0.0f && !(c - threshold > 0.0f)) {
+      p = c - fallback;
+      d = 1.0f;
+    }
+    *phi = p;
+    *dphi = d;
+  }
+};
+
+bool GetF32Exact(napi_env env, napi_value v, const char* name, size_t n, Arr* out) {
+  return GetF32(env, v, name, out) && !ThrowIf(env, out->length != n, std::string(name) + " must hold " + std::to_string(n) + " values");
+}
+
+bool GetLabels(napi_env env, napi_value v, int64_t n, int64_t classes, std::vector<int64_t>* out) {
+  if (!GetI32(env, v, "labels", out, static_cast<size_t>(n))) return false;
+  for (int64_t i = 0; i < n; ++i) {
+    if (ThrowIf(env, (*out)[i] < 0 || (*out)[i] >= classes,
+                "label " + std::to_string((*out)[i]) + " at " + std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")")) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Margin logits of row b (z = s clip(raw), label column s phi) and their log-sum-exp; fills z.
+double MarginRow(const Target& t, const float* raw, int64_t c, int64_t y, float* z, float* dphi) {
+  for (int64_t j = 0; j < c; ++j) z[j] = t.s * Clip1(raw[j]);
+  float phi;
+  t.Eval(Clip1(raw[y]), &phi, dphi);
+  z[y] = t.s * phi;
+  float mx = z[0];
+  for (int64_t j = 1; j < c; ++j) mx = std::max(mx, z[j]);
+  double se = 0;
+  for (int64_t j = 0; j < c; ++j) se += std::exp(static_cast<double>(z[j]) - mx);
+  return mx + std::log(se);
+}
+
+// marginCE(x [B,E], w [E,C], loss [1], logits [B,C], raw [B,C], labels Int32 [B], [B, E, C], target Float32 [7]):
+// raw = unit(x) unit(w) (unclipped), logits = s clip(raw), loss = mean_b CE(margin logits of row b, y_b).
+napi_value MarginCE(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!GetArgs(env, info, 8, argv)) return nullptr;
+  Arr x, w, loss, logits, raw, tp;
+  std::vector<int64_t> p, labels;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "w", &w) || !GetF32(env, argv[2], "loss", &loss) ||
+      !GetF32(env, argv[3], "logits", &logits) || !GetF32(env, argv[4], "raw", &raw) || !GetI32(env, argv[6], "params", &p, 3) ||
+      !GetF32Exact(env, argv[7], "target", Target::kParams, &tp)) {
+    return nullptr;
+  }
+  const int64_t b = p[0], e = p[1], c = p[2];
+  if (ThrowIf(env, b < 1 || e < 1 || c < 1, "marginCE: invalid sizes") || !GetLabels(env, argv[5], b, c, &labels) ||
+      !Need(env, x, b * e, "x") || !Need(env, w, e * c, "w") || !Need(env, loss, 1, "loss") || !Need(env, logits, b * c, "logits") ||
+      !Need(env, raw, b * c, "raw")) {
+    return nullptr;
+  }
+  const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
+  std::vector<float> xn(b * e), wn(e * c), z(c), xnorm, wnorm;
+  std::vector<uint8_t> xlive, wlive;
+  UnitRows(x.data, b, e, xn.data(), &xnorm, &xlive);
+  UnitColumns(w.data, e, c, wn.data(), &wnorm, &wlive);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, c, e, 1.0f, xn.data(), e, wn.data(), c, 0.0f, raw.data, c);
+  double total = 0;
+  for (int64_t i = 0; i < b; ++i) {
+    const float* r = raw.data + i * c;
+    for (int64_t j = 0; j < c; ++j) logits.data[i * c + j] = t.s * Clip1(r[j]);
+    float dphi;
+    const double lse = MarginRow(t, r, c, labels[i], z.data(), &dphi);
+    total += lse - z[labels[i]];
+  }
+  loss.data[0] = static_cast<float>(total / static_cast<double>(b));
+  return nullptr;
+}
+
+// marginCEGrad(x, w, raw, dloss [1], dlogits [B,C], dx [B,E], dw [E,C], labels, [B, E, C], target): the gradients
+// of dloss * loss + sum(dlogits * logits) of marginCE with respect to x and w.
+napi_value MarginCEGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[10];
+  if (!GetArgs(env, info, 10, argv)) return nullptr;
+  Arr x, w, raw, dloss, dlogits, dx, dw, tp;
+  std::vector<int64_t> p, labels;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "w", &w) || !GetF32(env, argv[2], "raw", &raw) ||
+      !GetF32(env, argv[3], "dloss", &dloss) || !GetF32(env, argv[4], "dlogits", &dlogits) || !GetF32(env, argv[5], "dx", &dx) ||
+      !GetF32(env, argv[6], "dw", &dw) || !GetI32(env, argv[8], "params", &p, 3) ||
+      !GetF32Exact(env, argv[9], "target", Target::kParams, &tp)) {
+    return nullptr;
+  }
+  const int64_t b = p[0], e = p[1], c = p[2];
+  if (ThrowIf(env, b < 1 || e < 1 || c < 1, "marginCEGrad: invalid sizes") || !GetLabels(env, argv[7], b, c, &labels) ||
+      !Need(env, x, b * e, "x") || !Need(env, w, e * c, "w") || !Need(env, raw, b * c, "raw") || !Need(env, dloss, 1, "dloss") ||
+      !Need(env, dlogits, b * c, "dlogits") || !Need(env, dx, b * e, "dx") || !Need(env, dw, e * c, "dw")) {
+    return nullptr;
+  }
+  const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
+  std::vector<float> xn(b * e), wn(e * c), z(c), dcos(b * c), dxn(b * e), dwn(e * c), xnorm, wnorm;
+  std::vector<uint8_t> xlive, wlive;
+  UnitRows(x.data, b, e, xn.data(), &xnorm, &xlive);
+  UnitColumns(w.data, e, c, wn.data(), &wnorm, &wlive);
+  const double scale = static_cast<double>(dloss.data[0]) / static_cast<double>(b);
+  for (int64_t i = 0; i < b; ++i) {
+    const float* r = raw.data + i * c;
+    const int64_t y = labels[i];
+    float dphi;
+    const double lse = MarginRow(t, r, c, y, z.data(), &dphi);
+    float* d = dcos.data() + i * c;
+    const float* dl = dlogits.data + i * c;
+    for (int64_t j = 0; j < c; ++j) {
+      const double g = (std::exp(static_cast<double>(z[j]) - lse) - (j == y ? 1.0 : 0.0)) * scale;
+      const double dz = t.s * g * (j == y ? dphi : 1.0f) + t.s * static_cast<double>(dl[j]);
+      d[j] = InClip(r[j]) ? static_cast<float>(dz) : 0.0f;
+    }
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, e, c, 1.0f, dcos.data(), c, wn.data(), c, 0.0f, dxn.data(), e);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, e, c, b, 1.0f, xn.data(), e, dcos.data(), c, 0.0f, dwn.data(), c);
+  UnitRowsGrad(x.data, dxn.data(), b, e, xnorm, xlive, dx.data);
+  UnitColumnsGrad(w.data, dwn.data(), e, c, wnorm, wlive, dw.data);
+  return nullptr;
+}
+
+// CoReFace's contrastive term on two views a, b [N, E] (src/coreface/contrastive.ts). Every protocol is a block of
+// the Gram matrix G = z z^T of the unit rows z = [a^; b^] (2N x 2N): anchor rows r (N for one-way-n, else 2N), the
+// candidate columns of row r (one-way-n: the b block; two-way-n: the other view's block; 2n: all), the positive
+// column (r + N) mod 2N, the anchor itself (2n only, always out), and "same" columns: another image with the
+// anchor's label. mask 0 = zero (S := 0, no gradient), 1 = exclude (out of the softmax), 2 = none.
+struct Contrast {
+  int64_t n, e, protocol, mask;
+  static constexpr size_t kParams = 4;
+  int64_t Rows() const { return protocol == 0 ? n : 2 * n; }
+  int64_t ColBegin(int64_t r) const { return protocol == 2 ? 0 : (protocol == 1 && r >= n ? 0 : n); }
+  int64_t ColEnd(int64_t r) const { return protocol == 2 ? 2 * n : ColBegin(r) + n; }
+  int64_t Pos(int64_t r) const { return (r + n) % (2 * n); }
+  bool Self(int64_t r, int64_t j) const { return protocol == 2 && j == r; }
+  bool Same(const std::vector<int64_t>& lab, int64_t r, int64_t j) const { return j % n != r % n && lab[j % n] == lab[r % n]; }
+};
+
+bool GetContrast(napi_env env, napi_value pv, napi_value lv, Contrast* g, std::vector<int64_t>* labels) {
+  std::vector<int64_t> p;
+  if (!GetI32(env, pv, "params", &p, Contrast::kParams)) return false;
+  *g = Contrast{p[0], p[1], p[2], p[3]};
+  if (ThrowIf(env, g->n < 1 || g->e < 1 || g->protocol < 0 || g->protocol > 2 || g->mask < 0 || g->mask > 2,
+              "contrastive: invalid sizes, protocol or mask")) {
+    return false;
+  }
+  return GetLabels(env, lv, g->n, std::numeric_limits<int32_t>::max(), labels);
+}
+
+// z = [a^; b^] with norms, and G = z z^T.
+struct Gram {
+  std::vector<float> z, g, anorm, bnorm;
+  std::vector<uint8_t> alive, blive;
+  Gram(const Contrast& c, const float* a, const float* b) : z(2 * c.n * c.e), g(4 * c.n * c.n) {
+    UnitRows(a, c.n, c.e, z.data(), &anorm, &alive);
+    UnitRows(b, c.n, c.e, z.data() + c.n * c.e, &bnorm, &blive);
+    const int64_t m = 2 * c.n;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, m, c.e, 1.0f, z.data(), c.e, z.data(), c.e, 0.0f, g.data(), m);
+  }
+  float At(const Contrast& c, int64_t r, int64_t j) const { return g[r * 2 * c.n + j]; }
+};
+
+// contrastStats(a, b, pos [R], neg [R], labels [N], [N, E, protocol, mask]): pos_r = S[r, p(r)],
+// neg_r = max(0, max of S over the row's candidates other than p(r), itself and masked same-label columns).
+napi_value ContrastStats(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!GetArgs(env, info, 6, argv)) return nullptr;
+  Arr a, b, pos, neg;
+  Contrast c{};
+  std::vector<int64_t> labels;
+  if (!GetF32(env, argv[0], "a", &a) || !GetF32(env, argv[1], "b", &b) || !GetF32(env, argv[2], "pos", &pos) ||
+      !GetF32(env, argv[3], "neg", &neg) || !GetContrast(env, argv[5], argv[4], &c, &labels) || !Need(env, a, c.n * c.e, "a") ||
+      !Need(env, b, c.n * c.e, "b") || !Need(env, pos, c.Rows(), "pos") || !Need(env, neg, c.Rows(), "neg")) {
+    return nullptr;
+  }
+  const Gram gr(c, a.data, b.data);
+  for (int64_t r = 0; r < c.Rows(); ++r) {
+    const int64_t p = c.Pos(r);
+    pos.data[r] = Clip1(gr.At(c, r, p));
+    float mx = 0.0f;
+    for (int64_t j = c.ColBegin(r); j < c.ColEnd(r); ++j) {
+      if (j == p || c.Self(r, j) || (c.mask != 2 && c.Same(labels, r, j))) continue;
+      mx = std::max(mx, Clip1(gr.At(c, r, j)));
+    }
+    neg.data[r] = mx;
+  }
+  return nullptr;
+}
+
+// Logits of row r: z_j = s (S_j - m [j = p(r)]) over the row's candidates, S_j := 0 for masked-zero columns;
+// `in[j]` says whether column j takes part (self and excluded columns do not). Returns the log-sum-exp.
+double ContrastRow(const Contrast& c, const Gram& gr, const std::vector<int64_t>& labels, float s, float m, int64_t r,
+                   float* z, uint8_t* in, uint8_t* zeroed) {
+  const int64_t j0 = c.ColBegin(r), j1 = c.ColEnd(r), p = c.Pos(r);
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = j0; j < j1; ++j) {
+    const bool same = c.Same(labels, r, j);
+    in[j - j0] = !(c.Self(r, j) || (c.mask == 1 && same));
+    zeroed[j - j0] = c.mask == 0 && same;
+    const float sv = zeroed[j - j0] ? 0.0f : Clip1(gr.At(c, r, j));
+    z[j - j0] = s * (sv - (j == p ? m : 0.0f));
+    if (in[j - j0]) mx = std::max(mx, z[j - j0]);
+  }
+  double se = 0;
+  for (int64_t k = 0; k < j1 - j0; ++k) {
+    if (in[k]) se += std::exp(static_cast<double>(z[k]) - mx);
+  }
+  return mx + std::log(se);
+}
+
+// contrastLoss(a, b, loss [1], labels, params, [s, m]): mean over anchor rows of CE(z_r, p(r)).
+napi_value ContrastLoss(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!GetArgs(env, info, 6, argv)) return nullptr;
+  Arr a, b, loss, sm;
+  Contrast c{};
+  std::vector<int64_t> labels;
+  if (!GetF32(env, argv[0], "a", &a) || !GetF32(env, argv[1], "b", &b) || !GetF32(env, argv[2], "loss", &loss) ||
+      !GetContrast(env, argv[4], argv[3], &c, &labels) || !GetF32Exact(env, argv[5], "scaleMargin", 2, &sm) ||
+      !Need(env, a, c.n * c.e, "a") || !Need(env, b, c.n * c.e, "b") || !Need(env, loss, 1, "loss")) {
+    return nullptr;
+  }
+  const Gram gr(c, a.data, b.data);
+  std::vector<float> z(2 * c.n);
+  std::vector<uint8_t> in(2 * c.n), zeroed(2 * c.n);
+  double total = 0;
+  for (int64_t r = 0; r < c.Rows(); ++r) {
+    const double lse = ContrastRow(c, gr, labels, sm.data[0], sm.data[1], r, z.data(), in.data(), zeroed.data());
+    total += lse - z[c.Pos(r) - c.ColBegin(r)];
+  }
+  loss.data[0] = static_cast<float>(total / static_cast<double>(c.Rows()));
+  return nullptr;
+}
+
+// contrastGrad(a, b, dloss [1], da, db, labels, params, [s, m]): gradients of dloss * contrastLoss.
+napi_value ContrastGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!GetArgs(env, info, 8, argv)) return nullptr;
+  Arr a, b, dloss, da, db, sm;
+  Contrast c{};
+  std::vector<int64_t> labels;
+  if (!GetF32(env, argv[0], "a", &a) || !GetF32(env, argv[1], "b", &b) || !GetF32(env, argv[2], "dloss", &dloss) ||
+      !GetF32(env, argv[3], "da", &da) || !GetF32(env, argv[4], "db", &db) || !GetContrast(env, argv[6], argv[5], &c, &labels) ||
+      !GetF32Exact(env, argv[7], "scaleMargin", 2, &sm) || !Need(env, a, c.n * c.e, "a") || !Need(env, b, c.n * c.e, "b") ||
+      !Need(env, dloss, 1, "dloss") || !Need(env, da, c.n * c.e, "da") || !Need(env, db, c.n * c.e, "db")) {
+    return nullptr;
+  }
+  const Gram gr(c, a.data, b.data);
+  const int64_t m2 = 2 * c.n;
+  std::vector<float> z(m2), dg(m2 * m2, 0.0f), sym(m2 * m2), dz(m2 * c.e);
+  std::vector<uint8_t> in(m2), zeroed(m2);
+  const double s = sm.data[0];
+  const double scale = static_cast<double>(dloss.data[0]) / static_cast<double>(c.Rows());
+  for (int64_t r = 0; r < c.Rows(); ++r) {
+    const double lse = ContrastRow(c, gr, labels, sm.data[0], sm.data[1], r, z.data(), in.data(), zeroed.data());
+    const int64_t j0 = c.ColBegin(r), p = c.Pos(r);
+    for (int64_t j = j0; j < c.ColEnd(r); ++j) {
+      const int64_t k = j - j0;
+      if (!in[k] || zeroed[k] || !InClip(gr.At(c, r, j))) continue;
+      const double g = (std::exp(static_cast<double>(z[k]) - lse) - (j == p ? 1.0 : 0.0)) * scale;
+      dg[r * m2 + j] = static_cast<float>(s * g);
+    }
+  }
+  // G = z z^T, so dz = (dG + dG^T) z
+  for (int64_t i = 0; i < m2; ++i) {
+    for (int64_t j = 0; j < m2; ++j) sym[i * m2 + j] = dg[i * m2 + j] + dg[j * m2 + i];
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m2, c.e, m2, 1.0f, sym.data(), m2, gr.z.data(), c.e, 0.0f, dz.data(), c.e);
+  UnitRowsGrad(a.data, dz.data(), c.n, c.e, gr.anorm, gr.alive, da.data);
+  UnitRowsGrad(b.data, dz.data() + c.n * c.e, c.n, c.e, gr.bnorm, gr.blive, db.data);
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!GetArgs(env, info, 1, argv)) return nullptr;
@@ -717,6 +1078,11 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"preluBackward", nullptr, PreluBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"marginCE", nullptr, MarginCE, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"marginCEGrad", nullptr, MarginCEGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"contrastStats", nullptr, ContrastStats, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"contrastLoss", nullptr, ContrastLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"contrastGrad", nullptr, ContrastGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setColumnBudget", nullptr, SetColumnBudget, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

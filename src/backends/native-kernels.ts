@@ -4,7 +4,9 @@
  * contiguous block of axes and batched matmul. They are the kernels that dominate a training step on wasm,
  * which runs one thread in Node (issue 5: conv was ~55% of the bench model's step, column sums ~17%, the
  * max-pool gradient ~7%). Also fused training-mode batch norm (forward, backward) and PReLU backward kernels
- * for ops.ts (CorefaceBatchNormTrain, CorefaceBatchNormGrad, CorefacePreluGrad), and a copy-free Identity.
+ * for ops.ts (CorefaceBatchNormTrain, CorefaceBatchNormGrad, CorefacePreluGrad), fused losses for fused.ts (the
+ * cosine margin heads' cross-entropy and CoReFace's contrastive term, forward and backward: CorefaceMarginCE,
+ * CorefaceContrastLoss and their ...Grad kernels, CorefaceContrastStats), and a copy-free Identity.
  *
  * The addon (native/coreface_native.cc) is built by `node native/build.js` (run by `npm install` and
  * `npm run setup`, which installs Debian's libopenblas-dev first). It works on the wasm heap directly: every
@@ -37,6 +39,11 @@ interface NativeAddon {
   batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, rstd: Float32Array, p: Int32Array, eps: number): void;
   batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, p: Int32Array): void;
   preluBackward(dy: Float32Array, x: Float32Array, alpha: Float32Array, dx: Float32Array, dalpha: Float32Array, p: Int32Array): void;
+  marginCE(x: Float32Array, w: Float32Array, loss: Float32Array, logits: Float32Array, raw: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array): void;
+  marginCEGrad(x: Float32Array, w: Float32Array, raw: Float32Array, dloss: Float32Array, dlogits: Float32Array, dx: Float32Array, dw: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array): void;
+  contrastStats(a: Float32Array, b: Float32Array, pos: Float32Array, neg: Float32Array, labels: Int32Array, p: Int32Array): void;
+  contrastLoss(a: Float32Array, b: Float32Array, loss: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
+  contrastGrad(a: Float32Array, b: Float32Array, dloss: Float32Array, da: Float32Array, db: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
   setThreads(n: number): void;
   setColumnBudget(floats: number): number;
   info(): { blas: string; core: string; threads: number };
@@ -63,6 +70,11 @@ export const NATIVE_KERNELS: readonly string[] = [
   'CorefaceBatchNormTrain',
   'CorefaceBatchNormGrad',
   'CorefacePreluGrad',
+  'CorefaceMarginCE',
+  'CorefaceMarginCEGrad',
+  'CorefaceContrastStats',
+  'CorefaceContrastLoss',
+  'CorefaceContrastGrad',
   'Identity',
 ];
 
@@ -187,6 +199,11 @@ export function disableNativeKernels(): void {
 /** True while the native kernels are registered. */
 export function nativeKernelsActive(): boolean {
   return status?.active === true && previous.size > 0;
+}
+
+/** True when the native kernels are registered and the wasm backend is the active one (the fused ops run). */
+export function nativeKernelsInUse(): boolean {
+  return nativeKernelsActive() && tf.getBackend() === 'wasm';
 }
 
 /** The last {@link enableNativeKernels} result, if any. */
@@ -373,6 +390,83 @@ function preluGrad(args: Args): tf.TensorInfo[] {
   return outs;
 }
 
+/** Attributes of the fused cosine-margin cross-entropy kernels (src/backends/fused.ts). */
+type MarginAttrs = { labels: number[]; target: number[] };
+
+/** [B, E, C] of x [B, E] and weight [E, C]. */
+function marginSizes(x: tf.TensorInfo, weight: tf.TensorInfo): Int32Array {
+  return Int32Array.from([x.shape[0], x.shape[1], weight.shape[1]]);
+}
+
+/** CorefaceMarginCE: inputs {x, weight}, attrs {labels, target}; outputs [loss (scalar), logits, raw cosines]. */
+function marginCE(args: Args): tf.TensorInfo[] {
+  const { x, weight } = args.inputs as { x: tf.TensorInfo; weight: tf.TensorInfo };
+  const a = args.attrs as MarginAttrs;
+  const b = args.backend as WasmHeapBackend;
+  const bc = [x.shape[0], weight.shape[1]];
+  const outs = [b.makeOutput([], 'float32'), b.makeOutput(bc, 'float32'), b.makeOutput(bc, 'float32')];
+  const [loss, logits, raw] = outs.map((o) => heap(b, o));
+  loadAddon().marginCE(heap(b, x), heap(b, weight), loss, logits, raw, Int32Array.from(a.labels), marginSizes(x, weight), Float32Array.from(a.target));
+  return outs;
+}
+
+/** CorefaceMarginCEGrad: inputs {x, weight, raw, dloss, dlogits}; outputs [dx, dweight]. */
+function marginCEGrad(args: Args): tf.TensorInfo[] {
+  const { x, weight, raw, dloss, dlogits } = args.inputs as Record<'x' | 'weight' | 'raw' | 'dloss' | 'dlogits', tf.TensorInfo>;
+  const a = args.attrs as MarginAttrs;
+  const b = args.backend as WasmHeapBackend;
+  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput(weight.shape, 'float32')];
+  const [dx, dw] = outs.map((o) => heap(b, o));
+  loadAddon().marginCEGrad(heap(b, x), heap(b, weight), heap(b, raw), heap(b, dloss), heap(b, dlogits), dx, dw, Int32Array.from(a.labels),
+    marginSizes(x, weight), Float32Array.from(a.target));
+  return outs;
+}
+
+/** Attributes of the fused contrastive kernels: protocol and mask as indices (src/backends/fused.ts). */
+type ContrastAttrs = { labels: number[]; protocol: number; mask: number; scale: number; margin: number };
+
+function contrastParams(a: tf.TensorInfo, attrs: ContrastAttrs): Int32Array {
+  return Int32Array.from([a.shape[0], a.shape[1], attrs.protocol, attrs.mask]);
+}
+
+/** Anchor rows of a protocol index: N for one-way-n (0), else 2N. */
+function contrastRows(a: tf.TensorInfo, attrs: ContrastAttrs): number {
+  return attrs.protocol === 0 ? a.shape[0] : 2 * a.shape[0];
+}
+
+/** CorefaceContrastStats: inputs {a, b}; outputs [pos, neg] per anchor row. */
+function contrastStats(args: Args): tf.TensorInfo[] {
+  const { a, b: bv } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const at = args.attrs as ContrastAttrs;
+  const b = args.backend as WasmHeapBackend;
+  const rows = contrastRows(a, at);
+  const outs = [b.makeOutput([rows], 'float32'), b.makeOutput([rows], 'float32')];
+  const [pos, neg] = outs.map((o) => heap(b, o));
+  loadAddon().contrastStats(heap(b, a), heap(b, bv), pos, neg, Int32Array.from(at.labels), contrastParams(a, at));
+  return outs;
+}
+
+/** CorefaceContrastLoss: inputs {a, b}; output the scalar loss. */
+function contrastLoss(args: Args): tf.TensorInfo {
+  const { a, b: bv } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const at = args.attrs as ContrastAttrs;
+  const b = args.backend as WasmHeapBackend;
+  return run(b, [], [a, bv], ([av, bvv], loss) =>
+    loadAddon().contrastLoss(av, bvv, loss, Int32Array.from(at.labels), contrastParams(a, at), Float32Array.from([at.scale, at.margin])));
+}
+
+/** CorefaceContrastGrad: inputs {a, b, dloss}; outputs [da, db]. */
+function contrastGrad(args: Args): tf.TensorInfo[] {
+  const { a, b: bv, dloss } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; dloss: tf.TensorInfo };
+  const at = args.attrs as ContrastAttrs;
+  const b = args.backend as WasmHeapBackend;
+  const outs = [b.makeOutput(a.shape, 'float32'), b.makeOutput(bv.shape, 'float32')];
+  const [da, db] = outs.map((o) => heap(b, o));
+  loadAddon().contrastGrad(heap(b, a), heap(b, bv), heap(b, dloss), da, db, Int32Array.from(at.labels), contrastParams(a, at),
+    Float32Array.from([at.scale, at.margin]));
+  return outs;
+}
+
 /**
  * Identity without a copy: the output shares the input's data (reference-counted), as tfjs's cpu backend does.
  * tfjs clones every tensor a gradient saves through Identity, and wasm's copies it (~10% of a bench step).
@@ -390,6 +484,11 @@ const KERNELS: tf.KernelConfig[] = [
   { kernelName: 'CorefaceBatchNormTrain', backendName: 'wasm', kernelFunc: batchNormTrain },
   { kernelName: 'CorefaceBatchNormGrad', backendName: 'wasm', kernelFunc: batchNormGrad },
   { kernelName: 'CorefacePreluGrad', backendName: 'wasm', kernelFunc: preluGrad },
+  { kernelName: 'CorefaceMarginCE', backendName: 'wasm', kernelFunc: marginCE },
+  { kernelName: 'CorefaceMarginCEGrad', backendName: 'wasm', kernelFunc: marginCEGrad },
+  { kernelName: 'CorefaceContrastStats', backendName: 'wasm', kernelFunc: contrastStats },
+  { kernelName: 'CorefaceContrastLoss', backendName: 'wasm', kernelFunc: contrastLoss },
+  { kernelName: 'CorefaceContrastGrad', backendName: 'wasm', kernelFunc: contrastGrad },
   { kernelName: 'Conv2D', backendName: 'wasm', kernelFunc: conv2D },
   { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: conv2DBackpropInput },
   { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc: conv2DBackpropFilter },

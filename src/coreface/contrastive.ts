@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkedLabels, checkScale, l2Normalize } from '../heads/functional';
 import type { LabelsLike } from '../util/labels';
+import { fusedContrastLoss, fusedContrastStats, fusedLossesAvailable } from '../backends/fused';
 
 /** Pair coupling protocol (spec: "Pair coupling protocols"). */
 export type ContrastiveProtocol = 'one-way-n' | 'two-way-n' | '2n';
@@ -207,6 +208,13 @@ export class CoReFaceContrastiveLoss {
     if (n < 1) throw new Error('view1 and view2 must have at least one row');
     const lab = checkedLabels(labels);
     if (lab.length !== n) throw new Error(`labels must have one entry per row (${n}), got ${lab.length}`);
+    if (fusedLossesAvailable()) {
+      // the same equations in two native kernels (src/backends/fused.ts): statistics, then the loss
+      const spec = { labels: lab, protocol: this.protocol, mask: this.mask };
+      const { pos, neg } = fusedContrastStats(view1, view2, spec);
+      this.applyStats(pos, neg);
+      return fusedContrastLoss(view1, view2, spec, this.scale, this.margin);
+    }
     const L = buildLayout(this.protocol, lab);
     const shape: [number, number] = [L.rows, L.cols];
     return tf.tidy(() => {
@@ -229,7 +237,7 @@ export class CoReFaceContrastiveLoss {
       const Sm = this.mask === 'zero' ? tf.where(same, zeros, S) : S;
 
       // 2. margin statistics (no gradient: read back as numbers)
-      this.updateMargin(S, Sm, P, same, self, zeros, L.rows);
+      this.updateMargin(S, Sm, P, same, self, zeros);
 
       // 3. logits and loss
       const Z = tf.mul(tf.sub(Sm, tf.mul(P, this.margin)), this.scale);
@@ -240,7 +248,7 @@ export class CoReFaceContrastiveLoss {
   }
 
   private updateMargin(
-    S: tf.Tensor2D, Sm: tf.Tensor2D, P: tf.Tensor2D, same: tf.Tensor2D, self: tf.Tensor2D, zeros: tf.Tensor2D, rows: number,
+    S: tf.Tensor2D, Sm: tf.Tensor2D, P: tf.Tensor2D, same: tf.Tensor2D, self: tf.Tensor2D, zeros: tf.Tensor2D,
   ): void {
     const [posArr, negArr] = tf.tidy(() => {
       const pos = tf.sum(tf.mul(S, P), 1);
@@ -250,6 +258,12 @@ export class CoReFaceContrastiveLoss {
       const neg = tf.max(Sp, 1);
       return [pos.dataSync(), neg.dataSync()];
     });
+    this.applyStats(posArr, negArr);
+  }
+
+  /** Margin update and {@link lastStats} from the per-row positives and hardest negatives of a batch. */
+  private applyStats(posArr: ArrayLike<number>, negArr: ArrayLike<number>): void {
+    const rows = posArr.length;
     let ps = 0, ns = 0;
     for (let r = 0; r < rows; r++) {
       ps += posArr[r];

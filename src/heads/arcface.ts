@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CosineHead, HeadBaseOptions, booleanOption, numberOption } from './base';
 import { DEFAULT_ARCFACE_MARGIN, DEFAULT_SCALE, arcfaceLogits, checkArcMargin, checkScale } from './functional';
 import { registerHead } from './registry';
+import type { MarginTarget } from '../backends/fused';
 
 /** Options of the ArcFace head. */
 export interface ArcFaceHeadOptions {
@@ -43,6 +44,12 @@ export class ArcFaceHead extends CosineHead {
 
   protected marginLogits(cosine: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor2D {
     return arcfaceLogits(cosine, labels, { scale: this.scale, margin: this.margin, easyMargin: this.easyMargin });
+  }
+
+  protected override fusedTarget(): MarginTarget {
+    const m = this.margin;
+    const easy = this.easyMargin ? { threshold: Math.cos(Math.PI - m), fallback: Math.sin(Math.PI - m) * m } : undefined;
+    return { scale: this.scale, alpha: Math.cos(m), beta: Math.sin(m), gamma: 0, easy };
   }
 }
 

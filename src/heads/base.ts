@@ -1,6 +1,7 @@
 /** Shared machinery of the heads: the base class of cosine heads and typed option readers. */
 import * as tf from '@tensorflow/tfjs';
-import { cosineLogits, softmaxCrossEntropy } from './functional';
+import { checkedLabels, cosineLogits, softmaxCrossEntropy } from './functional';
+import { fusedLossesAvailable, fusedMarginCE, type MarginTarget } from '../backends/fused';
 import { HeadCreateOptions, HeadOptionValue, MarginHead, VariableFactory } from './types';
 import type { Rng } from '../util/rng';
 
@@ -105,13 +106,32 @@ export abstract class CosineHead extends StatelessHead {
   /** Logits with the head's margin applied to the label column (scaled). */
   protected abstract marginLogits(cosine: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor2D;
 
+  /**
+   * The label-column target as the fused native kernel computes it (src/backends/fused.ts), or null for heads
+   * whose margin it does not express (the default): those always run {@link marginLogits}.
+   */
+  protected fusedTarget(): MarginTarget | null {
+    return null;
+  }
+
   /** The clipped cosine matrix [B, numClasses] of these embeddings against the class weights. */
   cosine(embeddings: tf.Tensor2D): tf.Tensor2D {
     return cosineLogits(embeddings, this.weight as tf.Tensor2D);
   }
 
+  /**
+   * Loss and margin-free logits. With the native kernels in use and a {@link fusedTarget}, one fused kernel
+   * (same equations, float rounding only) replaces the ~50 tfjs ops of the path below.
+   */
   forward(embeddings: tf.Tensor2D, labels: tf.Tensor1D): { loss: tf.Scalar; logits: tf.Tensor2D } {
     checkForwardInputs(this, embeddings, labels);
+    const target = fusedLossesAvailable() ? this.fusedTarget() : null;
+    if (target) {
+      const lab = checkedLabels(labels);
+      const bad = lab.findIndex((v) => v >= this.numClasses);
+      if (bad >= 0) throw new Error(`labels must be integers in [0, ${this.numClasses}), got ${lab[bad]} at index ${bad}`);
+      return fusedMarginCE(embeddings, this.weight as tf.Tensor2D, lab, target);
+    }
     return tf.tidy(() => {
       const cos = this.cosine(embeddings);
       const loss = softmaxCrossEntropy(this.marginLogits(cos, labels), labels);

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CosineHead, HeadBaseOptions, numberOption } from './base';
 import { DEFAULT_COSFACE_MARGIN, DEFAULT_SCALE, checkCosMargin, checkScale, cosfaceLogits } from './functional';
 import { registerHead } from './registry';
+import type { MarginTarget } from '../backends/fused';
 
 /** Options of the CosFace head. */
 export interface CosFaceHeadOptions {
@@ -34,6 +35,10 @@ export class CosFaceHead extends CosineHead {
 
   protected marginLogits(cosine: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor2D {
     return cosfaceLogits(cosine, labels, { scale: this.scale, margin: this.margin });
+  }
+
+  protected override fusedTarget(): MarginTarget {
+    return { scale: this.scale, alpha: 1, beta: 0, gamma: this.margin };
   }
 }
 

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CosineHead, HeadBaseOptions, numberOption } from './base';
 import { DEFAULT_SCALE, checkScale, normfaceLogits } from './functional';
 import { registerHead } from './registry';
+import type { MarginTarget } from '../backends/fused';
 
 /** Options of the NormFace head. */
 export interface NormFaceHeadOptions {
@@ -27,6 +28,10 @@ export class NormFaceHead extends CosineHead {
 
   protected marginLogits(cosine: tf.Tensor2D): tf.Tensor2D {
     return normfaceLogits(cosine, { scale: this.scale });
+  }
+
+  protected override fusedTarget(): MarginTarget {
+    return { scale: this.scale, alpha: 1, beta: 0, gamma: 0 };
   }
 }
 

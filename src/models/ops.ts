@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamFactory } from './params';
-import { nativeKernelsActive } from '../backends/native-kernels';
+import { nativeKernelsInUse } from '../backends/native-kernels';
 
 /** Batch-norm epsilon (PyTorch / insightface default). */
 export const DEFAULT_BN_EPS = 1e-5;
@@ -42,7 +42,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D | tf.Variable, stride = 1,
   const p = pad ?? Math.floor((k - 1) / 2);
   if (!Number.isInteger(s) || s < 1) throw new Error(`stride must be a positive integer, got ${s}`);
   if (!Number.isInteger(p) || p < 0 || p > k - 1) throw new Error(`pad must be an integer in [0, ${k - 1}], got ${p}`);
-  if (useNative()) return tf.conv2d(x, w as tf.Tensor4D, s, p);
+  if (nativeKernelsInUse()) return tf.conv2d(x, w as tf.Tensor4D, s, p);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xx = args[0] as tf.Tensor4D;
     const ww = args[1] as tf.Tensor4D;
@@ -167,7 +167,7 @@ export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: B
   if (n < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${x.shape}]`);
   const gamma = p.gamma;
   const shape = x.shape;
-  if (useNative()) return nativeBatchNorm(x, p, momentum, eps, n);
+  if (nativeKernelsInUse()) return nativeBatchNorm(x, p, momentum, eps, n);
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x2 = tf.reshape(args[0] as tf.Tensor, [n, c]) as tf.Tensor2D;
@@ -204,10 +204,6 @@ export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: B
   return (gamma ? op(x, gamma, p.beta) : op(x, p.beta)) as T;
 }
 
-/** The fused native kernels of src/backends/native-kernels.ts are registered and the wasm backend is active. */
-function useNative(): boolean {
-  return nativeKernelsActive() && tf.getBackend() === 'wasm';
-}
 
 /**
  * Training-mode {@link batchNorm} through the fused native kernels (CorefaceBatchNormTrain / ...Grad): the same
@@ -257,7 +253,7 @@ export function prelu<T extends tf.Tensor>(x: T, alpha: tf.Tensor | tf.Variable)
   const c = x.shape[x.rank - 1];
   if (alpha.rank !== 1 || alpha.shape[0] !== c) throw new Error(`prelu: alpha must have shape [${c}], got [${alpha.shape}]`);
   const n = x.size / c;
-  const native = useNative();
+  const native = nativeKernelsInUse();
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xx = args[0] as T;
     const al = args[1] as tf.Tensor1D;

@@ -1,0 +1,112 @@
+/**
+ * Fused losses on the native kernels (native-kernels.ts, native/coreface_native.cc): the cross-entropy of the
+ * cosine margin heads (normalisation, cosine matrix, label-column target, log-softmax) and CoReFace's contrastive
+ * term, each one kernel forward and one backward instead of ~50 small tfjs kernels (issue 5: with native
+ * convolutions, per-kernel overhead of these small ops was most of CoReFace's extra step time).
+ *
+ * The heads (heads/base.ts) and the contrastive loss (coreface/contrastive.ts) call these only while
+ * {@link nativeKernelsInUse}; on any other backend, or without the addon, they run the same equations as tfjs
+ * ops. Tests hold values and gradients to 1e-4 of the cpu backend (test/backends/fused.test.ts).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { nativeKernelsInUse } from './native-kernels';
+
+/**
+ * The label column of a cosine margin head as the fused kernel computes it, c = clipped cos t_y:
+ * phi(c) = alpha c - beta sqrt(max(1 - c^2, 1e-12)) - gamma; with `easy`, c - fallback where c <= threshold.
+ * ArcFace: alpha cos m, beta sin m; CosFace: alpha 1, gamma m; NormFace: alpha 1.
+ */
+export interface MarginTarget {
+  /** Scale s of every logit. */
+  scale: number;
+  alpha: number;
+  beta: number;
+  gamma: number;
+  /** insightface's ArcFace correction (threshold cos(pi - m), fallback m sin(pi - m)), or none. */
+  easy?: { threshold: number; fallback: number };
+}
+
+function targetAttr(t: MarginTarget): number[] {
+  return [t.scale, t.alpha, t.beta, t.gamma, t.easy ? 1 : 0, t.easy?.threshold ?? 0, t.easy?.fallback ?? 0];
+}
+
+let registered = false;
+
+/** Registers the gradients of the two differentiable fused kernels (once; they are global in tfjs). */
+function registerGradients(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerGradient({
+    kernelName: 'CorefaceMarginCE',
+    inputsToSave: ['x', 'weight'],
+    outputsToSave: [false, false, true],
+    gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+      const [dloss, dlogits] = dys as tf.Tensor[];
+      const [x, weight, raw] = saved;
+      const [dx, dw] = tf.engine().runKernel('CorefaceMarginCEGrad', { x, weight, raw, dloss, dlogits }, attrs) as tf.Tensor[];
+      return { x: () => dx, weight: () => dw };
+    },
+  });
+  tf.registerGradient({
+    kernelName: 'CorefaceContrastLoss',
+    inputsToSave: ['a', 'b'],
+    gradFunc: (dloss: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+      const [a, b] = saved;
+      const [da, db] = tf.engine().runKernel('CorefaceContrastGrad', { a, b, dloss: dloss as tf.Tensor }, attrs) as tf.Tensor[];
+      return { a: () => da, b: () => db };
+    },
+  });
+}
+
+/** True when the fused kernels can run now (native kernels registered, wasm backend active). */
+export function fusedLossesAvailable(): boolean {
+  return nativeKernelsInUse();
+}
+
+/**
+ * Mean cross-entropy of the margin logits s * (label column phi(cos t_y), elsewhere cos t_j), cos t =
+ * normalize(x) . normalize(weight) clipped to [-1, 1], and the margin-free logits s cos t. `labels` must already be
+ * checked to lie in [0, numClasses). Differentiable in x and weight. Only while {@link fusedLossesAvailable}.
+ */
+export function fusedMarginCE(x: tf.Tensor2D, weight: tf.Tensor2D, labels: Int32Array, target: MarginTarget): { loss: tf.Scalar; logits: tf.Tensor2D } {
+  registerGradients();
+  const [loss, logits, raw] = tf.engine().runKernel(
+    'CorefaceMarginCE', { x, weight }, { labels: Array.from(labels), target: targetAttr(target) },
+  ) as tf.Tensor[];
+  raw.dispose(); // the tape keeps its own copy for the gradient
+  return { loss: loss as tf.Scalar, logits: logits as tf.Tensor2D };
+}
+
+/** Protocol and mask of the fused contrastive kernels, as indices into these lists. */
+export const FUSED_PROTOCOLS = ['one-way-n', 'two-way-n', '2n'] as const;
+export const FUSED_MASKS = ['zero', 'exclude', 'none'] as const;
+
+/** What the fused contrastive kernels need besides the two views. */
+export interface FusedContrastSpec {
+  labels: Int32Array;
+  protocol: (typeof FUSED_PROTOCOLS)[number];
+  mask: (typeof FUSED_MASKS)[number];
+}
+
+function contrastAttrs(spec: FusedContrastSpec, scale = 0, margin = 0): tf.NamedAttrMap {
+  return {
+    labels: Array.from(spec.labels), protocol: FUSED_PROTOCOLS.indexOf(spec.protocol), mask: FUSED_MASKS.indexOf(spec.mask), scale, margin,
+  };
+}
+
+/**
+ * The adaptive-margin statistics of contrastive.ts per anchor row: pos = S[r, p(r)], neg = max(0, largest
+ * similarity to a negative), read back as arrays (no gradient).
+ */
+export function fusedContrastStats(a: tf.Tensor2D, b: tf.Tensor2D, spec: FusedContrastSpec): { pos: Float32Array; neg: Float32Array } {
+  const outs = tf.engine().runKernel('CorefaceContrastStats', { a, b }, contrastAttrs(spec)) as tf.Tensor[];
+  const [pos, neg] = outs.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(outs);
+  return { pos, neg };
+}
+
+/** The contrastive loss mean_r CE(s (S[r] - m e_p(r)), p(r)) with the given margin; differentiable in a and b. */
+export function fusedContrastLoss(a: tf.Tensor2D, b: tf.Tensor2D, spec: FusedContrastSpec, scale: number, margin: number): tf.Scalar {
+  registerGradients();
+  return tf.engine().runKernel('CorefaceContrastLoss', { a, b }, contrastAttrs(spec, scale, margin)) as tf.Scalar;
+}
