@@ -25,7 +25,8 @@ export interface BenchReport {
   /** Per configuration (plain wasm, native at 1 and all threads). */
   matmul: { m: number; k: number; n: number; backend: string; gflops: Summary }[];
   benchModels: StepResult[];
-  quick: { arcface: StepResult; coreface: StepResult; corefaceOverArcface: number }[];
+  /** ArcFace and CoReFace steps timed in interleaved pairs; the overhead is the median per-pair ratio. */
+  quick: { arcface: StepResult; coreface: StepResult; corefaceOverArcface: number; pairRatios?: Summary }[];
   quickCpu: StepResult | null;
   /** Per configuration. */
   evaluation: {
@@ -71,7 +72,9 @@ export function renderMarkdown(r: BenchReport): string {
   for (const q of r.quick) {
     add(`Quick preset (iresnet-tiny 32x32x3) ArcFace step (${q.arcface.backend}, batch ${q.arcface.batch})`, `${ms(q.arcface.imgPerSec)} img/s`, `${ms(q.arcface.seconds, 3)} s/step`);
     add(`Quick preset CoReFace two-view step (${q.coreface.backend}, batch ${q.coreface.batch})`, `${ms(q.coreface.imgPerSec)} img/s`, `${ms(q.coreface.seconds, 3)} s/step`);
-    add(`CoReFace / ArcFace step time (quick preset, medians, ${q.arcface.backend})`, `${f(q.corefaceOverArcface, 3)}x`, 'two dropout views vs one, same model');
+    const spread = q.pairRatios ? ` (${f(q.pairRatios.min, 3)}-${f(q.pairRatios.max, 3)}, n=${q.pairRatios.n})` : '';
+    add(`CoReFace / ArcFace step time (quick preset, ${q.arcface.backend})`, `${f(q.corefaceOverArcface, 3)}x${spread}`,
+      'two dropout views vs one, same model; median of per-pair ratios, steps interleaved');
   }
   if (r.quickCpu) {
     const c = r.quickCpu;
