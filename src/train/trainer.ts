@@ -24,6 +24,7 @@ import { saveCheckpoint, loadCheckpoint, TensorEntry } from './checkpoint';
 import { embedImageSet } from './embed';
 import { runArtifacts } from './artifacts';
 import { ProgressBar, formatDuration } from './progress';
+import { collapseWarning } from './collapse';
 import { hasPositivePair, pairObjective } from './pair-objective';
 
 /** Mirrors left-right the h x w x c image at `offset` of `buf`, in place. */
@@ -162,6 +163,8 @@ export class Trainer {
   private lastEmbeddings: { embeddings: Float32Array; dim: number; globalStep: number } | null = null;
   /** Whether the "batch without a positive pair" warning was written (once per trainer). */
   private warnedNoPositives = false;
+  /** Whether the collapse warning was written (once per trainer). */
+  private warnedCollapse = false;
 
   constructor(config: unknown, readonly opts: TrainerOptions = {}) {
     this.config = resolveTrainConfig(config);
@@ -320,6 +323,21 @@ export class Trainer {
     return record;
   }
 
+  /**
+   * Warns once (stderr, and a `warning` line in metrics.jsonl) when the head's training accuracy sits at chance while
+   * its loss falls: ArcFace's degenerate solution (src/train/collapse.ts). Not for runs whose head is unweighted.
+   */
+  private checkCollapse(): void {
+    const cfg = this.config;
+    if (this.warnedCollapse || (cfg.pairLoss.name !== 'none' && cfg.pairLoss.headWeight === 0)) return;
+    const msg = collapseWarning(this.epochs, { numClasses: this.benchmark.numClasses, warmupEpochs: cfg.optimizer.warmupEpochs });
+    if (!msg) return;
+    this.warnedCollapse = true;
+    process.stderr.write(`\nwarning: ${cfg.name}: ${msg}\n`);
+    const metricsPath = this.opts.outDir ? path.join(this.opts.outDir, 'metrics.jsonl') : null;
+    if (metricsPath) fs.appendFileSync(metricsPath, JSON.stringify({ type: 'warning', epoch: this.epochsDone - 1, message: msg }) + '\n');
+  }
+
   /** Warns once (stderr) when a batch holds no two images of one identity: pair losses get no positive pair. */
   private checkPositives(idx: Int32Array, epoch: number, stepInEpoch: number): void {
     if (this.warnedNoPositives || hasPositivePair(Array.from(idx, (i) => this.benchmark.train.labels[i]))) return;
@@ -420,6 +438,7 @@ export class Trainer {
       if (evalDue) rec.eval = this.evaluate();
       this.epochs.push(rec);
       this.epochsDone = epoch + 1;
+      this.checkCollapse();
       if (metricsPath) fs.appendFileSync(metricsPath, JSON.stringify(rec) + '\n');
       this.opts.onEpoch?.(rec);
       const ckptDue = isLast || (cfg.training.checkpointEvery > 0 && (epoch + 1) % cfg.training.checkpointEvery === 0);
@@ -510,7 +529,9 @@ export class Trainer {
         if (!line.trim()) return false;
         try {
           const r = JSON.parse(line) as { type: string; globalStep: number; epoch: number };
-          return r.type === 'step' ? r.globalStep < this.globalStep : r.epoch < this.epochsDone;
+          const keepLine = r.type === 'step' ? r.globalStep < this.globalStep : r.epoch < this.epochsDone;
+          if (keepLine && r.type === 'warning') this.warnedCollapse = true;
+          return keepLine;
         } catch {
           return false;
         }
