@@ -144,11 +144,11 @@ export const BUILTIN_EXPERIMENTS: ExperimentSpec[] = [
   {
     name: 'coreface-glyphs-quick',
     description: 'The paper\'s main comparison on real images: glyphs 800 x 10 at 32x32x1 (CJK characters from 8 fonts, distortion 0.5, ' +
-      'calibrated on ArcFace + dropout alone), iresnet-tiny, 6 epochs (LR drops at 3, 5), 3 seeds',
+      'calibrated on ArcFace + dropout alone), iresnet-tiny, 6 epochs (LR drops at 3, 5), 5 seeds',
     base: GLYPHS_QUICK_BASE,
     variants: corefaceAblationVariants(3, []).filter((v) => QUICK_SUBSET.includes(v.name)),
     baseline: 'arcface-dropout',
-    seeds: 3,
+    seeds: 5,
   },
   {
     name: 'heads',

@@ -116,8 +116,8 @@ describe('experiments: replicates', () => {
     const BEFORE: Record<string, { runs: number; first: string; last: string; digest: string }> = {
       'coreface-ablation': { runs: 100, first: 'arcface/0/87a6ec12483c920c', last: 'cosface-coreface/4/9f060fd5bf1a32cf', digest: 'ef0fadf32cac0a84' },
       'coreface-ablation-quick': { runs: 40, first: 'arcface/0/32f5f5efd997cae7', last: 'cosface-coreface/1/c5bc86014beb7273', digest: '122d5cacb4fdea5d' },
-      // changed deliberately in session 6: glyph distortion 0.5 (calibrated on the baseline) and 3 seeds
-      'coreface-glyphs-quick': { runs: 9, first: 'arcface/0/4e10419be31027e2', last: 'coreface/2/1562b79f679e21c2', digest: 'c426e827e9a8d23b' },
+      // changed deliberately in session 6: glyph distortion 0.5 (calibrated on the baseline) and 5 seeds
+      'coreface-glyphs-quick': { runs: 15, first: 'arcface/0/4e10419be31027e2', last: 'coreface/4/0e18fcd31b29e9b0', digest: 'ab7159868bddf59e' },
       heads: { runs: 28, first: 'adaface/0/8ffd6eaf107393d2', last: 'subcenter-arcface/1/93559128470cf993', digest: '0319bfe5107be10a' },
     };
 
