@@ -54,6 +54,15 @@ function twoCrops(lfw: { data: Float64Array }, faces: number): { a: ImageSet; b:
   return { a: make(0), b: make(2) };
 }
 
+/** Skips the test (saying why) when the npm package of a pretrained embedder is not installed. */
+function skipUnlessInstalled(ctx: Mocha.Context, name: string): void {
+  const info = listEmbedders().find((e) => e.name === name);
+  if (!info?.available) {
+    console.log(`      skipped: npm package ${info?.package} is not installed`);
+    ctx.skip();
+  }
+}
+
 describe('embedders: pretrained npm models on real faces', function () {
   this.timeout(600000);
   const skimage = skimageDataDir();
@@ -61,11 +70,7 @@ describe('embedders: pretrained npm models on real faces', function () {
 
   for (const name of ['faceres', 'face-api']) {
     it(`${name}: two crops of the same face are closer than crops of other faces (LFW subset)`, async function () {
-      const info = listEmbedders().find((e) => e.name === name);
-      if (!info?.available) {
-        console.log(`      skipped: npm package ${info?.package} is not installed`);
-        this.skip();
-      }
+      skipUnlessInstalled(this, name);
       if (!skimage) {
         if (process.env.CI === 'true') assert.fail('skimage/data/lfw_subset.npy missing: .ci/run must call npm run setup (data/setup.sh installs python3-skimage)');
         console.log('      skipped: skimage/data/lfw_subset.npy not found (apt-get install python3-skimage)');
@@ -119,11 +124,7 @@ describe('embedders: pretrained npm models on real faces', function () {
   }
 
   it('face-api alignFaces: detects and aligns the faces of a demo photo', async function () {
-    const info = listEmbedders().find((e) => e.name === 'face-api');
-    if (!info?.available) {
-      console.log(`      skipped: npm package ${info?.package} is not installed`);
-      this.skip();
-    }
+    skipUnlessInstalled(this, 'face-api');
     const demo = path.join(packageRoot('@vladmandic/face-api'), 'demo');
     const photo = path.join(demo, 'sample1.jpg');
     if (!fs.existsSync(photo)) this.skip();
@@ -168,11 +169,7 @@ describe('embedders: pretrained npm models on real faces', function () {
   });
 
   it('face-api alignVerificationSet and eval --align: photos of an LFW folder replaced by aligned crops; a faceless photo drops its pairs', async function () {
-    const info = listEmbedders().find((e) => e.name === 'face-api');
-    if (!info?.available) {
-      console.log(`      skipped: npm package ${info?.package} is not installed`);
-      this.skip();
-    }
+    skipUnlessInstalled(this, 'face-api');
     const demo = path.join(packageRoot('@vladmandic/face-api'), 'demo');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'coreface-align-lfw-'));
     try {
