@@ -12,39 +12,9 @@ import { createHead } from '../../src/heads';
 import { CoReFaceContrastiveLoss, type ContrastiveMask, type ContrastiveProtocol } from '../../src/coreface/contrastive';
 import { Rng } from '../../src/util/rng';
 import { TestFactory } from '../heads/helpers';
+import { compare, randn } from './compare';
 
-const TOLERANCE = 1e-4;
 const built = fs.existsSync(NATIVE_ADDON_PATH);
-
-function randn(rng: Rng, n: number, sd = 1): Float32Array {
-  return Float32Array.from({ length: n }, () => rng.normal(0, sd));
-}
-
-/** Max |got - want| / max |want| of each output, computed by `fn` on wasm (fused) and on cpu (tfjs ops). */
-async function compare(label: string, fn: () => Float32Array[]): Promise<void> {
-  const run = async (backend: string): Promise<Float32Array[]> => {
-    assert.ok(await tf.setBackend(backend));
-    try {
-      return fn();
-    } finally {
-      await tf.setBackend('wasm');
-    }
-  };
-  const got = await run('wasm');
-  const want = await run('cpu');
-  assert.equal(got.length, want.length);
-  got.forEach((g, k) => {
-    let ref = 0;
-    let diff = 0;
-    for (let i = 0; i < g.length; i++) {
-      ref = Math.max(ref, Math.abs(want[k][i]));
-      diff = Math.max(diff, Math.abs(g[i] - want[k][i]));
-    }
-    assert.ok(Number.isFinite(diff), `${label}: output ${k} is not finite`);
-    const rel = diff / Math.max(ref, 1e-12);
-    assert.ok(rel < TOLERANCE, `${label}: output ${k} relative error ${rel.toExponential(2)} >= ${TOLERANCE}`);
-  });
-}
 
 const B = 6;
 const E = 5;

@@ -13,49 +13,10 @@ import {
 import { batchNorm, conv2d as libConv2d, prelu } from '../../src/models/ops';
 import { ParamStore } from '../../src/models/params';
 import { Rng } from '../../src/util/rng';
+import { TOLERANCE, compare, maxRelErr, randn } from './compare';
 
-const TOLERANCE = 1e-4;
 const built = fs.existsSync(NATIVE_ADDON_PATH);
-
-function randn(rng: Rng, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal();
-  return a;
-}
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
-
-/** Runs `fn` on a backend and returns plain arrays; wasm is restored afterwards. */
-async function onBackend(name: string, fn: () => Float32Array[]): Promise<Float32Array[]> {
-  assert.ok(await tf.setBackend(name), `could not switch to ${name}`);
-  try {
-    return fn();
-  } finally {
-    await tf.setBackend('wasm');
-  }
-}
-
-function maxRelErr(got: Float32Array, want: Float32Array): number {
-  assert.equal(got.length, want.length, 'length');
-  let maxRef = 0;
-  let maxDiff = 0;
-  for (let i = 0; i < want.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(want[i]));
-    maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
-  }
-  assert.ok(Number.isFinite(maxDiff), 'non-finite values');
-  return maxDiff / Math.max(maxRef, 1e-12);
-}
-
-/** Computes `fn` natively on wasm and on cpu; every output must agree within TOLERANCE. */
-async function compare(label: string, fn: () => Float32Array[]): Promise<void> {
-  const got = await onBackend('wasm', fn);
-  const want = await onBackend('cpu', fn);
-  assert.equal(got.length, want.length);
-  got.forEach((g, k) => {
-    const rel = maxRelErr(g, want[k]);
-    assert.ok(rel < TOLERANCE, `${label}: output ${k} relative error ${rel.toExponential(2)} >= ${TOLERANCE}`);
-  });
-}
 
 /** Value of f(x, w) and the gradients of sum(f(x, w) * r) w.r.t. x and w, r a fixed random tensor. */
 function valueAndGrads(f: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor, xs: number[], ws: number[], seed: number): () => Float32Array[] {

@@ -1,0 +1,49 @@
+// Shared by the native-kernel and fused-loss tests: run a computation on wasm (native kernels) and on tfjs's cpu
+// backend, and hold every output to TOLERANCE = max |got - want| / max |want| (issue 5: "gradients within 1e-4
+// of the reference backend").
+import { strict as assert } from 'assert';
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../../src/util/rng';
+
+export const TOLERANCE = 1e-4;
+
+/** n draws of N(0, sd^2). */
+export function randn(rng: Rng, n: number, sd = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal(0, sd);
+  return a;
+}
+
+/** Runs `fn` on a backend and returns plain arrays; wasm is restored afterwards. */
+async function onBackend(name: string, fn: () => Float32Array[]): Promise<Float32Array[]> {
+  assert.ok(await tf.setBackend(name), `could not switch to ${name}`);
+  try {
+    return fn();
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+/** max |got - want| / max |want| (asserts equal lengths and finite values). */
+export function maxRelErr(got: Float32Array, want: Float32Array): number {
+  assert.equal(got.length, want.length, 'length');
+  let maxRef = 0;
+  let maxDiff = 0;
+  for (let i = 0; i < want.length; i++) {
+    maxRef = Math.max(maxRef, Math.abs(want[i]));
+    maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+  }
+  assert.ok(Number.isFinite(maxDiff), 'non-finite values');
+  return maxDiff / Math.max(maxRef, 1e-12);
+}
+
+/** Computes `fn` on wasm (native kernels) and on cpu; every output must agree within TOLERANCE. */
+export async function compare(label: string, fn: () => Float32Array[]): Promise<void> {
+  const got = await onBackend('wasm', fn);
+  const want = await onBackend('cpu', fn);
+  assert.equal(got.length, want.length);
+  got.forEach((g, k) => {
+    const rel = maxRelErr(g, want[k]);
+    assert.ok(rel < TOLERANCE, `${label}: output ${k} relative error ${rel.toExponential(2)} >= ${TOLERANCE}`);
+  });
+}
