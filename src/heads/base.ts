@@ -1,6 +1,6 @@
 /** Shared machinery of the heads: the base class of cosine heads and typed option readers. */
 import * as tf from '@tensorflow/tfjs';
-import { checkedLabels, cosineLogits, softmaxCrossEntropy } from './functional';
+import { classLabels, cosineLogits, softmaxCrossEntropy } from './functional';
 import { fusedLossesAvailable, fusedMarginCE, type MarginTarget } from '../backends/fused';
 import { HeadCreateOptions, HeadOptionValue, MarginHead, VariableFactory } from './types';
 import type { Rng } from '../util/rng';
@@ -127,9 +127,7 @@ export abstract class CosineHead extends StatelessHead {
     checkForwardInputs(this, embeddings, labels);
     const target = fusedLossesAvailable() ? this.fusedTarget() : null;
     if (target) {
-      const lab = checkedLabels(labels);
-      const bad = lab.findIndex((v) => v >= this.numClasses);
-      if (bad >= 0) throw new Error(`labels must be integers in [0, ${this.numClasses}), got ${lab[bad]} at index ${bad}`);
+      const lab = classLabels(labels, embeddings.shape[0], this.numClasses);
       return fusedMarginCE(embeddings, this.weight as tf.Tensor2D, lab, target);
     }
     return tf.tidy(() => {

@@ -58,10 +58,10 @@ export function checkedLabels(labels: LabelsLike): Int32Array {
 }
 
 /**
- * One-hot float32 [B, C] targets from labels, after checking there is one label per row and each is in [0, C).
+ * Labels as an Int32Array after checking there is one per row and each is an integer in [0, numClasses).
  * Reads tensor labels synchronously (B integers).
  */
-export function oneHotTargets(labels: LabelsLike, batch: number, numClasses: number): tf.Tensor2D {
+export function classLabels(labels: LabelsLike, batch: number, numClasses: number): Int32Array {
   const arr = checkedLabels(labels);
   if (arr.length !== batch) throw new Error(`labels must have one entry per row (${batch}), got ${arr.length}`);
   for (let i = 0; i < arr.length; i++) {
@@ -70,6 +70,14 @@ export function oneHotTargets(labels: LabelsLike, batch: number, numClasses: num
       throw new Error(`labels must be integers in [0, ${numClasses}), got ${v} at index ${i}`);
     }
   }
+  return arr;
+}
+
+/**
+ * One-hot float32 [B, C] targets from labels, after checking them with {@link classLabels}.
+ */
+export function oneHotTargets(labels: LabelsLike, batch: number, numClasses: number): tf.Tensor2D {
+  const arr = classLabels(labels, batch, numClasses);
   return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(arr, 'int32'), numClasses), 'float32') as tf.Tensor2D);
 }
 
