@@ -213,6 +213,11 @@ export class Trainer {
     if (opts.resume && opts.outDir && fs.existsSync(this.checkpointPath())) this.restore();
   }
 
+  /** Path of the run's metrics.jsonl, or null without outDir. */
+  private metricsPath(): string | null {
+    return this.opts.outDir ? path.join(this.opts.outDir, 'metrics.jsonl') : null;
+  }
+
   /** Path of the run's checkpoint file (only with outDir). */
   checkpointPath(): string {
     if (!this.opts.outDir) throw new Error('no outDir: this trainer writes no checkpoint');
@@ -334,7 +339,7 @@ export class Trainer {
     if (!msg) return;
     this.warnedCollapse = true;
     process.stderr.write(`\nwarning: ${cfg.name}: ${msg}\n`);
-    const metricsPath = this.opts.outDir ? path.join(this.opts.outDir, 'metrics.jsonl') : null;
+    const metricsPath = this.metricsPath();
     if (metricsPath) fs.appendFileSync(metricsPath, JSON.stringify({ type: 'warning', epoch: this.epochsDone - 1, message: msg }) + '\n');
   }
 
@@ -391,7 +396,7 @@ export class Trainer {
     const cfg = this.config;
     const wall0 = Date.now();
     const outDir = this.opts.outDir;
-    const metricsPath = outDir ? path.join(outDir, 'metrics.jsonl') : null;
+    const metricsPath = this.metricsPath();
     if (outDir) {
       fs.mkdirSync(outDir, { recursive: true });
       writeJsonAtomic(path.join(outDir, 'config.json'), cfg);
@@ -523,7 +528,7 @@ export class Trainer {
     this.trainSeconds = ck.header.trainSeconds;
     this.lastLoss = typeof ck.header.lastLoss === 'number' ? ck.header.lastLoss : NaN;
     // Drop metric lines written after the checkpoint (they will be written again).
-    const metricsPath = path.join(this.opts.outDir as string, 'metrics.jsonl');
+    const metricsPath = this.metricsPath() as string;
     if (fs.existsSync(metricsPath)) {
       const keep = fs.readFileSync(metricsPath, 'utf8').split('\n').filter((line) => {
         if (!line.trim()) return false;
