@@ -895,6 +895,12 @@ bool GetContrast(napi_env env, napi_value pv, napi_value lv, Contrast* g, std::v
   return GetLabels(env, lv, g->n, std::numeric_limits<int32_t>::max(), labels);
 }
 
+// The two views a, b (arguments 0 and 1, each [N, E]), the params at argv[pi] and the labels at argv[li].
+bool GetViews(napi_env env, const napi_value* argv, size_t pi, size_t li, Arr* a, Arr* b, Contrast* c, std::vector<int64_t>* labels) {
+  return GetF32(env, argv[0], "a", a) && GetF32(env, argv[1], "b", b) && GetContrast(env, argv[pi], argv[li], c, labels) &&
+         Need(env, *a, c->n * c->e, "a") && Need(env, *b, c->n * c->e, "b");
+}
+
 // z = [a^; b^] with norms, and G = z z^T.
 struct Gram {
   std::vector<float> z, g, anorm, bnorm;
@@ -916,9 +922,8 @@ napi_value ContrastStats(napi_env env, napi_callback_info info) {
   Arr a, b, pos, neg;
   Contrast c{};
   std::vector<int64_t> labels;
-  if (!GetF32(env, argv[0], "a", &a) || !GetF32(env, argv[1], "b", &b) || !GetF32(env, argv[2], "pos", &pos) ||
-      !GetF32(env, argv[3], "neg", &neg) || !GetContrast(env, argv[5], argv[4], &c, &labels) || !Need(env, a, c.n * c.e, "a") ||
-      !Need(env, b, c.n * c.e, "b") || !Need(env, pos, c.Rows(), "pos") || !Need(env, neg, c.Rows(), "neg")) {
+  if (!GetViews(env, argv, 5, 4, &a, &b, &c, &labels) || !GetF32(env, argv[2], "pos", &pos) || !GetF32(env, argv[3], "neg", &neg) ||
+      !Need(env, pos, c.Rows(), "pos") || !Need(env, neg, c.Rows(), "neg")) {
     return nullptr;
   }
   const Gram gr(c, a.data, b.data);
@@ -963,9 +968,8 @@ napi_value ContrastLoss(napi_env env, napi_callback_info info) {
   Arr a, b, loss, sm;
   Contrast c{};
   std::vector<int64_t> labels;
-  if (!GetF32(env, argv[0], "a", &a) || !GetF32(env, argv[1], "b", &b) || !GetF32(env, argv[2], "loss", &loss) ||
-      !GetContrast(env, argv[4], argv[3], &c, &labels) || !GetF32Exact(env, argv[5], "scaleMargin", 2, &sm) ||
-      !Need(env, a, c.n * c.e, "a") || !Need(env, b, c.n * c.e, "b") || !Need(env, loss, 1, "loss")) {
+  if (!GetViews(env, argv, 4, 3, &a, &b, &c, &labels) || !GetF32(env, argv[2], "loss", &loss) ||
+      !GetF32Exact(env, argv[5], "scaleMargin", 2, &sm) || !Need(env, loss, 1, "loss")) {
     return nullptr;
   }
   const Gram gr(c, a.data, b.data);
@@ -987,10 +991,9 @@ napi_value ContrastGrad(napi_env env, napi_callback_info info) {
   Arr a, b, dloss, da, db, sm;
   Contrast c{};
   std::vector<int64_t> labels;
-  if (!GetF32(env, argv[0], "a", &a) || !GetF32(env, argv[1], "b", &b) || !GetF32(env, argv[2], "dloss", &dloss) ||
-      !GetF32(env, argv[3], "da", &da) || !GetF32(env, argv[4], "db", &db) || !GetContrast(env, argv[6], argv[5], &c, &labels) ||
-      !GetF32Exact(env, argv[7], "scaleMargin", 2, &sm) || !Need(env, a, c.n * c.e, "a") || !Need(env, b, c.n * c.e, "b") ||
-      !Need(env, dloss, 1, "dloss") || !Need(env, da, c.n * c.e, "da") || !Need(env, db, c.n * c.e, "db")) {
+  if (!GetViews(env, argv, 6, 5, &a, &b, &c, &labels) || !GetF32(env, argv[2], "dloss", &dloss) || !GetF32(env, argv[3], "da", &da) ||
+      !GetF32(env, argv[4], "db", &db) || !GetF32Exact(env, argv[7], "scaleMargin", 2, &sm) || !Need(env, dloss, 1, "dloss") ||
+      !Need(env, da, c.n * c.e, "da") || !Need(env, db, c.n * c.e, "db")) {
     return nullptr;
   }
   const Gram gr(c, a.data, b.data);
