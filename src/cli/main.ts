@@ -9,7 +9,8 @@ import type { EvalReport } from '../eval';
 import { listBackbones } from '../models';
 import { listHeads } from '../heads';
 import { Trainer, NumericalError, loadCheckpoint } from '../train';
-import { ablate, collect, getExperiment, listExperiments, planRuns, mainTable, parseShard, reproduce, resolveSeeds, REPRODUCE_PRESETS, AblateResult } from '../experiments';
+import { ablate, collect, getExperiment, listExperiments, planRuns, mainTable, parseShard, reproduce, resolveSeeds, REPRODUCE_PRESETS, writeTableViews } from '../experiments';
+import type { AblateResult, ExperimentSummary } from '../experiments';
 import { tableToMarkdown } from '../report/table';
 
 const USAGE = `coreface: CoReFace research workbench (TensorFlow.js)
@@ -28,6 +29,9 @@ Usage:
                    [--check-report]
       Summarise what the store holds for an experiment (no training) and write its tables and report;
       --check-report opens report.html in headless Chromium (plots rendered, console errors, report.png).
+  coreface collect --summary FILE [--out DIR]
+      Rebuild table.md, table.csv, runs.csv and table.tex from a summary.json alone (no store needed, e.g. the
+      committed docs/results/<experiment>/summary.json), into DIR (default: the summary's folder).
   coreface train --config FILE.json [--out DIR] [--resume] [--label NAME]
       Train one model; writes DIR/{config.json,metrics.jsonl,checkpoint.ckpt,result.json}.
   coreface train --data FOLDER|FILE.rec [--config FILE.json] [--out DIR] [--resume] [--label NAME]
@@ -474,8 +478,20 @@ async function cmdAblate(argv: string[]): Promise<number> {
 }
 
 async function cmdCollect(argv: string[]): Promise<number> {
-  const { values: o, positionals } = parseWithPositionals(argv, EXPERIMENT_OPTIONS);
+  const { values: o, positionals } = parseWithPositionals(argv, { ...EXPERIMENT_OPTIONS, summary: { type: 'string' }, out: { type: 'string' } });
   if (o.help) return usage(0);
+  if (typeof o.summary === 'string') {
+    if (positionals.length > 0 || o.variants || o.seeds || o.results) throw new UsageError('collect --summary FILE takes no experiment, --variants, --seeds or --results (the summary is the whole input)');
+    const summary = readJson(o.summary) as ExperimentSummary;
+    if (!summary || typeof summary !== 'object' || typeof summary.experiment !== 'string' || !Array.isArray(summary.variants) || !Array.isArray(summary.runs)) {
+      throw new UsageError(`${o.summary} is not a summary.json of coreface collect (no experiment, variants and runs fields)`);
+    }
+    const out = typeof o.out === 'string' ? o.out : path.dirname(o.summary);
+    const files = writeTableViews(out, summary);
+    process.stdout.write(`${fs.readFileSync(files.markdown, 'utf8')}\nrebuilt from ${o.summary}: ${path.join(out, '{table.md,table.csv,runs.csv,table.tex}')}\n`);
+    return 0;
+  }
+  if (o.out) throw new UsageError('--out goes with --summary FILE (views of a store go to DIR/<experiment>/ of --results)');
   if (positionals.length !== 1) throw new UsageError(`collect needs one experiment name or FILE.json (registered: ${listExperiments().map((e) => e.name).join(', ')})`);
   const results = typeof o.results === 'string' ? o.results : undefined;
   const res = await collect(positionals[0], { variants: listOption(o.variants), seeds: seedsOption(o.seeds), results, report: !o['no-report'], checkReport: Boolean(o['check-report']) });

@@ -1,6 +1,9 @@
 import { createHash } from 'crypto';
 import { ConfigError, resolveObject, Schema } from './schema';
 import { createPairLoss, getPairLossEntry, listPairLosses } from '../losses';
+import { listDatasets, resolveDatasetOptions } from '../data';
+import { getHeadEntry, listHeads } from '../heads';
+import { getBackboneEntry, listBackbones } from '../models';
 
 /**
  * The full, validated configuration of one training run. Every field has a default (see TRAIN_SCHEMA and
@@ -147,7 +150,10 @@ export const TRAIN_SCHEMA: Schema = {
 };
 
 /**
- * Validates a (partial) config and fills in every default; `undefined` gives the default config. Throws
+ * Validates a (partial) config and fills in every default; `undefined` gives the default config. Every default
+ * means the registered ones too: the dataset's options (`DatasetEntry.resolveOptions`), the backbone's, the
+ * head's and the pair loss's option defaults are written into the config, so a config (its hash, its run key,
+ * config.json) states everything that determines the run, and changing a registered default changes it. Throws
  * ConfigError naming the field for any invalid input (including `null`: a config file holding `null` is a
  * mistake, not a request for the 24-epoch default run), never another error type.
  */
@@ -167,8 +173,59 @@ export function resolveTrainConfig(partial: unknown): TrainConfig {
     );
   }
   checkPairLoss(cfg.pairLoss);
+  cfg.dataset.options = resolveRegistered('config.dataset', 'dataset', cfg.dataset.name, () => listDatasets().map((d) => d.name),
+    () => resolveDatasetOptions(cfg.dataset.name, cfg.dataset.options), Object.keys(cfg.dataset.options));
+  cfg.model.backboneOptions = resolveRegistered('config.model', 'backbone', cfg.model.backbone, listBackbones,
+    () => withDefaults(getBackboneEntry(cfg.model.backbone).defaults, cfg.model.backboneOptions, `backbone '${cfg.model.backbone}'`),
+    Object.keys(cfg.model.backboneOptions), 'backboneOptions');
+  cfg.head.options = resolveRegistered('config.head', 'head', cfg.head.name, listHeads,
+    () => withDefaults(getHeadEntry(cfg.head.name).defaults, cfg.head.options, `head '${cfg.head.name}'`), Object.keys(cfg.head.options));
+  if (cfg.pairLoss.name !== 'none') {
+    cfg.pairLoss.options = withDefaults(getPairLossEntry(cfg.pairLoss.name).defaults, cfg.pairLoss.options, `pair loss '${cfg.pairLoss.name}'`);
+  }
   return cfg;
 }
+
+/**
+ * `given` over `defaults`: unknown keys and values of another type than the default's throw (messages name the
+ * option); `undefined` takes the default. Array and object defaults accept any array / object.
+ */
+function withDefaults(defaults: Record<string, unknown>, given: Record<string, unknown>, owner: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...defaults };
+  const allowed = Object.keys(defaults);
+  const kind = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+  for (const [k, v] of Object.entries(given)) {
+    if (!allowed.includes(k)) throw new Error(`unknown option '${k}' of ${owner} (allowed: ${allowed.join(', ') || 'none'})`);
+    if (v === undefined) continue;
+    if (kind(v) !== kind(defaults[k])) throw new Error(`${k} must be a${kind(defaults[k]) === 'array' ? 'n' : ''} ${kind(defaults[k])} for ${owner}, got ${JSON.stringify(v)}`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Runs `resolve` for a registered component at `path` (e.g. 'config.head'), turning its errors into ConfigErrors:
+ * an unknown name at `<path>.name` (or the name field), an option error at `<path>.<optionsField>.<option>` when
+ * the message names a given option, else at `<path>.<optionsField>`.
+ */
+function resolveRegistered(path: string, what: string, name: string, names: () => string[], resolve: () => Record<string, unknown>,
+  givenKeys: string[], optionsField = 'options'): Record<string, unknown> {
+  const nameField = what === 'backbone' ? 'backbone' : 'name';
+  if (!names().includes(name)) {
+    throw new ConfigError(`${path}.${nameField}`, `${path}.${nameField} must be a registered ${what} (${names().join(', ')}), got ${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}...` : name)}`);
+  }
+  try {
+    return resolve();
+  } catch (e) {
+    const msg = String((e as Error)?.message ?? e).slice(0, REGISTERED_MESSAGE_MAX);
+    const field = /^(\w+) must be/.exec(msg)?.[1] ?? /option '(\w+)'/.exec(msg)?.[1];
+    const at = field !== undefined && givenKeys.includes(field) ? `${path}.${optionsField}.${field}` : `${path}.${optionsField}`;
+    throw new ConfigError(at, `${at}: ${msg}`);
+  }
+}
+
+/** Longest part of a registered component's message kept in a ConfigError (it may list every allowed option). */
+const REGISTERED_MESSAGE_MAX = 500;
 
 /** Longest part of a pair-loss message kept in a ConfigError (option values may be long strings). */
 const PAIR_MESSAGE_MAX = 200;

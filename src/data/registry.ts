@@ -10,6 +10,13 @@ export type DatasetOptions = Record<string, unknown>;
 export interface DatasetEntry {
   /** One-line human-readable description (shown by `listDatasets`). */
   description: string;
+  /**
+   * Validates `opts` and returns them with every default filled in: everything that determines the data, so that a
+   * run's config (and its store key) changes when a default changes. Options that only change how the data is
+   * obtained (a cache folder, progress output) stay as given. Must be idempotent and plain JSON. Throws like
+   * `create` for invalid options.
+   */
+  resolveOptions(opts?: DatasetOptions): DatasetOptions;
   /** Build the benchmark; must validate `opts` and throw with a message naming the offending field. */
   create(opts?: DatasetOptions): FaceBenchmark;
 }
@@ -25,12 +32,22 @@ export function registerDataset(name: string, entry: DatasetEntry): void {
 
 /** Create a registered dataset; an unknown name throws an error listing the available names. */
 export function createDataset(name: string, opts: DatasetOptions = {}): FaceBenchmark {
+  return getDatasetEntry(name).create(opts);
+}
+
+/** Options of dataset `name` with every default filled in (see {@link DatasetEntry.resolveOptions}). */
+export function resolveDatasetOptions(name: string, opts: DatasetOptions = {}): DatasetOptions {
+  return getDatasetEntry(name).resolveOptions(opts);
+}
+
+/** The registry entry of `name`; an unknown name throws an error listing the available names. */
+export function getDatasetEntry(name: string): DatasetEntry {
   const entry = registry.get(name);
   if (!entry) {
     const names = listDatasets().map((d) => d.name);
     throw new Error(`unknown dataset '${name}'; available: ${names.length ? names.join(', ') : '(none registered)'}`);
   }
-  return entry.create(opts);
+  return entry;
 }
 
 /** Registered datasets, sorted by name. */

@@ -3,7 +3,7 @@
  * and an open-set identification split (gallery / known probes / unknown probes). Generic over datasets.
  */
 import { Rng } from '../util/rng';
-import type { IdentificationSplit, VerificationPairs } from './types';
+import type { HeldOutSet, IdentificationSplit, ImageSet, VerificationPairs } from './types';
 
 export interface PairOptions {
   /** Number of folds (LFW: 10). */
@@ -33,6 +33,55 @@ export function minIdentitiesPerFold(pairsPerFold: number, imagesPerIdentity: nu
   for (let m = 2; ; m++) {
     if (m * same >= pairsPerFold && ((m * (m - 1)) / 2) * imagesPerIdentity * imagesPerIdentity >= pairsPerFold) return m;
   }
+}
+
+/**
+ * Pairs per fold for held-back images of training identities: the requested `pairsPerFold`, or fewer when the
+ * smallest fold (floor(numIdentities / folds) identities with `perIdentity` images each) cannot hold that many
+ * distinct same pairs and as many different pairs. 0 when no pair fits (fewer than 2 images per identity or
+ * fewer than 2 identities per fold).
+ */
+export function heldOutPairsPerFold(numIdentities: number, perIdentity: number, folds: number, pairsPerFold: number): number {
+  const q = Math.floor(numIdentities / folds);
+  if (perIdentity < 2 || q < 2) return 0;
+  const same = (q * perIdentity * (perIdentity - 1)) / 2;
+  const diff = ((q * (q - 1)) / 2) * perIdentity * perIdentity;
+  return Math.min(pairsPerFold, same, diff);
+}
+
+/** Default held-back images per training identity of the built-in benchmarks (synthfaces, glyphs). */
+export const DEFAULT_HELD_OUT_PER_IDENTITY = 4;
+
+/**
+ * The default `heldOutPerIdentity` of a benchmark with `trainIdentities` training identities and `folds` folds:
+ * {@link DEFAULT_HELD_OUT_PER_IDENTITY}, or 0 when the folds cannot hold two identities each (tiny test sets).
+ */
+export function defaultHeldOutPerIdentity(trainIdentities: number, folds: number): number {
+  return heldOutPairsPerFold(trainIdentities, DEFAULT_HELD_OUT_PER_IDENTITY, folds, 1) >= 1 ? DEFAULT_HELD_OUT_PER_IDENTITY : 0;
+}
+
+/** Throws unless `heldOutPerIdentity` is 0 or can form held-back pairs (>= 2 images, >= 2 identities per fold). */
+export function checkHeldOutOption(r: { heldOutPerIdentity: number; trainIdentities: number; folds: number }): void {
+  const h = r.heldOutPerIdentity;
+  if (h === 1) throw new Error('heldOutPerIdentity must be 0 (none) or >= 2 (pairs need two images of an identity), got 1');
+  if (h >= 2 && heldOutPairsPerFold(r.trainIdentities, h, r.folds, 1) < 1) {
+    throw new Error(`heldOutPerIdentity=${h} needs at least ${2 * r.folds} training identities (2 per fold x ${r.folds} folds), ` +
+      `got trainIdentities=${r.trainIdentities}; use heldOutPerIdentity 0`);
+  }
+}
+
+/**
+ * The held-back set of a benchmark: `set` (images of the training identities that were not trained on) with
+ * verification pairs made as the test pairs are ({@link makeVerificationPairs}), with {@link heldOutPairsPerFold}
+ * pairs per fold. Throws when no pair fits.
+ */
+export function makeHeldOutSet(set: ImageSet, numIdentities: number, perIdentity: number, opts: PairOptions, rng: Rng): HeldOutSet {
+  const P = heldOutPairsPerFold(numIdentities, perIdentity, opts.folds, opts.pairsPerFold);
+  if (P < 1) {
+    throw new Error(`held-back images: ${numIdentities} training identities x ${perIdentity} images cannot form ${opts.folds} identity-disjoint ` +
+      'folds of pairs (need at least 2 images per identity and 2 identities per fold)');
+  }
+  return { set, pairs: makeVerificationPairs(set.labels, numIdentities, { folds: opts.folds, pairsPerFold: P }, rng) };
 }
 
 /**

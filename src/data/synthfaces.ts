@@ -12,7 +12,7 @@
  */
 import { Rng } from '../util/rng';
 import { registerDataset } from './registry';
-import { makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from './splits';
+import { checkHeldOutOption, defaultHeldOutPerIdentity, makeHeldOutSet, makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from './splits';
 import type { FaceBenchmark, ImageSet } from './types';
 import {
   DEFAULT_NUISANCE_PARAMS, effectiveNuisance, renderInto, sampleIdentity, sampleNuisance,
@@ -57,6 +57,13 @@ export type SynthFacesOptions = {
   pairsPerFold?: number;
   /** Number of verification folds (default 10). */
   folds?: number;
+  /**
+   * Held-back images per training identity, never trained on: 0 (none) or >= 2 (default 4; 0 when the folds cannot
+   * hold two training identities each, i.e. trainIdentities < 2 * folds). They are images
+   * `imagesPerIdentity ..` of each training identity's own image stream, so the training images do not depend on
+   * it; verification pairs over them (`FaceBenchmark.heldOut`) measure verification on training identities.
+   */
+  heldOutPerIdentity?: number;
 };
 
 /** Fully resolved options. */
@@ -67,7 +74,7 @@ export type ResolvedSynthFacesOptions = Required<Omit<SynthFacesOptions, 'nuisan
 
 const OPTION_NAMES: readonly (keyof SynthFacesOptions)[] = [
   'trainIdentities', 'testIdentities', 'imagesPerIdentity', 'testImagesPerIdentity', 'resolution', 'channels', 'seed',
-  'nuisance', 'nuisanceParams', 'unknownFraction', 'pairsPerFold', 'folds',
+  'nuisance', 'nuisanceParams', 'unknownFraction', 'pairsPerFold', 'folds', 'heldOutPerIdentity',
 ];
 
 function fmt(v: unknown): string {
@@ -124,7 +131,10 @@ export function resolveSynthFacesOptions(opts: SynthFacesOptions | Record<string
     unknownFraction: numOpt(o, 'unknownFraction', DEFAULT_UNKNOWN_FRACTION, (x) => x >= 0 && x < 1, 'a number in [0, 1)'),
     pairsPerFold: intOpt(o, 'pairsPerFold', DEFAULT_PAIRS_PER_FOLD, 1),
     folds: intOpt(o, 'folds', DEFAULT_SYNTH_FOLDS, 1),
+    heldOutPerIdentity: 0,
   };
+  r.heldOutPerIdentity = intOpt(o, 'heldOutPerIdentity', defaultHeldOutPerIdentity(r.trainIdentities, r.folds), 0);
+  checkHeldOutOption(r);
   if (r.resolution > 1024) throw new Error(`resolution must be an integer >= 16 and <= 1024, got ${r.resolution}`);
   if (!checkProtocols) return r;
   const perFold = minIdentitiesPerFold(r.pairsPerFold, r.testImagesPerIdentity);
@@ -154,11 +164,12 @@ function drawIdentities(rng: Rng, n: number): SynthIdentity[] {
 }
 
 /**
- * Render `perIdentity` images of each identity (identity-major) into an ImageSet. Image j of identity i uses
- * its own stream `rng.fork(i).fork(j)`, so it does not depend on how many images or identities are rendered.
+ * Render `perIdentity` images of each identity (identity-major) into an ImageSet: images `firstImage ..
+ * firstImage + perIdentity - 1` (default from 0). Image j of identity i uses its own stream `rng.fork(i).fork(j)`,
+ * so it does not depend on how many images or identities are rendered.
  */
 export function renderIdentitySet(identities: SynthIdentity[], perIdentity: number, resolution: number, channels: 1 | 3,
-  nuisance: NuisanceParams, rng: Rng): ImageSet {
+  nuisance: NuisanceParams, rng: Rng, firstImage = 0): ImageSet {
   const count = identities.length * perIdentity;
   const size = resolution * resolution * channels;
   const images = new Float32Array(count * size);
@@ -167,7 +178,7 @@ export function renderIdentitySet(identities: SynthIdentity[], perIdentity: numb
   identities.forEach((id, i) => {
     const idRng = rng.fork(i);
     for (let j = 0; j < perIdentity; j++, k++) {
-      const r = idRng.fork(j);
+      const r = idRng.fork(firstImage + j);
       renderInto(id, sampleNuisance(r, nuisance), resolution, channels, r, images, k * size, true);
       labels[k] = i;
     }
@@ -187,6 +198,11 @@ export function createSynthFaces(opts: SynthFacesOptions | Record<string, unknow
   const test = renderIdentitySet(testIds, r.testImagesPerIdentity, r.resolution, r.channels, nuisance, root.fork('test-images'));
   const pairs = makeVerificationPairs(test.labels, r.testIdentities, { folds: r.folds, pairsPerFold: r.pairsPerFold }, root.fork('pairs'));
   const identification = makeIdentificationSplit(test.labels, r.testIdentities, r.unknownFraction, root.fork('identification'));
+  const h = r.heldOutPerIdentity;
+  const heldOut = h > 0
+    ? makeHeldOutSet(renderIdentitySet(trainIds, h, r.resolution, r.channels, nuisance, root.fork('train-images'), r.imagesPerIdentity),
+      r.trainIdentities, h, { folds: r.folds, pairsPerFold: r.pairsPerFold }, root.fork('held-out-pairs'))
+    : undefined;
   return {
     name: 'synthfaces',
     train,
@@ -194,11 +210,13 @@ export function createSynthFaces(opts: SynthFacesOptions | Record<string, unknow
     test,
     pairs,
     identification,
+    ...(heldOut ? { heldOut } : {}),
     meta: {
       options: { ...r, nuisanceParams: { ...r.nuisanceParams } },
       effectiveNuisance: { ...nuisance },
       counts: { train: train.count, test: test.count, pairs: pairs.left.length, gallery: identification.gallery.length,
-        knownProbes: identification.knownProbes.length, unknownProbes: identification.unknownProbes.length },
+        knownProbes: identification.knownProbes.length, unknownProbes: identification.unknownProbes.length,
+        heldOut: heldOut?.set.count ?? 0, heldOutPairs: heldOut?.pairs.left.length ?? 0 },
       pairLayout: 'fold k = pairs [k*2P, (k+1)*2P): P same then P different; folds are identity-disjoint',
       generationMs: Date.now() - t0,
     },
@@ -215,7 +233,8 @@ export function describe(): string {
     '  nuisance (per image, all scaled by `nuisance`): rotation, scale, shift, directional illumination, brightness/contrast,',
     '    colour cast, expression (smile, open mouth, squint, brow raise), glasses, mask, hand, background clutter, blur, noise.',
     '  options (defaults): trainIdentities 500, testIdentities 300, imagesPerIdentity 20, testImagesPerIdentity 10,',
-    '    resolution 32, channels 3, seed 0, nuisance 1.0, nuisanceParams {}, unknownFraction 0.3, pairsPerFold 300, folds 10.',
+    '    resolution 32, channels 3, seed 0, nuisance 1.0, nuisanceParams {}, unknownFraction 0.3, pairsPerFold 300, folds 10,',
+    '    heldOutPerIdentity 4 (held-back images of each training identity, never trained on: verification on training identities).',
     '  protocols: train/test identities disjoint; LFW-style pairs in identity-disjoint folds (P same then P different per',
     '    fold); open-set split with one gallery image per known identity and unknownFraction identities as unknown probes.',
   ].join('\n');
@@ -223,6 +242,10 @@ export function describe(): string {
 
 registerDataset('synthfaces', {
   description: 'procedural faces: continuous identity parameters plus scalable per-image nuisance (built in, deterministic)',
+  resolveOptions: (opts) => {
+    const r = resolveSynthFacesOptions(opts ?? {});
+    return { ...r, nuisanceParams: { ...DEFAULT_NUISANCE_PARAMS, ...r.nuisanceParams } };
+  },
   create: (opts) => createSynthFaces(opts ?? {}),
 });
 

@@ -68,6 +68,20 @@ export interface IdentificationSplit {
   unknownProbes: Int32Array;
 }
 
+/**
+ * Held-back images of the training identities: never trained on, labelled with the training labels, with
+ * verification pairs over them built as the test pairs are (identity-disjoint folds, P same then P different per
+ * fold; P may be smaller than the test set's when few identities fit a fold). Verification on them against
+ * verification on the test identities measures how much of what the model learned is specific to the training
+ * identities (the train-minus-test gap of issue 15).
+ */
+export interface HeldOutSet {
+  /** The held-back images; labels are training labels (0..numClasses-1). */
+  set: ImageSet;
+  /** Verification pairs, as indices into `set`. */
+  pairs: VerificationPairs;
+}
+
 /** A complete benchmark: training data plus verification and identification protocols on the test set. */
 export interface FaceBenchmark {
   name: string;
@@ -77,6 +91,8 @@ export interface FaceBenchmark {
   test: ImageSet;
   pairs: VerificationPairs;
   identification: IdentificationSplit;
+  /** Held-back images of the training identities with their pairs (absent when the dataset has none). */
+  heldOut?: HeldOutSet;
   /** JSON-serialisable description of how the benchmark was made (options, counts, timings). */
   meta: Record<string, unknown>;
 }

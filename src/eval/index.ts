@@ -11,7 +11,7 @@ export type { IdentificationReport } from './identification';
 export { DEFAULT_FPIR_LEVELS, dirAtFpir, openSetReport } from './openset';
 export type { OpenSetReport } from './openset';
 export { flipFuse, gatherRows, l2Normalize, pairCosineScores, similarityMatrix } from './embeddings';
-export { evaluateEmbeddings } from './report';
+export { evaluateEmbeddings, evaluateVerification } from './report';
 export type { EvalIdentificationSplit, EvalPairs, EvalReport, EvaluateOptions } from './report';
 export type { BinaryLabels } from './validate';
 export { pca2d } from './pca';

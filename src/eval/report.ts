@@ -81,6 +81,30 @@ function gatherLabels(labels: Int32Array, idx: Int32Array): Int32Array {
   return out;
 }
 
+function verificationOfNormalized(emb: Float32Array, n: number, d: number, pairs: EvalPairs, opts: EvaluateOptions): EvalReport['verification'] {
+  const scores = pairCosineScores(emb, n, d, pairs.left, pairs.right);
+  const acc = verificationAccuracy(scores, pairs.isSame, { folds: opts.folds ?? DEFAULT_FOLDS });
+  return {
+    accuracy: acc.accuracy,
+    std: acc.std,
+    foldAccuracies: acc.foldAccuracies,
+    thresholds: acc.thresholds,
+    auc: rocAuc(scores, pairs.isSame),
+    eer: eer(scores, pairs.isSame),
+    tarAtFar: tarAtFarLevels(scores, pairs.isSame, opts.farLevels ?? DEFAULT_FAR_LEVELS),
+  };
+}
+
+/**
+ * The verification part of {@link evaluateEmbeddings} alone: k-fold accuracy, AUC, EER and TAR@FAR of `n x d`
+ * embeddings (normalised here) on `pairs` (used for held-back images of training identities, which have no
+ * identification split).
+ */
+export function evaluateVerification(embeddings: Float32Array, n: number, d: number, pairs: EvalPairs, opts: EvaluateOptions = {}): EvalReport['verification'] {
+  checkLength(pairs.isSame, pairs.left.length, 'pairs.isSame', 'pairs.left.length', 'evaluateVerification');
+  return verificationOfNormalized(l2Normalize(embeddings, n, d), n, d, pairs, opts);
+}
+
 /**
  * Evaluates `n x d` test embeddings on verification pairs and an identification split.
  * @param labels identity of each of the n embeddings.
@@ -100,9 +124,7 @@ export function evaluateEmbeddings(
   checkLength(labels, n, 'labels', 'n', fn);
   checkLength(pairs.isSame, pairs.left.length, 'pairs.isSame', 'pairs.left.length', fn);
   const emb = l2Normalize(embeddings, n, d);
-
-  const scores = pairCosineScores(emb, n, d, pairs.left, pairs.right);
-  const acc = verificationAccuracy(scores, pairs.isSame, { folds: opts.folds ?? DEFAULT_FOLDS });
+  const verification = verificationOfNormalized(emb, n, d, pairs, opts);
   let genuine = 0;
   for (const v of pairs.isSame) genuine += v ? 1 : 0;
 
@@ -135,15 +157,7 @@ export function evaluateEmbeddings(
   }
 
   return {
-    verification: {
-      accuracy: acc.accuracy,
-      std: acc.std,
-      foldAccuracies: acc.foldAccuracies,
-      thresholds: acc.thresholds,
-      auc: rocAuc(scores, pairs.isSame),
-      eer: eer(scores, pairs.isSame),
-      tarAtFar: tarAtFarLevels(scores, pairs.isSame, opts.farLevels ?? DEFAULT_FAR_LEVELS),
-    },
+    verification,
     identification: ident,
     openSet,
     counts: {

@@ -7,7 +7,7 @@ import { executeRuns, nativeThreadsPerJob } from './runner';
 import { enableNativeKernels, nativeKernelsActive, nativeKernelsStatus, THREADS_ENV_VAR } from '../backends/native-kernels';
 import { getExperiment } from './registry';
 import { PlannedRun, planRuns, ResolvedExperiment, shardRuns } from './spec';
-import { DEFAULT_RESULTS_DIR, RunStore } from './store';
+import { CODE_VERSION, DEFAULT_RESULTS_DIR, RunStore } from './store';
 import { ExperimentSummary, fromRunOutcomes, summarizeExperiment } from './summary';
 import { ViewFiles, writeViews } from './views';
 import { checkReportInBrowser } from '../report/html-report';
@@ -105,6 +105,28 @@ function plan(exp: ResolvedExperiment, opts: ExperimentRunOptions): PlannedRun[]
 }
 
 /**
+ * Lines saying which run folders of the store are under stale keys (an older key scheme or code version) and which
+ * of the planned runs they correspond to: those are not reused (no silent reuse of a run whose config may have had
+ * other defaults), and the user learns why they train again. Empty when the store has no stale folder.
+ */
+export function staleRunNotes(store: RunStore, runs: PlannedRun[], tag: string): string[] {
+  const stale = store.staleRuns();
+  if (stale.length === 0) return [];
+  const planned = new Map(runs.map((r) => [r.key, r]));
+  const matching = stale.filter((s) => s.currentKey !== null && planned.has(s.currentKey) && s.finished);
+  const lines = [
+    `[${tag}] note: the store holds ${stale.length} run folder(s) under keys of an older key scheme or code version ` +
+      `(keys now hash the fully resolved config, registered defaults included, and ${CODE_VERSION}); they are not reused.`,
+  ];
+  for (const s of matching.slice(0, 10)) {
+    const r = planned.get(s.currentKey as string) as PlannedRun;
+    lines.push(`[${tag}]   ${r.variant} seed ${r.seed}: an old run with the same written config is runs/${s.key} (${s.version ?? 'unknown version'}); run ${r.key} trains anew`);
+  }
+  if (matching.length > 10) lines.push(`[${tag}]   ... and ${matching.length - 10} more`);
+  return lines;
+}
+
+/**
  * `coreface ablate`: runs the runs of an experiment that the store does not hold yet (only this shard's share
  * with `shard`), then writes the summary, tables and report (unsharded) to `<results>/<experiment>/`.
  * The duration estimate comes from timing real steps of a CoReFace variant (or the first) on this machine.
@@ -120,6 +142,7 @@ export async function ablate(experiment: string | ResolvedExperiment, opts: Abla
   const reps = exp.replicates ? ` x ${exp.replicates.label} ${exp.replicates.values.map(String).join(', ')}` : '';
   log(`[ablate] ${all.length} runs (${new Set(all.map((r) => r.variant)).size} variants x seeds ${[...new Set(all.map((r) => r.seed))].join(', ')}${reps})` +
     `${opts.shard ? `; shard ${opts.shard.index}/${opts.shard.count}: ${mine.length} runs` : ''}; store ${store.root}`);
+  for (const line of staleRunNotes(store, mine, 'ablate')) log(line);
   const todo = mine.filter((r) => !store.result(r.key, r.config) && (opts.retryFailed || !store.failure(r.key)));
   let estimate = 0;
   let perRun: ((r: PlannedRun) => number) | undefined;
@@ -189,6 +212,7 @@ export async function collect(experiment: string | ResolvedExperiment, opts: Exp
   const exp = typeof experiment === 'string' ? getExperiment(experiment) : experiment;
   const store = new RunStore(opts.results ?? DEFAULT_RESULTS_DIR);
   const runs = plan(exp, opts);
+  if (notes.length === 0) for (const line of staleRunNotes(store, runs, 'collect')) log(line);
   const outcomes = collectOutcomes(runs, store);
   const summary = summarizeExperiment(exp, outcomes);
   const dir = path.join(store.root, exp.name);

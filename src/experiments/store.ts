@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { configHash, TrainConfig } from '../config';
+import { configHash, resolveTrainConfig, TrainConfig } from '../config';
 import type { RunResult } from '../train';
 import { cachedResult } from '../train/cache';
 import { writeJsonAtomic } from '../util/atomic';
@@ -27,9 +27,33 @@ export const DEFAULT_RESULTS_DIR = 'results';
 export const DEFAULT_STALE_SECONDS = 600;
 const HEARTBEAT_MS = 15000;
 
-/** Store key of a run: sha256 of the resolved config without its name, plus CODE_VERSION (16 hex). */
-export function runKey(config: TrainConfig): string {
-  return createHash('sha256').update(`${configHash({ ...config, name: '' })}\n${CODE_VERSION}`).digest('hex').slice(0, 16);
+/**
+ * Scheme of the run keys. 2 (since coreface-lab 0.2.0): the hash of the FULLY resolved config, every registered
+ * default (dataset, backbone, head and pair-loss options) filled in by `resolveTrainConfig`, so changing a default
+ * gives new keys. Scheme 1 hashed the config as written (`head.options: {}`), so a changed default silently
+ * returned old runs.
+ */
+export const KEY_SCHEME = 2;
+
+/**
+ * Store key of a run: sha256 of the fully resolved config without its name, CODE_VERSION and KEY_SCHEME (16 hex).
+ * Any partial config is resolved first, so equal runs get equal keys however they were written.
+ */
+export function runKey(config: TrainConfig | Record<string, unknown>): string {
+  const full = resolveTrainConfig(config);
+  return createHash('sha256').update(`${configHash({ ...full, name: '' })}\n${CODE_VERSION}\nkey-scheme ${KEY_SCHEME}`).digest('hex').slice(0, 16);
+}
+
+/** A run folder whose name is not the current key of its own config.json: written under another key scheme or code version. */
+export interface StaleRun {
+  /** Folder name (the key it was stored under). */
+  key: string;
+  /** The current key of its config, or null when config.json is missing or no longer a valid config. */
+  currentKey: string | null;
+  /** Whether the folder holds a finished result.json. */
+  finished: boolean;
+  /** coreface-lab version recorded in result.json, when there is one. */
+  version: string | null;
 }
 
 /** State of a run in the store. */
@@ -76,6 +100,46 @@ export class RunStore {
   /** Folder of a run. */
   dir(key: string): string {
     return path.join(this.root, 'runs', key);
+  }
+
+  /** Keys of every run folder in the store. */
+  keys(): string[] {
+    try {
+      return fs.readdirSync(path.join(this.root, 'runs'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Run folders stored under a key that is not the current key of their config.json: runs of an older key scheme
+   * (before 0.2.0 keys hashed the config as written, not with every registered default filled in) or of another
+   * code version. They are never reused: a run is looked up by its current key only. Callers report them so that
+   * no old run is silently mistaken for a missing or a current one.
+   */
+  staleRuns(): StaleRun[] {
+    const out: StaleRun[] = [];
+    for (const key of this.keys()) {
+      const dir = this.dir(key);
+      let currentKey: string | null = null;
+      try {
+        currentKey = runKey(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>);
+      } catch {
+        currentKey = null;
+      }
+      if (currentKey === key) continue;
+      let version: string | null = null;
+      const finished = fs.existsSync(path.join(dir, 'result.json'));
+      if (finished) {
+        try {
+          version = (JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')) as RunResult).versions?.['coreface-lab'] ?? null;
+        } catch {
+          version = null;
+        }
+      }
+      out.push({ key, currentKey, finished, version });
+    }
+    return out;
   }
 
   /** The finished result of a run (null unless result.json exists and matches the config). */

@@ -20,6 +20,11 @@ export const TABLE_METRICS = [
   { key: 'dirAtFpir1e2', label: 'DIR@FPIR=1e-2', higherIsBetter: true },
   { key: 'auc', label: 'AUC', higherIsBetter: true },
   { key: 'eer', label: 'EER', higherIsBetter: false },
+  // fitting (issue 15): training accuracy in evaluation mode, verification on held-back images of the training
+  // identities, and the gap = that minus verification on the test identities (percentage points in tables)
+  { key: 'trainAccuracy', label: 'train acc', higherIsBetter: true },
+  { key: 'heldOutAccuracy', label: 'verification, training ids', higherIsBetter: true },
+  { key: 'gap', label: 'gap', higherIsBetter: false },
 ] as const;
 
 /** A table metric's key. */
@@ -39,6 +44,12 @@ export interface RunRow {
   eer: number;
   rank1: number;
   dirAtFpir1e2: number | null;
+  /** Margin-free training accuracy in evaluation mode (null for runs without fit measurements). */
+  trainAccuracy: number | null;
+  /** Verification accuracy on held-back images of the training identities (null when the dataset has none). */
+  heldOutAccuracy: number | null;
+  /** heldOutAccuracy - verificationAccuracy (null without held-back images). */
+  gap: number | null;
   imgPerSec: number;
   trainSeconds: number;
   backend: string;
@@ -109,6 +120,8 @@ export interface ExperimentSummary {
   runs: RunRow[];
   failed: { variant: string; seed: number; replicate?: ReplicateValue; key: string; error: string }[];
   missing: { variant: string; seed: number; replicate?: ReplicateValue; key: string; status: string }[];
+  /** Lines shown under the table header (e.g. the wall time of the last `ablate`); absent when there are none. */
+  notes?: string[];
 }
 
 /** `{replicate}` when the run has one, else `{}` (so experiments without replicates keep their JSON as it was). */
@@ -131,6 +144,9 @@ export function runRow(run: PlannedRun, r: RunResult): RunRow {
     eer: f.verification.eer,
     rank1: f.identification.rank1,
     dirAtFpir1e2: f.openSet?.dirAtFpir['1e-2'] ?? null,
+    trainAccuracy: r.fit?.trainAccuracy ?? null,
+    heldOutAccuracy: r.fit?.heldOut?.accuracy ?? null,
+    gap: r.fit?.gap ?? null,
     imgPerSec: r.imgPerSec,
     trainSeconds: r.trainSeconds,
     backend: backendLabel(r),

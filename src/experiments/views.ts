@@ -11,7 +11,7 @@ import { escapeLatex, tableToLatex } from '../report/latex';
 import { writeReportHtml } from '../report/html-report';
 import type { ExperimentReportData, ReportRun, ReportStat, ReportStep } from '../report/report-data';
 import type { RunArtifacts } from '../train/artifacts';
-import type { StepRecord } from '../train';
+import type { RunResult, StepRecord } from '../train';
 import type { SampleSummary } from '../stats';
 import type { ReplicateValue, ResolvedExperiment } from './spec';
 import type { RunStore } from './store';
@@ -69,7 +69,7 @@ export function mainTable(s: ExperimentSummary): TableData {
       const sp = v.replicateSpread?.verificationAccuracy ?? null;
       rec[spreadCol] = sp && sp.std !== null ? pct(sp.std) : 'n/a';
     }
-    for (const m of TABLE_METRICS.slice(1)) rec[`${m.label} %`] = meanStdCell(v.metrics[m.key]);
+    for (const m of TABLE_METRICS.slice(1)) rec[m.key === 'gap' ? 'gap (pts)' : `${m.label} %`] = meanStdCell(v.metrics[m.key]);
     rec['fold std %'] = v.foldStd === null ? 'n/a' : pct(v.foldStd);
     rec['img/s'] = v.imgPerSec === null ? 'n/a' : v.imgPerSec.toFixed(0);
     return rec;
@@ -92,6 +92,7 @@ export function pairedTable(s: ExperimentSummary): TableData {
       'Δ TAR@FAR=1e-3': diffCell(vs.tarAtFar1e3),
       'Δ rank-1': diffCell(vs.rank1),
       'Δ DIR@FPIR=1e-2': diffCell(vs.dirAtFpir1e2),
+      'Δ gap': diffCell(vs.gap),
     };
   });
   return fromRecords(records);
@@ -169,13 +170,16 @@ function readArtifacts(dir: string): RunArtifacts | null {
 export function reportData(exp: ResolvedExperiment, s: ExperimentSummary, store: RunStore, tables: { title: string; html: string; note?: string }[]): ExperimentReportData {
   const runs: ReportRun[] = s.runs.map((row) => {
     const dir = store.dir(row.key);
-    const result = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')) as { epochs: { epoch: number; lr: number; meanLoss: number; meanAccuracy: number; eval?: { verification: { accuracy: number } } }[] };
+    const result = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')) as Pick<RunResult, 'epochs'>;
     const art = readArtifacts(dir);
     const run: ReportRun = {
       variant: row.variant,
       seed: row.seed,
       ...(row.replicate === undefined ? {} : { replicate: row.replicate }),
-      epochs: result.epochs.map((e) => ({ epoch: e.epoch, lr: e.lr, meanLoss: e.meanLoss, meanAccuracy: e.meanAccuracy, verificationAccuracy: e.eval?.verification.accuracy })),
+      epochs: result.epochs.map((e) => ({
+        epoch: e.epoch, lr: e.lr, meanLoss: e.meanLoss, meanAccuracy: e.meanAccuracy, verificationAccuracy: e.eval?.verification.accuracy,
+        ...(e.fit ? { trainAccuracy: e.fit.trainAccuracy, ...(e.fit.heldOut ? { heldOutAccuracy: e.fit.heldOut.accuracy } : {}) } : {}),
+      })),
       steps: readSteps(dir),
     };
     if (art) {
@@ -217,9 +221,13 @@ export interface ViewFiles {
   report: string | null;
 }
 
-/** Markdown of both tables with the notes a reader needs (seeds, replicates, backend, statistics used, failures). */
-export function markdownReport(exp: ResolvedExperiment, s: ExperimentSummary, extra: string[] = []): string {
-  const baseline = exp.variants.find((v) => v.name === exp.baseline)?.label ?? exp.baseline;
+/**
+ * Markdown of both tables with the notes a reader needs (seeds, replicates, backend, statistics used, failures,
+ * and the summary's `notes`, e.g. the wall time of the last `ablate`). A function of the summary alone, so a
+ * committed summary.json rebuilds its table.md byte for byte ({@link writeTableViews}).
+ */
+export function markdownReport(s: ExperimentSummary, extra: string[] = []): string {
+  const baseline = s.variants.find((v) => v.variant === s.baseline)?.label ?? s.baseline;
   const r = s.replicates;
   const header = r
     ? `Seeds ${s.seeds.join(', ')} x ${r.label} ${r.values.map(String).join(', ')} (\`${r.path}\`); backend ${s.backends.join(', ') || 'n/a'}; ` +
@@ -230,10 +238,11 @@ export function markdownReport(exp: ResolvedExperiment, s: ExperimentSummary, ex
     ? `Paired against **${baseline}** on the (seed, ${r.label}) runs both finished (differences in percentage points; paired t-test and exact sign-flip permutation test, two-sided; with n pairs the permutation p cannot go below 2/2^n, and it is not computed above 20 pairs).`
     : `Paired against **${baseline}** on the seeds both finished (differences in percentage points; paired t-test and exact sign-flip permutation test, two-sided; with n seeds the permutation p cannot go below 2/2^n).`;
   return [
-    `# ${exp.name}`,
+    `# ${s.experiment}`,
     '',
-    exp.description ? `${exp.description}.` : '',
+    s.description ? `${s.description}.` : '',
     header,
+    ...(s.notes ?? []),
     ...extra,
     '',
     tableToMarkdown(mainTable(s)),
@@ -248,10 +257,11 @@ export function markdownReport(exp: ResolvedExperiment, s: ExperimentSummary, ex
 }
 
 /**
- * Writes summary.json, table.md, table.csv (numeric, per variant), runs.csv, table.tex (booktabs) and, when
- * `report` (default true), report.html into `dir`. Returns the paths.
+ * Writes the table views of a summary into `dir`: table.md, table.csv (numeric, per variant), runs.csv and
+ * table.tex (booktabs). They depend on the summary alone, so `coreface collect --summary FILE` rebuilds them from a
+ * committed summary.json (docs/results/<experiment>/) without the run store. Returns the paths (report: null).
  */
-export function writeViews(dir: string, exp: ResolvedExperiment, s: ExperimentSummary, store: RunStore, opts: { report?: boolean; extraNotes?: string[] } = {}): ViewFiles {
+export function writeTableViews(dir: string, s: ExperimentSummary): ViewFiles {
   fs.mkdirSync(dir, { recursive: true });
   const files: ViewFiles = {
     summary: path.join(dir, 'summary.json'),
@@ -261,25 +271,39 @@ export function writeViews(dir: string, exp: ResolvedExperiment, s: ExperimentSu
     latex: path.join(dir, 'table.tex'),
     report: null,
   };
-  writeJsonAtomic(files.summary, s);
-  writeFileAtomic(files.markdown, markdownReport(exp, s, opts.extraNotes));
+  writeFileAtomic(files.markdown, markdownReport(s));
   writeFileAtomic(files.csv, tableToCsv(numericTable(s)));
   writeFileAtomic(files.runsCsv, tableToCsv(runsTable(s)));
   const main = mainTable(s);
   const paired = pairedTable(s);
   // Label columns left, the number columns right; captions are raw LaTeX, so the name is escaped.
   const align = (t: TableData): string => t.columns.map((c) => (c === 'variant' || c === 'seeds' || c === 'runs' ? 'l' : 'r')).join('');
-  const name = escapeLatex(exp.name);
+  const name = escapeLatex(s.experiment);
   const over = s.replicates
     ? `all (seed, ${escapeLatex(s.replicates.label)}) runs, seeds ${s.seeds.join(', ')} x ${escapeLatex(s.replicates.label)} ${escapeLatex(s.replicates.values.map(String).join(', '))}`
     : `seeds ${s.seeds.join(', ')}`;
   writeFileAtomic(
     files.latex,
     [
-      tableToLatex(main, { caption: `${name}: mean $\\pm$ sample std over ${over} (percent).`, label: `tab:${exp.name}`, align: align(main) }),
-      tableToLatex(paired, { caption: `${name}: paired differences against the baseline (percentage points).`, label: `tab:${exp.name}-paired`, align: align(paired) }),
+      tableToLatex(main, { caption: `${name}: mean $\\pm$ sample std over ${over} (percent).`, label: `tab:${s.experiment}`, align: align(main) }),
+      // an experiment of the baseline alone has no paired rows
+      ...(paired.columns.length ? [tableToLatex(paired, { caption: `${name}: paired differences against the baseline (percentage points).`, label: `tab:${s.experiment}-paired`, align: align(paired) })] : []),
     ].join('\n'),
   );
+  return files;
+}
+
+/**
+ * Writes summary.json (with `extraNotes` kept in it as `notes`), the table views ({@link writeTableViews}) and, when
+ * `report` (default true), report.html into `dir`. Returns the paths.
+ */
+export function writeViews(dir: string, exp: ResolvedExperiment, summary: ExperimentSummary, store: RunStore, opts: { report?: boolean; extraNotes?: string[] } = {}): ViewFiles {
+  const s: ExperimentSummary = opts.extraNotes?.length ? { ...summary, notes: [...(summary.notes ?? []), ...opts.extraNotes] } : summary;
+  fs.mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(path.join(dir, 'summary.json'), s);
+  const files = writeTableViews(dir, s);
+  const main = mainTable(s);
+  const paired = pairedTable(s);
   if (opts.report ?? true) {
     const data = reportData(exp, s, store, [
       { title: `Per variant (mean ± std over ${unitsText(s)})`, html: tableToHtml(main) },

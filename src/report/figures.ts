@@ -213,6 +213,51 @@ export function trainingCurvesFigure(runs: readonly ReportRun[], opts: FigureOpt
 }
 
 /**
+ * Train-vs-test curves (issue 15): per variant, the mean over its runs of the verification accuracy on held-back
+ * images of the training identities (solid) and on the test identities (dotted), and of the margin-free training
+ * accuracy in evaluation mode (thin dashed), per evaluated epoch. The distance between solid and dotted is the
+ * train-minus-test gap. `null` when no run has fit measurements.
+ */
+export function fitCurvesFigure(runs: readonly ReportRun[], opts: FigureOptions = {}): PlotFigure | null {
+  checkRuns(runs, 'fitCurvesFigure');
+  const styles = variantStyles(runs.map((r) => r.variant), opts);
+  const data: PlotTrace[] = [];
+  const series: { key: 'heldOutAccuracy' | 'verificationAccuracy' | 'trainAccuracy'; name: string; dash: string; width: number }[] = [
+    { key: 'heldOutAccuracy', name: 'verification, training identities', dash: 'solid', width: 2.5 },
+    { key: 'verificationAccuracy', name: 'verification, test identities', dash: 'dot', width: 2 },
+    { key: 'trainAccuracy', name: 'training accuracy (eval mode)', dash: 'dash', width: 1 },
+  ];
+  for (const v of orderedVariants(runs.map((r) => r.variant), opts)) {
+    const mine = runs.filter((r) => r.variant === v && Array.isArray(r.epochs) && r.epochs.some((e) => typeof e.trainAccuracy === 'number'));
+    if (mine.length === 0) continue;
+    const st = styles.get(v) as VariantStyle;
+    for (const s of series) {
+      const byEpoch = new Map<number, number[]>();
+      for (const r of mine) {
+        for (const e of r.epochs) {
+          const y = e[s.key];
+          if (typeof y === 'number' && Number.isFinite(y)) byEpoch.set(e.epoch, [...(byEpoch.get(e.epoch) ?? []), y]);
+        }
+      }
+      if (byEpoch.size === 0) continue;
+      const epochs = [...byEpoch.keys()].sort((a, b) => a - b);
+      const means = epochs.map((e) => { const ys = byEpoch.get(e) as number[]; return ys.reduce((a, b) => a + b, 0) / ys.length; });
+      data.push({
+        type: 'scatter', mode: 'lines+markers', name: s.name, legendgroup: v, legendgrouptitle: { text: plotText(st.label) },
+        x: epochs, y: means, line: { color: st.color, width: s.width, dash: s.dash }, marker: { size: 4 },
+        hovertemplate: `${plotText(st.label)}: ${s.name}<br>epoch %{x}<br>%{y:.2%} (mean of ${mine.length} run${mine.length === 1 ? '' : 's'})<extra></extra>`,
+      });
+    }
+  }
+  if (data.length === 0) return null;
+  const layout = baseLayout('Fitting: verification on training identities (solid) vs test identities (dotted), training accuracy (dashed)', opts);
+  layout.xaxis = axis('epoch');
+  layout.yaxis = axis('accuracy', { tickformat: '.0%' });
+  layout.legend = { groupclick: 'togglegroup' };
+  return { data, layout };
+}
+
+/**
  * ROC curves (TAR vs FAR, log FAR axis over {@link ROC_FAR_RANGE}) of the final verification scores, one line per
  * variant drawn from its {@link representativeRun} (smallest seed with scores; the seed is named in the legend), plus
  * the chance line TAR = FAR. Points: {@link rocPoints}. `null` when no run has scores.

@@ -22,7 +22,7 @@ import { PNG } from 'pngjs';
 import { writeFileAtomic } from '../util/atomic';
 import {
   type FigureOptions, embeddingScatterFigure, marginTraceFigure, representativeRun, rocFigure, scoreHistogramFigure,
-  trainingCurvesFigure, variantBarsFigure,
+  trainingCurvesFigure, variantBarsFigure, fitCurvesFigure,
 } from './figures';
 import { CHROMIUM_ARGS, CHROMIUM_ENV_VAR, type PlotFigure, chromiumAvailable, chromiumPath, figureJson, plotlyBundlePath } from './plot';
 import type { ExperimentReportData, ReportRun } from './report-data';
@@ -220,6 +220,8 @@ export function reportFigures(data: ExperimentReportData): ReportFigure[] {
   const hasMargin = (r: ReportRun): boolean => (r.steps ?? []).some((st) => typeof st.margin === 'number' && Number.isFinite(st.margin));
   add('Training', 'Mean training loss per epoch, one line per run (legend grouped by variant); dotted: verification accuracy after each epoch, right axis.',
     nameReplicateTraces(trainingCurvesFigure(runs, opts), data, runs, (r, suffix) => r.epochs.length > 0 && (suffix === '' || hasVerification(r))), true);
+  add('Fitting', 'Train vs test: per variant, the mean over its runs of verification on held-back images of the training identities (solid) and on the test identities (dotted), and the margin-free training accuracy in evaluation mode (dashed), at each evaluated epoch; the distance between solid and dotted is the gap.',
+    fitCurvesFigure(runs, opts), true);
   add('Verification', `ROC of the final verification pairs on a log FAR axis; each variant is drawn from ${lowest}${representativeText(data, runs, 'scores', names)} (${reps ? 'its seed is' : ''}named in the legend).`, rocFigure(runs, opts));
   for (const v of names) {
     const run = reps ? representativeRun(runs, v, 'scores') : null;

@@ -5,7 +5,15 @@
  */
 
 /** Per-epoch record of one run (from metrics / result.json). */
-export interface ReportEpoch { epoch: number; lr: number; meanLoss: number; meanAccuracy: number; verificationAccuracy?: number }
+export interface ReportEpoch {
+  epoch: number; lr: number; meanLoss: number; meanAccuracy: number;
+  /** Verification accuracy on the test identities (evaluated epochs only). */
+  verificationAccuracy?: number;
+  /** Margin-free training accuracy in evaluation mode (evaluated epochs of runs with fit measurements). */
+  trainAccuracy?: number;
+  /** Verification accuracy on held-back images of the training identities (when the dataset has them). */
+  heldOutAccuracy?: number;
+}
 /** Subsampled training steps of one run. */
 export interface ReportStep { globalStep: number; loss: number; margin: number | null; terms: Record<string, number> }
 /** One finished run of one variant. */

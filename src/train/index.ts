@@ -6,3 +6,4 @@ export * from './checkpoint';
 export * from './embed';
 export * from './progress';
 export * from './cache';
+export * from './fit';

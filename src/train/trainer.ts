@@ -26,6 +26,8 @@ import { runArtifacts } from './artifacts';
 import { ProgressBar, formatDuration } from './progress';
 import { collapseWarning } from './collapse';
 import { hasPositivePair, pairObjective } from './pair-objective';
+import { fitReport } from './fit';
+import type { FitReport } from './fit';
 
 /** Mirrors left-right the h x w x c image at `offset` of `buf`, in place. */
 function flipInPlace(buf: Float32Array, offset: number, h: number, w: number, c: number): void {
@@ -40,6 +42,16 @@ function flipInPlace(buf: Float32Array, offset: number, h: number, w: number, c:
       }
     }
   }
+}
+
+/** One line on an evaluated epoch: test verification, training accuracy and, with held-back images, the gap. */
+export function evalLine(rec: EpochRecord): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+  const parts = [`epoch ${rec.epoch + 1}: loss ${rec.meanLoss.toFixed(3)}, train acc ${pct(rec.meanAccuracy)} (dropout on)`];
+  if (rec.fit) parts.push(`${pct(rec.fit.trainAccuracy)} (eval mode)`);
+  if (rec.eval) parts.push(`verification ${pct(rec.eval.verification.accuracy)} (test identities)`);
+  if (rec.fit?.heldOut) parts.push(`${pct(rec.fit.heldOut.accuracy)} (training identities), gap ${(100 * (rec.fit.gap ?? NaN)).toFixed(2)} pts`);
+  return parts.join(', ');
 }
 
 /** Thrown when the loss or the gradients stop being finite. */
@@ -77,6 +89,8 @@ export interface EpochRecord {
   meanAccuracy: number;
   seconds: number;
   eval?: EvalReport;
+  /** Fitting measurements of the same evaluation: training accuracy, verification on training identities, gap. */
+  fit?: FitReport;
 }
 
 /** What `Trainer.run` returns and writes to result.json. */
@@ -93,6 +107,8 @@ export interface RunResult {
   imgPerSec: number;
   finalLoss: number;
   final: EvalReport;
+  /** Fitting measurements of the final evaluation (absent in results of coreface-lab < 0.2.0). */
+  fit?: FitReport;
   epochs: EpochRecord[];
 }
 
@@ -383,6 +399,14 @@ export class Trainer {
     );
   }
 
+  /**
+   * Training accuracy (evaluation mode, margin-free), verification on the held-back images of the training
+   * identities and the gap to `testAccuracy` (src/train/fit.ts).
+   */
+  evaluateFit(testAccuracy: number): FitReport {
+    return fitReport((x) => this.model.embed(x, { training: false }), this.head, this.benchmark, testAccuracy);
+  }
+
   /** Flip-fused, normalised embeddings of the test set and the open-set metrics over them. */
   evaluate(): EvalReport {
     const b = this.benchmark;
@@ -440,7 +464,11 @@ export class Trainer {
       // NaN/Inf weights can pass the step guards (an update that overflows after a finite gradient, or a head
       // whose clipping hides NaN logits): stop here, before they are evaluated or checkpointed as "good".
       this.assertFiniteState(epoch, batches.length - 1);
-      if (evalDue) rec.eval = this.evaluate();
+      if (evalDue) {
+        rec.eval = this.evaluate();
+        rec.fit = this.evaluateFit(rec.eval.verification.accuracy);
+        if (this.opts.progress !== false) process.stderr.write(`${this.opts.label ?? cfg.name}: ${evalLine(rec)}\n`);
+      }
       this.epochs.push(rec);
       this.epochsDone = epoch + 1;
       this.checkCollapse();
@@ -449,7 +477,9 @@ export class Trainer {
       const ckptDue = isLast || (cfg.training.checkpointEvery > 0 && (epoch + 1) % cfg.training.checkpointEvery === 0);
       if (outDir && ckptDue) this.save();
     }
-    const final = this.epochs[this.epochs.length - 1]?.eval ?? this.evaluate();
+    const lastEpoch = this.epochs[this.epochs.length - 1];
+    const final = lastEpoch?.eval ?? this.evaluate();
+    const fit = lastEpoch?.fit ?? this.evaluateFit(final.verification.accuracy);
     const bi = backendInfo();
     if (outDir) {
       // The final embeddings (evaluation is deterministic, so a resumed run recomputes the same ones).
@@ -474,6 +504,7 @@ export class Trainer {
       imgPerSec: (this.globalStep * cfg.training.batchSize) / Math.max(this.trainSeconds, 1e-9),
       finalLoss: this.lastLoss,
       final,
+      fit,
       epochs: this.epochs,
     };
     if (outDir) writeJsonAtomic(path.join(outDir, 'result.json'), result);

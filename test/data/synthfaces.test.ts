@@ -187,7 +187,7 @@ describe('synthfaces', () => {
     assert.ok(listDatasets().some((d) => d.name === 'synthfaces'));
     assert.match(describeSynth(), /synthfaces/);
     assert.throws(() => createDataset('nope', {}), /unknown dataset 'nope'; available: .*synthfaces/);
-    assert.throws(() => registerDataset('synthfaces', { description: 'x', create: () => bench }), /already registered/);
+    assert.throws(() => registerDataset('synthfaces', { description: 'x', resolveOptions: (o) => o ?? {}, create: () => bench }), /already registered/);
     const viaRegistry = createDataset('synthfaces', SMALL);
     assert.ok(bytesOf(viaRegistry.train.images).equals(bytesOf(bench.train.images)));
   });

@@ -25,8 +25,8 @@ const TINY = {
   variants: [
     { name: 'a', label: 'A' },
     { name: 'b', label: 'B', overrides: { dropout: { before: 0.3 } } },
-    // Valid for the config schema (dataset options are the dataset's to check), so it fails inside the run.
-    { name: 'bad', label: 'Bad', overrides: { dataset: { options: { nuisance: -3 } } } },
+    // A valid config whose batch is larger than the training set (128 images): it fails inside the run.
+    { name: 'bad', label: 'Bad', overrides: { training: { batchSize: 256 } } },
   ],
   seeds: 2,
 };
@@ -74,7 +74,7 @@ describe('experiments: ablate engine end to end', function () {
     const r = await run(['ablate', spec, '--results', A, '--jobs', '1']);
     assert.equal(r.code, 1, 'unfinished runs (the failed variant) give exit code 1');
     assert.equal(started(r.err), 6);
-    assert.match(r.err, /bad-s0: FAILED \(.*nuisance/);
+    assert.match(r.err, /bad-s0: FAILED \(.*fewer than one batch/);
     single = finished(A);
     assert.equal(single.size, 4);
     const dir = path.join(A, 'tiny');
@@ -82,7 +82,7 @@ describe('experiments: ablate engine end to end', function () {
     const md = fs.readFileSync(path.join(dir, 'table.md'), 'utf8');
     assert.match(md, /\| A \| 2 \|/);
     assert.match(md, /\| Bad \| 0 \(\+2 failed\) \|/);
-    assert.match(md, /Failed runs: bad seed 0 \(.*nuisance/);
+    assert.match(md, /Failed runs: bad seed 0 \(.*fewer than one batch/);
     const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { variants: { variant: string; seeds: number[]; vsBaseline: unknown }[] };
     assert.deepEqual(summary.variants.map((v) => [v.variant, v.seeds]), [['a', [0, 1]], ['b', [0, 1]], ['bad', []]]);
     assert.ok(fs.readFileSync(path.join(dir, 'table.tex'), 'utf8').includes('\\toprule'));
@@ -103,6 +103,22 @@ describe('experiments: ablate engine end to end', function () {
     assert.equal(r.plots, r.expectedPlots);
     assert.ok(r.nonBlankFraction > 0.02, `screenshot looks blank (${r.nonBlankFraction})`);
     assert.deepEqual(r.externalRequests, []);
+  });
+
+  it('collect --summary rebuilds every table view byte for byte from summary.json alone (no store)', async () => {
+    const from = path.join(tmp, 'A', 'tiny');
+    const out = path.join(tmp, 'rebuilt');
+    const r = await run(['collect', '--summary', path.join(from, 'summary.json'), '--out', out]);
+    assert.equal(r.code, 0, r.err);
+    for (const f of ['table.md', 'table.csv', 'runs.csv', 'table.tex']) {
+      assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(from, f))), `${f} differs`);
+    }
+    assert.match(fs.readFileSync(path.join(out, 'table.md'), 'utf8'), /Wall time of the last `ablate`/, 'the notes travel in summary.json');
+    const junk = path.join(tmp, 'junk.json');
+    fs.writeFileSync(junk, '{"a": 1}');
+    const bad = await run(['collect', '--summary', junk]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /is not a summary\.json of coreface collect/);
   });
 
   it('two shards in parallel produce the same store as one process', async () => {

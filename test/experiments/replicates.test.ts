@@ -113,12 +113,13 @@ describe('experiments: replicates', () => {
     // the first and last run, the count and a digest of every `variant/seed/key`. They are the folder names of the
     // runs already in results/runs. A deliberate change of the key (a version bump, a new config default) changes
     // them too: update them then, knowing the store's runs will be recomputed.
+    // Changed deliberately in 0.2.0 (issue 15): keys hash the fully resolved config (registered defaults filled in),
+    // with key scheme 2 and coreface-lab@0.2.0; before that, in session 6, glyph distortion 0.5 and 5 seeds.
     const BEFORE: Record<string, { runs: number; first: string; last: string; digest: string }> = {
-      'coreface-ablation': { runs: 100, first: 'arcface/0/87a6ec12483c920c', last: 'cosface-coreface/4/9f060fd5bf1a32cf', digest: 'ef0fadf32cac0a84' },
-      'coreface-ablation-quick': { runs: 40, first: 'arcface/0/32f5f5efd997cae7', last: 'cosface-coreface/1/c5bc86014beb7273', digest: '122d5cacb4fdea5d' },
-      // changed deliberately in session 6: glyph distortion 0.5 (calibrated on the baseline) and 5 seeds
-      'coreface-glyphs-quick': { runs: 15, first: 'arcface/0/4e10419be31027e2', last: 'coreface/4/0e18fcd31b29e9b0', digest: 'ab7159868bddf59e' },
-      heads: { runs: 28, first: 'adaface/0/8ffd6eaf107393d2', last: 'subcenter-arcface/1/93559128470cf993', digest: '0319bfe5107be10a' },
+      'coreface-ablation': { runs: 100, first: 'arcface/0/d4cda6279ce4b080', last: 'cosface-coreface/4/a4ab22fbcf79a71b', digest: 'dc01914bce67cce4' },
+      'coreface-ablation-quick': { runs: 40, first: 'arcface/0/202cf01ca4ecf0b9', last: 'cosface-coreface/1/f38b288cd4ef4e86', digest: '0c4e14aa268374ed' },
+      'coreface-glyphs-quick': { runs: 15, first: 'arcface/0/67de47993b8b616a', last: 'coreface/4/2f654089f8c49ae6', digest: 'cb4657e7e63c9a4e' },
+      heads: { runs: 28, first: 'adaface/0/53c59a940fe4dd7b', last: 'subcenter-arcface/1/0c91a8b8a453d7d1', digest: '088bd59eabaae173' },
     };
 
     it('the built-in experiments plan the same runs with the same keys as before', () => {
@@ -143,13 +144,15 @@ describe('experiments: replicates', () => {
       const s = summarizeExperiment(exp, outcomes);
       assert.ok(!('replicates' in s));
       assert.ok(s.variants.every((v) => !('replicates' in v) && !('replicateSpread' in v)));
-      assert.deepEqual(Object.keys(s.runs[0]), ['variant', 'seed', 'key', 'verificationAccuracy', 'verificationFoldStd', 'tarAtFar1e3', 'auc', 'eer', 'rank1', 'dirAtFpir1e2', 'imgPerSec', 'trainSeconds', 'backend']);
+      assert.deepEqual(Object.keys(s.runs[0]), ['variant', 'seed', 'key', 'verificationAccuracy', 'verificationFoldStd', 'tarAtFar1e3', 'auc', 'eer', 'rank1', 'dirAtFpir1e2',
+        'trainAccuracy', 'heldOutAccuracy', 'gap', 'imgPerSec', 'trainSeconds', 'backend']);
       assert.deepEqual(runsTable(s).columns, Object.keys(s.runs[0]));
-      assert.deepEqual(mainTable(s).columns, ['variant', 'seeds', 'verification acc %', '95% CI', 'TAR@FAR=1e-3 %', 'rank-1 %', 'DIR@FPIR=1e-2 %', 'AUC %', 'EER %', 'fold std %', 'img/s']);
+      assert.deepEqual(mainTable(s).columns, ['variant', 'seeds', 'verification acc %', '95% CI', 'TAR@FAR=1e-3 %', 'rank-1 %', 'DIR@FPIR=1e-2 %', 'AUC %', 'EER %',
+        'train acc %', 'verification, training ids %', 'gap (pts)', 'fold std %', 'img/s']);
       const csv = numericTable(s).columns;
       assert.deepEqual(csv.slice(0, 6), ['variant', 'label', 'seeds', 'failed', 'missing', 'verificationAccuracy_mean']);
       assert.ok(!csv.some((c) => c.includes('replicate')));
-      assert.match(markdownReport(exp, s), /Seeds 0, 1; backend wasm; mean ± sample std over seeds, 95% Student-t interval\./);
+      assert.match(markdownReport(s), /Seeds 0, 1; backend wasm; mean ± sample std over seeds, 95% Student-t interval\./);
     });
   });
 
@@ -223,7 +226,7 @@ describe('experiments: replicates', () => {
       const rows = runsTable(s);
       assert.deepEqual(rows.columns.slice(0, 4), ['variant', 'seed', 'dataset.options.nuisance', 'key']);
       assert.deepEqual(rows.rows.filter((r) => r[0] === 'b').map((r) => r[2]), [0, 1, 2, 0, 2]);
-      const report = markdownReport(exp, s);
+      const report = markdownReport(s);
       assert.match(report, /Seeds 0, 1 x partition 0, 1, 2 \(`dataset\.options\.nuisance`\)/);
       assert.match(report, /Paired against \*\*A\*\* on the \(seed, partition\) runs both finished/);
       assert.match(report, /Failed runs: b seed 1, partition 1 \(boom\)/);

@@ -69,7 +69,7 @@ describe('experiments: summary statistics over the store', () => {
     assert.match(md, /\| B \| 3 \(\+1 failed\) \| 94\.00 ± 2\.65 \|/);
     const pd = tableToMarkdown(pairedTable(s));
     assert.match(pd, /\| B \| 3 \| \+2\.00 \| \[−0\.48, \+4\.48\] \| 0\.074 \| 0\.250 \|/);
-    const report = markdownReport(exp, s);
+    const report = markdownReport(s);
     assert.match(report, /Paired against \*\*A\*\*/);
     assert.match(report, /Failed runs: b seed 3 \(boom\)/);
     assert.match(report, /Not finished: a seed 3 \(missing\)/);

@@ -57,5 +57,6 @@ export function describeFashionMnist(): string {
 
 registerDataset('fashion-mnist', {
   description: 'Fashion-MNIST (Debian dataset-fashion-mnist), class-disjoint open set: 6 train / 4 test classes per partition',
+  resolveOptions: (opts) => ({ ...resolveClassDisjointOptions('fashion-mnist', opts ?? {}) }),
   create: (opts) => createFashionMnist(opts ?? {}),
 });

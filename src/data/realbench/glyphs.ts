@@ -34,7 +34,7 @@ import { ProgressBar } from '../../train/progress';
 import { writeFileAtomic } from '../../util/atomic';
 import { Rng } from '../../util/rng';
 import { registerDataset } from '../registry';
-import { makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from '../splits';
+import { checkHeldOutOption, defaultHeldOutPerIdentity, makeHeldOutSet, makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from '../splits';
 import type { FaceBenchmark, ImageSet } from '../types';
 import {
   GLYPH_FONTS, assertFontsInstalled, commonCoverage, glyphFontsById, type GlyphFont,
@@ -110,6 +110,13 @@ export type GlyphsOptions = {
   pairsPerFold?: number;
   /** Number of verification folds (default 10). */
   folds?: number;
+  /**
+   * Held-back renderings per training character, never trained on: 0 (none) or >= 2 (default 4; 0 when the folds
+   * cannot hold two training characters each). They are
+   * renderings `imagesPerIdentity ..` of each character (same style cycle and streams), so the training images do
+   * not depend on it; their pairs (`FaceBenchmark.heldOut`) measure verification on training identities.
+   */
+  heldOutPerIdentity?: number;
   /** Read and write the render cache (default true). */
   cache?: boolean;
   /** Cache folder (default <project>/data/cache/glyphs). */
@@ -122,7 +129,7 @@ export type ResolvedGlyphsOptions = Required<Omit<GlyphsOptions, 'channels'>> & 
 
 const OPTION_NAMES: readonly (keyof GlyphsOptions)[] = [
   'trainIdentities', 'testIdentities', 'imagesPerIdentity', 'testImagesPerIdentity', 'resolution', 'channels', 'seed',
-  'distortion', 'fonts', 'unknownFraction', 'pairsPerFold', 'folds', 'cache', 'cacheDir', 'progress',
+  'distortion', 'fonts', 'unknownFraction', 'pairsPerFold', 'folds', 'heldOutPerIdentity', 'cache', 'cacheDir', 'progress',
 ];
 
 /** Default cache folder: <project>/data/cache/glyphs. */
@@ -155,11 +162,14 @@ export function resolveGlyphsOptions(opts: GlyphsOptions | Record<string, unknow
     unknownFraction: numOpt(o, 'unknownFraction', DEFAULT_GLYPH_UNKNOWN_FRACTION, (x) => x >= 0 && x < 1, 'a number in [0, 1)'),
     pairsPerFold: intOpt(o, 'pairsPerFold', 300, 1),
     folds: intOpt(o, 'folds', 10, 1),
+    heldOutPerIdentity: 0,
     cache: boolOpt(o, 'cache', true),
     cacheDir: stringOpt(o, 'cacheDir', ''),
     progress: boolOpt(o, 'progress', true),
   };
   if (r.cacheDir === '') r.cacheDir = defaultGlyphCacheDir();
+  r.heldOutPerIdentity = intOpt(o, 'heldOutPerIdentity', defaultHeldOutPerIdentity(r.trainIdentities, r.folds), 0);
+  checkHeldOutOption(r);
   const perFold = minIdentitiesPerFold(r.pairsPerFold, r.testImagesPerIdentity);
   const minTest = perFold * r.folds;
   if (r.testIdentities < minTest) {
@@ -376,6 +386,7 @@ function cacheKey(r: ResolvedGlyphsOptions): Record<string, unknown> {
     testIdentities: r.testIdentities,
     imagesPerIdentity: r.imagesPerIdentity,
     testImagesPerIdentity: r.testImagesPerIdentity,
+    heldOutPerIdentity: r.heldOutPerIdentity,
     resolution: r.resolution,
     distortion: r.distortion,
   };
@@ -389,6 +400,8 @@ export interface GlyphPixels {
   train: Uint8Array;
   /** testIdentities * testImagesPerIdentity * R * R bytes, identity-major. */
   test: Uint8Array;
+  /** trainIdentities * heldOutPerIdentity * R * R bytes, identity-major: the held-back renderings. */
+  heldOut: Uint8Array;
 }
 
 interface CacheHeader {
@@ -397,6 +410,7 @@ interface CacheHeader {
   testCodePoints: number[];
   trainBytes: number;
   testBytes: number;
+  heldOutBytes: number;
   sha256: string;
   renderMs: number;
   createdAt: string;
@@ -428,11 +442,14 @@ export function readGlyphCache(file: string, key: Record<string, unknown>): { pi
   }
   if (JSON.stringify(h.key) !== JSON.stringify(key)) return { reason: 'made with other options, fonts or renderer' };
   const payload = buf.subarray(12 + hlen);
-  if (payload.length !== h.trainBytes + h.testBytes) return { reason: `payload has ${payload.length} bytes, header says ${h.trainBytes + h.testBytes} (truncated?)` };
+  const heldOutBytes = h.heldOutBytes ?? 0;
+  const total = h.trainBytes + h.testBytes + heldOutBytes;
+  if (payload.length !== total) return { reason: `payload has ${payload.length} bytes, header says ${total} (truncated?)` };
   if (createHash('sha256').update(payload).digest('hex') !== h.sha256) return { reason: 'checksum mismatch (corrupt)' };
-  const k = key as { trainIdentities: number; testIdentities: number; imagesPerIdentity: number; testImagesPerIdentity: number; resolution: number };
+  const k = key as { trainIdentities: number; testIdentities: number; imagesPerIdentity: number; testImagesPerIdentity: number; heldOutPerIdentity: number; resolution: number };
   const px = k.resolution * k.resolution;
   if (h.trainBytes !== k.trainIdentities * k.imagesPerIdentity * px || h.testBytes !== k.testIdentities * k.testImagesPerIdentity * px ||
+    heldOutBytes !== k.trainIdentities * k.heldOutPerIdentity * px ||
     !Array.isArray(h.trainCodePoints) || h.trainCodePoints.length !== k.trainIdentities ||
     !Array.isArray(h.testCodePoints) || h.testCodePoints.length !== k.testIdentities) {
     return { reason: 'sizes in the header do not match the options' };
@@ -442,16 +459,17 @@ export function readGlyphCache(file: string, key: Record<string, unknown>): { pi
     header: h,
     pixels: {
       trainCodePoints: h.trainCodePoints, testCodePoints: h.testCodePoints,
-      train: copy.subarray(0, h.trainBytes), test: copy.subarray(h.trainBytes),
+      train: copy.subarray(0, h.trainBytes), test: copy.subarray(h.trainBytes, h.trainBytes + h.testBytes),
+      heldOut: copy.subarray(h.trainBytes + h.testBytes),
     },
   };
 }
 
 function writeGlyphCache(file: string, key: Record<string, unknown>, px: GlyphPixels, renderMs: number): void {
-  const payload = Buffer.concat([px.train, px.test]);
+  const payload = Buffer.concat([px.train, px.test, px.heldOut]);
   const header: CacheHeader = {
     key, trainCodePoints: px.trainCodePoints, testCodePoints: px.testCodePoints,
-    trainBytes: px.train.length, testBytes: px.test.length,
+    trainBytes: px.train.length, testBytes: px.test.length, heldOutBytes: px.heldOut.length,
     sha256: createHash('sha256').update(payload).digest('hex'), renderMs, createdAt: new Date().toISOString(),
   };
   const hbuf = Buffer.from(JSON.stringify(header), 'utf8');
@@ -489,23 +507,24 @@ export function checkDistinctStyles(renderer: GlyphRenderer, codePoint: number):
   return n;
 }
 
-/** Render both sets (no cache). */
+/** Render the training, test and held-back sets (no cache). */
 export function renderGlyphPixels(r: ResolvedGlyphsOptions, chars: { train: number[]; test: number[] }): GlyphPixels {
   const fonts = glyphFontsById(r.fonts);
   const renderer = new GlyphRenderer(fonts, r.resolution);
   checkDistinctStyles(renderer, chars.test[0]);
   const R = r.resolution, size = R * R;
   const root = new Rng(`glyphs/${r.seed}`);
-  const total = chars.train.length * r.imagesPerIdentity + chars.test.length * r.testImagesPerIdentity;
+  const total = chars.train.length * (r.imagesPerIdentity + r.heldOutPerIdentity) + chars.test.length * r.testImagesPerIdentity;
   const bar = new ProgressBar(total, 'glyphs: rendering', { enabled: r.progress });
   let done = 0;
-  const renderSet = (cps: number[], per: number): Uint8Array => {
+  // renderings first .. first + per - 1 of each character (style j and stream j do not depend on per or first)
+  const renderSet = (cps: number[], per: number, first = 0): Uint8Array => {
     const out = new Uint8Array(cps.length * per * size);
     cps.forEach((cp, i) => {
-      const styles = glyphStyles(root.fork('styles').fork(cp), fonts.length, per);
+      const styles = glyphStyles(root.fork('styles').fork(cp), fonts.length, first + per);
       for (let j = 0; j < per; j++) {
-        const rng = root.fork('render').fork(cp).fork(j);
-        renderer.render(cp, sampleGlyphDistortion(rng, r.distortion, styles[j]), rng, out, (i * per + j) * size);
+        const rng = root.fork('render').fork(cp).fork(first + j);
+        renderer.render(cp, sampleGlyphDistortion(rng, r.distortion, styles[first + j]), rng, out, (i * per + j) * size);
       }
       done += per;
       bar.update(done);
@@ -514,7 +533,8 @@ export function renderGlyphPixels(r: ResolvedGlyphsOptions, chars: { train: numb
   };
   const train = renderSet(chars.train, r.imagesPerIdentity);
   const test = renderSet(chars.test, r.testImagesPerIdentity);
-  return { trainCodePoints: chars.train, testCodePoints: chars.test, train, test };
+  const heldOut = renderSet(chars.train, r.heldOutPerIdentity, r.imagesPerIdentity);
+  return { trainCodePoints: chars.train, testCodePoints: chars.test, train, test, heldOut };
 }
 
 function toImageSet(px: Uint8Array, identities: number, per: number, R: number, C: 1 | 3): ImageSet {
@@ -583,6 +603,11 @@ export function createGlyphs(opts: GlyphsOptions | Record<string, unknown> = {})
   const root = new Rng(`glyphs/${r.seed}`);
   const pairs = makeVerificationPairs(test.labels, r.testIdentities, { folds: r.folds, pairsPerFold: r.pairsPerFold }, root.fork('pairs'));
   const identification = makeIdentificationSplit(test.labels, r.testIdentities, r.unknownFraction, root.fork('identification'));
+  const h = r.heldOutPerIdentity;
+  const heldOut = h > 0
+    ? makeHeldOutSet(toImageSet(px.heldOut, r.trainIdentities, h, R, r.channels), r.trainIdentities, h,
+      { folds: r.folds, pairsPerFold: r.pairsPerFold }, root.fork('held-out-pairs'))
+    : undefined;
   timings.assembleMs = Date.now() - t;
   timings.totalMs = Date.now() - t0;
   const chars = (cps: number[]): string => cps.map((c) => String.fromCodePoint(c)).join('');
@@ -593,6 +618,7 @@ export function createGlyphs(opts: GlyphsOptions | Record<string, unknown> = {})
     test,
     pairs,
     identification,
+    ...(heldOut ? { heldOut } : {}),
     meta: {
       protocol: 'identity = one CJK ideograph; images = renderings in different fonts/weights with mild distortion; ' +
         'train and test characters disjoint',
@@ -611,6 +637,7 @@ export function createGlyphs(opts: GlyphsOptions | Record<string, unknown> = {})
       counts: {
         train: train.count, test: test.count, pairs: pairs.left.length, gallery: identification.gallery.length,
         knownProbes: identification.knownProbes.length, unknownProbes: identification.unknownProbes.length,
+        heldOut: heldOut?.set.count ?? 0, heldOutPairs: heldOut?.pairs.left.length ?? 0,
       },
       pairLayout: 'fold k = pairs [k*2P, (k+1)*2P): P same then P different; folds are identity-disjoint',
       cache: cacheInfo,
@@ -628,6 +655,7 @@ export function describeGlyphs(): string {
     '  rendered once with @napi-rs/canvas into data/cache/glyphs/ (keyed by the rendering options), then read from there.',
     '  options (defaults): trainIdentities 1500, testIdentities 500, imagesPerIdentity 10, testImagesPerIdentity 10,',
     '    resolution 32, channels 1, seed 0, distortion 1, fonts (all 8), unknownFraction 0.3, pairsPerFold 300, folds 10,',
+    '    heldOutPerIdentity 4 (held-back renderings of each training character: verification on training identities),',
     '    cache true, cacheDir data/cache/glyphs, progress true.',
     '  protocols: as synthfaces: identity-disjoint LFW-style folds; open-set split with one gallery image per known identity.',
   ].join('\n');
@@ -635,5 +663,12 @@ export function describeGlyphs(): string {
 
 registerDataset('glyphs', {
   description: 'CJK glyphs in 8 Debian fonts x 2 weights, seeded distortion: many-identity open set (rendered once, cached)',
+  resolveOptions: (opts) => {
+    // cache, cacheDir and progress change how the pixels are obtained, not the pixels: kept only when given
+    const { cache, cacheDir, progress, ...data } = resolveGlyphsOptions(opts ?? {});
+    const given = opts ?? {};
+    return { ...data, fonts: [...data.fonts], ...('cache' in given ? { cache } : {}), ...('cacheDir' in given ? { cacheDir } : {}),
+      ...('progress' in given ? { progress } : {}) };
+  },
   create: (opts) => createGlyphs(opts ?? {}),
 });

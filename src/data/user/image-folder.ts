@@ -128,5 +128,6 @@ export function createImageFolderBenchmark(opts: UserDatasetOptions | Record<str
 
 registerDataset('image-folder', {
   description: "the user's own face images, <path>/<identity>/<image> (options.path); held-out identities for evaluation",
+  resolveOptions: (opts) => ({ ...resolveUserDatasetOptions('image-folder', opts ?? {}) }),
   create: (opts) => createImageFolderBenchmark(opts ?? {}),
 });

@@ -275,5 +275,6 @@ export function createRecordIOBenchmark(opts: UserDatasetOptions | Record<string
 
 registerDataset('recordio', {
   description: 'an insightface training set in MXNet RecordIO (options.path: the .rec, its .idx beside it); held-out identities for evaluation',
+  resolveOptions: (opts) => ({ ...resolveUserDatasetOptions('recordio', opts ?? {}) }),
   create: (opts) => createRecordIOBenchmark(opts ?? {}),
 });

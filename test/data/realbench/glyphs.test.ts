@@ -124,6 +124,26 @@ describe('realbench glyphs', function () {
       assert.ok(st.every((s) => s.weight >= 0 && s.weight < GLYPH_WEIGHTS.length));
     });
 
+    it('held-back renderings continue each training character\'s renderings and leave the training images unchanged', () => {
+      const h = first.heldOut;
+      assert.ok(h, 'default heldOutPerIdentity 4');
+      assert.equal(h.set.count, 30 * 4);
+      const longer = createGlyphs({ ...SMALL(), imagesPerIdentity: 8, heldOutPerIdentity: 0 });
+      const none = createGlyphs({ ...SMALL(), heldOutPerIdentity: 0 });
+      assert.equal(none.heldOut, undefined);
+      assert.ok(bytesOf(none.train.images).equals(bytesOf(first.train.images)));
+      assert.equal(longer.meta.trainCharacters, first.meta.trainCharacters);
+      const px = 32 * 32;
+      for (let id = 0; id < 30; id++) {
+        for (let j = 0; j < 4; j++) {
+          const a = h.set.images.subarray((id * 4 + j) * px, (id * 4 + j + 1) * px);
+          const b = longer.train.images.subarray((id * 8 + 4 + j) * px, (id * 8 + 5 + j) * px);
+          assert.ok(bytesOf(a).equals(bytesOf(b)), `character ${id} rendering ${4 + j}`);
+        }
+      }
+      assert.ok(h.pairs.left.length > 0);
+    });
+
     it('second load hits the cache and is identical; channels 3 reuses it', () => {
       assert.equal(cache(first).hit, false);
       assert.equal(cache(first).missReason, 'no cache file');
@@ -182,7 +202,7 @@ describe('realbench glyphs', function () {
     assert.ok(r.cacheDir.endsWith(path.join('data', 'cache', 'glyphs')));
     assert.deepEqual({ ...r, cacheDir: '' }, {
       trainIdentities: 1500, testIdentities: 500, imagesPerIdentity: 10, testImagesPerIdentity: 10, resolution: 32, channels: 1,
-      seed: 0, distortion: 1, fonts: GLYPH_FONTS.map((f) => f.id), unknownFraction: 0.3, pairsPerFold: 300, folds: 10,
+      seed: 0, distortion: 1, fonts: GLYPH_FONTS.map((f) => f.id), unknownFraction: 0.3, pairsPerFold: 300, folds: 10, heldOutPerIdentity: 4,
       cache: true, cacheDir: '', progress: true,
     });
   });
