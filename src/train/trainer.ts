@@ -87,6 +87,10 @@ export interface EpochRecord {
   lr: number;
   meanLoss: number;
   meanAccuracy: number;
+  /** Mean of each loss term over the epoch's steps (`ce`, or `ce1`, `ce2`, `con12`, `con21`, and `pair`); unweighted. */
+  meanTerms?: Record<string, number>;
+  /** CoReFace's contrastive margin at the end of the epoch (null in single-view epochs and without CoReFace). */
+  margin?: number | null;
   seconds: number;
   eval?: EvalReport;
   /** Fitting measurements of the same evaluation: training accuracy, verification on training identities, gap. */
@@ -436,11 +440,13 @@ export class Trainer {
       const batches = epochBatches(this.benchmark.train.labels, cfg.training, new Rng(`${cfg.seed}/epoch/${epoch}`));
       let sumLoss = 0;
       let sumAcc = 0;
+      const sumTerms: Record<string, number> = {};
       for (let s = 0; s < batches.length; s++) {
         if (this.opts.maxSteps !== undefined && this.globalStep >= this.opts.maxSteps) return this.partialResult(wall0);
         const rec = this.step(batches[s], epoch, s);
         sumLoss += rec.loss;
         sumAcc += rec.accuracy;
+        for (const [k, v] of Object.entries(rec.terms)) sumTerms[k] = (sumTerms[k] ?? 0) + v;
         this.lastLoss = rec.loss;
         speed = speed === 0 ? rec.imgPerSec : 0.9 * speed + 0.1 * rec.imgPerSec;
         rec.imgPerSec = speed;
@@ -459,6 +465,8 @@ export class Trainer {
         type: 'epoch', epoch, globalStep: this.globalStep,
         lr: learningRate(epoch, cfg.optimizer),
         meanLoss: sumLoss / batches.length, meanAccuracy: sumAcc / batches.length,
+        meanTerms: Object.fromEntries(Object.entries(sumTerms).map(([k, v]) => [k, v / batches.length])),
+        margin: this.contrast && this.isTwoViewEpoch(epoch) ? this.contrast.margin : null,
         seconds: (Date.now() - e0) / 1000,
       };
       // NaN/Inf weights can pass the step guards (an update that overflows after a finite gradient, or a head
