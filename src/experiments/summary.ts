@@ -50,6 +50,12 @@ export interface RunRow {
   heldOutAccuracy: number | null;
   /** heldOutAccuracy - verificationAccuracy (null without held-back images). */
   gap: number | null;
+  /** CoReFace runs: mean contrastive loss L_con(x1 -> x2) over the final epoch (null otherwise). */
+  contrastiveLoss: number | null;
+  /** CoReFace runs: share of the weighted contrastive term wC * L_con in the final epoch's mean total loss (null otherwise). */
+  contrastiveShare: number | null;
+  /** CoReFace runs: the contrastive margin at the end of training (null otherwise). */
+  margin: number | null;
   imgPerSec: number;
   trainSeconds: number;
   backend: string;
@@ -147,10 +153,20 @@ export function runRow(run: PlannedRun, r: RunResult): RunRow {
     trainAccuracy: r.fit?.trainAccuracy ?? null,
     heldOutAccuracy: r.fit?.heldOut?.accuracy ?? null,
     gap: r.fit?.gap ?? null,
+    ...contrastiveSignal(r),
     imgPerSec: r.imgPerSec,
     trainSeconds: r.trainSeconds,
     backend: backendLabel(r),
   };
+}
+
+/** Where CoReFace's signal goes in a run's final epoch: its contrastive loss, that term's weighted share, the margin. */
+function contrastiveSignal(r: RunResult): Pick<RunRow, 'contrastiveLoss' | 'contrastiveShare' | 'margin'> {
+  const last = r.epochs?.[r.epochs.length - 1];
+  const con = last?.meanTerms?.con12;
+  // (optional chaining: hand-made and pre-0.2 results may lack config or epochs)
+  if (!r.config?.coreface?.enabled || last === undefined || typeof con !== 'number') return { contrastiveLoss: null, contrastiveShare: null, margin: null };
+  return { contrastiveLoss: con, contrastiveShare: (r.config.coreface.wC * con) / last.meanLoss, margin: last.margin ?? null };
 }
 
 /**

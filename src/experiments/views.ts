@@ -99,6 +99,37 @@ export function pairedTable(s: ExperimentSummary): TableData {
 }
 
 /**
+ * Where the regulariser's signal goes (issue 15): per variant with CoReFace runs, the means over its finished runs of
+ * the final epoch's contrastive loss L_con(x1 -> x2), the weighted term's share of the total loss, the final
+ * contrastive margin, and beside them the training accuracy and the gap. `null` when no run has a contrastive term.
+ */
+export function signalTable(s: ExperimentSummary): TableData | null {
+  const avg = (xs: (number | null)[]): number | null => {
+    const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+    return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+  };
+  const records = s.variants.map((v) => {
+    const runs = s.runs.filter((r) => r.variant === v.variant);
+    const con = avg(runs.map((r) => r.contrastiveLoss));
+    if (con === null) return null;
+    const share = avg(runs.map((r) => r.contrastiveShare));
+    const margin = avg(runs.map((r) => r.margin));
+    const gap = avg(runs.map((r) => r.gap));
+    const train = avg(runs.map((r) => r.trainAccuracy));
+    return {
+      variant: v.label,
+      runs: runs.length,
+      'L_con (final epoch)': con.toFixed(3),
+      'wC·L_con / total loss %': share === null ? 'n/a' : pct(share),
+      'margin (end)': margin === null ? 'n/a' : margin.toFixed(3),
+      'train acc %': train === null ? 'n/a' : pct(train),
+      'gap (pts)': gap === null ? 'n/a' : pct(gap),
+    };
+  }).filter((r): r is NonNullable<typeof r> => r !== null);
+  return records.length ? fromRecords(records) : null;
+}
+
+/**
  * Numeric per-variant table for CSV (fractions, full precision), built as a danfojs DataFrame. With replicates the
  * count column is `runs` (finished units), `replicates` counts the replicate values with a finished run, and each
  * metric has `<metric>_replicate_std` (sample std of the per-replicate means).
@@ -249,11 +280,18 @@ export function markdownReport(s: ExperimentSummary, extra: string[] = []): stri
     paired,
     '',
     tableToMarkdown(pairedTable(s)),
+    ...signalSection(s),
     ...s.variants.map((v) => `- **${v.label}** (\`${v.variant}\`): ${v.description}`),
     ...(s.failed.length ? ['', `Failed runs: ${s.failed.map((f) => `${f.variant} ${unitText(s, f.seed, f.replicate)} (${f.error})`).join('; ')}`] : []),
     ...(s.missing.length ? ['', `Not finished: ${s.missing.map((m) => `${m.variant} ${unitText(s, m.seed, m.replicate)} (${m.status})`).join('; ')}`] : []),
     '',
   ].join('\n');
+}
+
+function signalSection(s: ExperimentSummary): string[] {
+  const t = signalTable(s);
+  if (!t) return [];
+  return ['Where the regulariser\'s signal goes (means over the finished runs; the final epoch\'s contrastive loss, the weighted term\'s share of the total loss, the margin at the end, next to the fit):', '', tableToMarkdown(t)];
 }
 
 /**

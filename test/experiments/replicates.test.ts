@@ -145,7 +145,7 @@ describe('experiments: replicates', () => {
       assert.ok(!('replicates' in s));
       assert.ok(s.variants.every((v) => !('replicates' in v) && !('replicateSpread' in v)));
       assert.deepEqual(Object.keys(s.runs[0]), ['variant', 'seed', 'key', 'verificationAccuracy', 'verificationFoldStd', 'tarAtFar1e3', 'auc', 'eer', 'rank1', 'dirAtFpir1e2',
-        'trainAccuracy', 'heldOutAccuracy', 'gap', 'imgPerSec', 'trainSeconds', 'backend']);
+        'trainAccuracy', 'heldOutAccuracy', 'gap', 'contrastiveLoss', 'contrastiveShare', 'margin', 'imgPerSec', 'trainSeconds', 'backend']);
       assert.deepEqual(runsTable(s).columns, Object.keys(s.runs[0]));
       assert.deepEqual(mainTable(s).columns, ['variant', 'seeds', 'verification acc %', '95% CI', 'TAR@FAR=1e-3 %', 'rank-1 %', 'DIR@FPIR=1e-2 %', 'AUC %', 'EER %',
         'train acc %', 'verification, training ids %', 'gap (pts)', 'fold std %', 'img/s']);

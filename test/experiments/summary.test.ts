@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import type { RunResult } from '../../src/train';
 import { nativeKernelsNote } from '../../src/backends/select';
 import type { NativeKernelsStatus } from '../../src/backends/native-kernels';
-import { backendLabel, planRuns, resolveExperiment, summarizeExperiment, mainTable, pairedTable, markdownReport } from '../../src/experiments';
+import { backendLabel, planRuns, resolveExperiment, summarizeExperiment, mainTable, pairedTable, markdownReport, signalTable } from '../../src/experiments';
 import { tableToMarkdown } from '../../src/report/table';
 
 // Reference values: scipy 1.10 (Debian python3-scipy):
@@ -84,5 +84,30 @@ describe('experiments: summary statistics over the store', () => {
     assert.equal(backendLabel({ backend: 'wasm', versions: note({ active: false, reason: 'COREFACE_NATIVE=0' }) }), 'wasm');
     assert.equal(backendLabel({ backend: 'wasm', versions: { 'backend:wasm': '4.22.0 (wasm, SIMD, 1 thread (tfjs disables threads in Node), +4 gradient kernels; native kernels on (conv, matmul, sums via OpenBLAS 0.3.21, 1 thread))' } }), 'wasm + native (1 thread)');
     assert.equal(backendLabel({ backend: 'wasm', versions: {} }), 'wasm');
+  });
+
+  it('fit columns and where the regulariser\'s signal goes, from result.json fields, by hand', () => {
+    const ex = resolveExperiment({ name: 'sig', base: {}, variants: [{ name: 'base', label: 'Base' }, { name: 'cf', label: 'CF', overrides: { coreface: { enabled: true, startEpoch: 1, wC: 0.05 }, training: { epochs: 2 } } }], seeds: [0, 1] });
+    const outs = planRuns(ex).map((run) => {
+      const r = fakeResult(0.9, run.seed);
+      r.config = run.config;
+      r.fit = { trainAccuracy: 0.97 + 0.01 * run.seed, trainImages: 10, heldOut: { ...r.final.verification, accuracy: 0.95, images: 4, pairs: 2 }, gap: 0.05 };
+      // final epoch: total loss 4, L_con 2 (weighted 0.05 * 2 = 0.1: 2.5% of the total), margin 0.3 / 0.5
+      r.epochs = [{ type: 'epoch', epoch: 1, globalStep: 2, lr: 0.1, meanLoss: 4, meanAccuracy: 0.9, seconds: 1,
+        meanTerms: run.variant === 'cf' ? { ce1: 3, ce2: 3, con12: 2, con21: 0 } : { ce: 4 }, margin: run.variant === 'cf' ? 0.3 + 0.2 * run.seed : null }];
+      return { run, result: r, status: 'done' };
+    });
+    const sum = summarizeExperiment(ex, outs);
+    const cf = sum.runs.filter((r) => r.variant === 'cf');
+    assert.deepEqual(cf.map((r) => [r.contrastiveLoss, r.contrastiveShare, r.margin, r.trainAccuracy, r.gap]), [[2, 0.025, 0.3, 0.97, 0.05], [2, 0.025, 0.5, 0.98, 0.05]]);
+    assert.ok(sum.runs.filter((r) => r.variant === 'base').every((r) => r.contrastiveLoss === null && r.margin === null));
+    close(sum.variants[1].metrics.trainAccuracy?.mean, 0.975);
+    close(sum.variants[1].metrics.gap?.mean, 0.05);
+    const t = signalTable(sum);
+    assert.ok(t);
+    assert.deepEqual(t.columns, ['variant', 'runs', 'L_con (final epoch)', 'wC·L_con / total loss %', 'margin (end)', 'train acc %', 'gap (pts)']);
+    assert.deepEqual(t.rows, [['CF', 2, '2.000', '2.50', '0.400', '97.50', '5.00']]);
+    assert.match(markdownReport(sum), /Where the regulariser's signal goes/);
+    assert.equal(signalTable(summarizeExperiment(ex, outs.filter((o) => o.run.variant === 'base'))), null);
   });
 });
