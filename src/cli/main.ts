@@ -28,6 +28,8 @@ Usage:
                    [--check-report]
       Summarise what the store holds for an experiment (no training) and write its tables and report;
       --check-report opens report.html in headless Chromium (plots rendered, console errors, report.png).
+  coreface runs [--where PATH=VALUE]... [--status S] [--json|--csv] | runs diff A B | runs prune [--yes]
+      The results index of a store: list, filter, compare and prune runs ('coreface runs --help').
   coreface train --config FILE.json [--out DIR] [--resume] [--label NAME]
       Train one model; writes DIR/{config.json,metrics.jsonl,checkpoint.ckpt,result.json}.
   coreface train --data FOLDER|FILE.rec [--config FILE.json] [--out DIR] [--resume] [--label NAME]
@@ -543,10 +545,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'reproduce': return await cmdReproduce(rest);
       case 'ablate': return await cmdAblate(rest);
       case 'collect': return await cmdCollect(rest);
+      case 'runs': return await (await import('./runs')).cmdRuns(rest); // the results index: src/cli/runs.ts
       case 'list': return cmdList(rest);
       case 'config': return cmdConfig(rest);
       case undefined: case '-h': case '--help': case 'help': return usage(cmd === undefined ? 2 : 0);
-      default: throw new UsageError(`unknown command '${cmd}' (commands: reproduce, ablate, collect, train, eval, list, config)`);
+      default: throw new UsageError(`unknown command '${cmd}' (commands: reproduce, ablate, collect, runs, train, eval, list, config)`);
     }
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));

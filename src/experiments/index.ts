@@ -8,3 +8,4 @@ export * from './views';
 export * from './ablate';
 export * from './reproduce';
 export * from './workers';
+export * from './runs-index';
