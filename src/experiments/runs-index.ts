@@ -381,7 +381,8 @@ function resultMetrics(dir: string): Map<string, number | null> {
 
 /**
  * The config paths whose values differ between runs `a` and `b` (resolved configs, the run name excluded) and
- * every metric of their result.json with its difference b - a (metrics of an unfinished run are null).
+ * every metric of their result.json with its difference b - a (null where one run lacks it; metrics neither run
+ * has, such as TAR at a FAR finer than its impostor pairs allow, are left out).
  */
 export function diffRuns(a: RunIndexEntry, b: RunIndexEntry): RunDiff {
   const fa = flattenConfig(a.config ?? {});
@@ -397,7 +398,7 @@ export function diffRuns(a: RunIndexEntry, b: RunIndexEntry): RunDiff {
     const x = ma.get(metric) ?? null;
     const y = mb.get(metric) ?? null;
     return { metric, a: x, b: y, delta: x !== null && y !== null ? y - x : null };
-  });
+  }).filter((m) => m.a !== null || m.b !== null); // e.g. TAR at a FAR below 1 / impostor pairs: undefined in both
   return { a, b, config, metrics };
 }
 

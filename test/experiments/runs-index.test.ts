@@ -154,6 +154,7 @@ describe('experiments: the results index (coreface runs)', () => {
     assert.equal(m.get('TAR@FAR=1e-3')?.delta, null, 'B has no TAR@FAR=1e-3');
     assert.equal(m.get('wall seconds')?.delta, -64);
     assert.deepEqual(m.get('gap'), { metric: 'gap', a: 0.031, b: null, delta: null });
+    assert.deepEqual([...m.keys()].filter((k) => k.startsWith('TAR')), ['TAR@FAR=1e-2', 'TAR@FAR=1e-3'], 'metrics neither run has are left out');
     const text = formatRunDiff(d);
     assert.match(text, /\| head\.name +\| arcface +\| cosface +\|/);
     assert.match(text, /\| verification acc +\| 90\.00 +\| 88\.00 +\| -2\.00 +\|/);
