@@ -32,6 +32,8 @@ Usage:
   coreface collect --summary FILE [--out DIR]
       Rebuild table.md, table.csv, runs.csv and table.tex from a summary.json alone (no store needed, e.g. the
       committed docs/results/<experiment>/summary.json), into DIR (default: the summary's folder).
+  coreface runs [--where PATH=VALUE]... [--status S] [--json|--csv] | runs diff A B | runs prune [--yes]
+      The results index of a store: list, filter, compare and prune runs ('coreface runs --help').
   coreface train --config FILE.json [--out DIR] [--resume] [--label NAME]
       Train one model; writes DIR/{config.json,metrics.jsonl,checkpoint.ckpt,result.json}.
   coreface train --data FOLDER|FILE.rec [--config FILE.json] [--out DIR] [--resume] [--label NAME]
@@ -559,10 +561,11 @@ export async function main(argv: string[]): Promise<number> {
       case 'reproduce': return await cmdReproduce(rest);
       case 'ablate': return await cmdAblate(rest);
       case 'collect': return await cmdCollect(rest);
+      case 'runs': return await (await import('./runs')).cmdRuns(rest); // the results index: src/cli/runs.ts
       case 'list': return cmdList(rest);
       case 'config': return cmdConfig(rest);
       case undefined: case '-h': case '--help': case 'help': return usage(cmd === undefined ? 2 : 0);
-      default: throw new UsageError(`unknown command '${cmd}' (commands: reproduce, ablate, collect, train, eval, list, config)`);
+      default: throw new UsageError(`unknown command '${cmd}' (commands: reproduce, ablate, collect, runs, train, eval, list, config)`);
     }
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));

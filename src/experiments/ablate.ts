@@ -1,4 +1,3 @@
-import * as os from 'os';
 import * as path from 'path';
 import { resolveTrainConfig, TrainConfig } from '../config';
 import { Trainer } from '../train';
@@ -11,6 +10,8 @@ import { CODE_VERSION, DEFAULT_RESULTS_DIR, RunStore } from './store';
 import { ExperimentSummary, fromRunOutcomes, summarizeExperiment } from './summary';
 import { ViewFiles, writeViews } from './views';
 import { checkReportInBrowser } from '../report/html-report';
+import { backendInfo } from '../backends/select';
+import { defaultWorkers, detectGpus, WorkerPlan } from './workers';
 
 /** Options shared by `ablate` and `collect`. */
 export interface ExperimentRunOptions {
@@ -32,8 +33,13 @@ export interface ExperimentRunOptions {
 
 /** Options of `ablate`. */
 export interface AblateOptions extends ExperimentRunOptions {
-  /** Parallel worker processes (default: CPU cores). */
+  /**
+   * Parallel worker processes (default: one per CPU core on wasm/cpu; with tfjs-node-gpu one per visible GPU,
+   * each pinned to its GPU, see `defaultWorkers`).
+   */
   jobs?: number;
+  /** GPUs to use with tfjs-node-gpu (default: `detectGpus()`, i.e. CUDA_VISIBLE_DEVICES or nvidia-smi). */
+  gpus?: string[];
   /** Run only shard k of n (1-based) of the plan; views are then left to `collect`. */
   shard?: { index: number; count: number };
   /** Run again runs whose failure is recorded (default false). */
@@ -53,6 +59,16 @@ export interface AblateResult {
   wallSeconds: number;
   /** Runs of this invocation's share that did not finish (failed or busy elsewhere). */
   unfinished: number;
+}
+
+/**
+ * The workers of an `ablate` call: `defaultWorkers` for the backend the children run on (the forced one, else
+ * the one this process selected, else wasm), with the GPUs looked up only for tfjs-node-gpu.
+ */
+export function ablateWorkers(opts: Pick<AblateOptions, 'jobs' | 'gpus' | 'backend'>): WorkerPlan {
+  const backend = opts.backend ?? backendInfo()?.name ?? 'wasm';
+  const gpus = backend === 'tfjs-node-gpu' ? (opts.gpus ?? detectGpus()) : [];
+  return defaultWorkers({ backend, gpus, jobs: opts.jobs });
 }
 
 /** Measured seconds per step (one and two views) and per evaluation, on this machine, for one config. */
@@ -137,11 +153,13 @@ export async function ablate(experiment: string | ResolvedExperiment, opts: Abla
   const store = new RunStore(opts.results ?? DEFAULT_RESULTS_DIR);
   const all = plan(exp, opts);
   const mine = opts.shard ? shardRuns(all, opts.shard) : all;
-  const jobs = Math.max(1, Math.min(opts.jobs ?? os.cpus().length, Math.max(1, mine.length)));
+  const workers = ablateWorkers(opts);
+  const jobs = Math.max(1, Math.min(workers.jobs, Math.max(1, mine.length)));
   log(`[ablate] experiment ${exp.name}: ${exp.description}`);
   const reps = exp.replicates ? ` x ${exp.replicates.label} ${exp.replicates.values.map(String).join(', ')}` : '';
   log(`[ablate] ${all.length} runs (${new Set(all.map((r) => r.variant)).size} variants x seeds ${[...new Set(all.map((r) => r.seed))].join(', ')}${reps})` +
     `${opts.shard ? `; shard ${opts.shard.index}/${opts.shard.count}: ${mine.length} runs` : ''}; store ${store.root}`);
+  log(`[ablate] ${jobs} worker(s): ${workers.reason}`);
   for (const line of staleRunNotes(store, mine, 'ablate')) log(line);
   const todo = mine.filter((r) => !store.result(r.key, r.config) && (opts.retryFailed || !store.failure(r.key)));
   let estimate = 0;
@@ -180,7 +198,7 @@ export async function ablate(experiment: string | ResolvedExperiment, opts: Abla
     const summary = summarizeExperiment(exp, collectOutcomes(all, store));
     return { experiment: exp.name, summary, files: null, estimateSeconds: estimate, wallSeconds: 0, unfinished: todo.length };
   }
-  const outcomes = await executeRuns(mine, { store, jobs, retryFailed: opts.retryFailed, expectedRunSeconds: perRun, backend: opts.backend, log });
+  const outcomes = await executeRuns(mine, { store, jobs, gpus: workers.gpus, retryFailed: opts.retryFailed, expectedRunSeconds: perRun, backend: opts.backend, log });
   const wallSeconds = (Date.now() - t0) / 1000;
   const unfinished = outcomes.filter((o) => o.status !== 'done').length;
   log(`[ablate] this invocation: ${formatDuration(wallSeconds)} wall (estimate was ${formatDuration(estimate)}); ${mine.length - unfinished}/${mine.length} runs finished`);

@@ -7,3 +7,5 @@ export * from './summary';
 export * from './views';
 export * from './ablate';
 export * from './reproduce';
+export * from './workers';
+export * from './runs-index';

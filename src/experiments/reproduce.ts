@@ -35,7 +35,7 @@ export interface ReproduceOptions {
   preset?: string;
   /** Seeds per variant (default: the experiment's). Seeds are 0..n-1. */
   seeds?: number;
-  /** Parallel worker processes (default: CPU cores). */
+  /** Parallel worker processes (default: one per CPU core; one per GPU with tfjs-node-gpu, see `defaultWorkers`). */
   jobs?: number;
   /** Results root (default 'results'); finished runs in it are reused. */
   results?: string;

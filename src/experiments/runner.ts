@@ -9,6 +9,7 @@ import type { RunResult } from '../train';
 import { formatDuration } from '../train/progress';
 import type { PlannedRun } from './spec';
 import { RunStore } from './store';
+import { CUDA_DEVICES_ENV_VAR } from './workers';
 
 /** The outcome of one planned run after `executeRuns`. */
 export type RunOutcome =
@@ -19,8 +20,13 @@ export type RunOutcome =
 /** Options of `executeRuns`. */
 export interface ExecuteOptions {
   store: RunStore;
-  /** Parallel worker processes (default: number of CPU cores; wasm runs one thread per process). */
+  /** Parallel worker processes (default: number of CPU cores; wasm runs one thread per process; see `defaultWorkers`). */
   jobs?: number;
+  /**
+   * GPU of each worker: worker w runs its children with CUDA_VISIBLE_DEVICES=`gpus[w % gpus.length]` (default none:
+   * the children inherit the environment). `ablate` sets it to one GPU per worker with tfjs-node-gpu.
+   */
+  gpus?: string[] | null;
   /** Run again the runs whose failure is recorded (default false: they are reported as failed). */
   retryFailed?: boolean;
   /** Label of a run in progress lines (default: the run's `label`, `<variant>-s<seed>` or `<variant>-s<seed>-<tag>=<value>`, see `runName`). */
@@ -48,8 +54,18 @@ export function nativeThreadsPerJob(jobs: number, runs: number): number {
   return Math.max(1, Math.floor(os.availableParallelism() / Math.max(1, Math.min(jobs, runs))));
 }
 
+/**
+ * Environment of a training child: the native-kernel thread count (unless the user set COREFACE_THREADS) and, when
+ * the worker is pinned to a GPU, CUDA_VISIBLE_DEVICES naming only that GPU.
+ */
+export function childEnv(base: NodeJS.ProcessEnv, threads: number, gpu: string | null): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, [THREADS_ENV_VAR]: base[THREADS_ENV_VAR] ?? String(threads) };
+  if (gpu !== null) env[CUDA_DEVICES_ENV_VAR] = gpu;
+  return env;
+}
+
 /** Runs one training child (`coreface train --resume`) and resolves to its exit code and stderr tail. */
-function trainChild(run: PlannedRun, dir: string, label: string, backend: string | undefined, threads: number, log: (l: string) => void): Promise<{ code: number; tail: string }> {
+function trainChild(run: PlannedRun, dir: string, label: string, backend: string | undefined, threads: number, gpu: string | null, log: (l: string) => void): Promise<{ code: number; tail: string }> {
   const cfgFile = path.join(dir, 'input-config.json');
   writeJsonAtomic(cfgFile, run.config);
   const args = [CLI, 'train', '--config', cfgFile, '--out', dir, '--resume', '--label', label];
@@ -57,7 +73,7 @@ function trainChild(run: PlannedRun, dir: string, label: string, backend: string
   return new Promise((resolve) => {
     // Each child's native kernels get its share of the cores (unless the user set COREFACE_THREADS): jobs that
     // each start all-core BLAS pools would oversubscribe the machine.
-    const env = { ...process.env, [THREADS_ENV_VAR]: process.env[THREADS_ENV_VAR] ?? String(threads) };
+    const env = childEnv(process.env, threads, gpu);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let tail = '';
     child.stdout.on('data', () => undefined);
@@ -117,7 +133,8 @@ export async function executeRuns(runs: PlannedRun[], opts: ExecuteOptions): Pro
     log(`[ablate] [${bar(finished / runs.length)}] ${finished}/${runs.length} ${what}; elapsed ${formatDuration(elapsed)}, ETA ${formatDuration(remainingEstimate())}`);
   };
   log(`[ablate] ${runs.length} runs, ${runs.length - toTrain} already in the store, ${toTrain} to train, ${jobs} worker(s)`);
-  const worker = async (): Promise<void> => {
+  const worker = async (w: number): Promise<void> => {
+    const gpu = opts.gpus && opts.gpus.length > 0 ? opts.gpus[w % opts.gpus.length] : null;
     while (next < runs.length) {
       const i = next++;
       const run = runs[i];
@@ -152,10 +169,10 @@ export async function executeRuns(runs: PlannedRun[], opts: ExecuteOptions): Pro
         }
         store.clearFailure(run.key);
         const dir = store.dir(run.key);
-        log(`[ablate] ${label}: started (${dir})`);
+        log(`[ablate] ${label}: started (${dir})${gpu === null ? '' : ` on GPU ${gpu}`}`);
         const started = Date.now();
         inFlight.set(i, started);
-        const { code, tail } = await trainChild(run, dir, label, opts.backend, threadsPerJob, log);
+        const { code, tail } = await trainChild(run, dir, label, opts.backend, threadsPerJob, gpu, log);
         const seconds = (Date.now() - started) / 1000;
         inFlight.delete(i);
         const result = code === 0 ? store.result(run.key, run.config) : null;
@@ -176,6 +193,6 @@ export async function executeRuns(runs: PlannedRun[], opts: ExecuteOptions): Pro
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, runs.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(jobs, runs.length) }, (_, w) => worker(w)));
   return outcomes;
 }

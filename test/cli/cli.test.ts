@@ -34,7 +34,7 @@ describe('cli: coreface', function () {
     assert.match(h.out, /coreface reproduce/);
     const u = cli(['fly']);
     assert.equal(u.code, 2);
-    assert.match(u.err, /unknown command 'fly' \(commands: reproduce, ablate, collect, train, eval, list, config\)/);
+    assert.match(u.err, /unknown command 'fly' \(commands: reproduce, ablate, collect, runs, train, eval, list, config\)/);
     const o = cli(['train', '--confg', 'x.json']);
     assert.equal(o.code, 2);
     assert.match(o.err, /Unknown option '--confg'/);

@@ -236,7 +236,7 @@ describe('reliability: CLI fuzz (fast-check, in-process main)', function () {
   ).chain(([cmd, name, extra]) => assemble(cmd, [...(name ? [[() => name] as Tok] : []), ...extra]));
   const otherArgv = fc.oneof(
     // unknown commands (anything but the real ones and the help words)
-    fc.tuple(junk.filter((s) => !['train', 'eval', 'reproduce', 'ablate', 'collect', 'list', 'config', 'help', '-h', '--help', ''].includes(s)), fc.array(junk, { maxLength: 3 }))
+    fc.tuple(junk.filter((s) => !['train', 'eval', 'reproduce', 'ablate', 'collect', 'runs', 'list', 'config', 'help', '-h', '--help', ''].includes(s)), fc.array(junk, { maxLength: 3 }))
       .map(([c, rest]) => [c, ...rest]),
     fc.tuple(fc.constantFrom('list', 'config'), breaker([], ['--defaults', '--docs'], false)).map(([c, br]) => [c, ...br.map((t) => t())]),
   );
