@@ -48,7 +48,7 @@ function corefaceOn(startEpoch: number, coreface: Record<string, unknown> = {}, 
 export const FIXED_MARGIN_ABLATION = 0.2;
 
 /** The variants of the CoReFace ablation (Song & Wang 2024, and the ablations coreface-spec.md asks for). */
-export function corefaceAblationVariants(firstMilestone: number, startEpochs: number[]): ExperimentVariant[] {
+export function corefaceAblationVariants(firstMilestone: number, startEpochs: number[], fixedMargin: number = FIXED_MARGIN_ABLATION): ExperimentVariant[] {
   const m1 = firstMilestone;
   return [
     { name: 'arcface', label: 'ArcFace', description: 'ArcFace head (s 64, m 0.5), no dropout (Deng et al. 2019)', overrides: { head: { name: 'arcface' }, dropout: { before: 0 } } },
@@ -57,7 +57,7 @@ export function corefaceAblationVariants(firstMilestone: number, startEpochs: nu
     { name: 'contrast-plain', label: '+ contrast, no mask, no margin', description: 'contrastive term without the supervised mask and without margin', overrides: corefaceOn(m1, { mask: 'none', margin: 'none' }) },
     { name: 'mask-zero', label: '+ mask (zero)', description: 'same-identity entries replaced by 0 (reference), no margin', overrides: corefaceOn(m1, { mask: 'zero', margin: 'none' }) },
     { name: 'mask-exclude', label: '+ mask (exclude)', description: 'same-identity entries excluded from the softmax, no margin', overrides: corefaceOn(m1, { mask: 'exclude', margin: 'none' }) },
-    { name: 'fixed-margin', label: `+ fixed margin ${FIXED_MARGIN_ABLATION}`, description: `zero mask and a fixed margin of ${FIXED_MARGIN_ABLATION}`, overrides: corefaceOn(m1, { margin: FIXED_MARGIN_ABLATION }) },
+    { name: 'fixed-margin', label: `+ fixed margin ${fixedMargin}`, description: `zero mask and a fixed margin of ${fixedMargin}`, overrides: corefaceOn(m1, { margin: fixedMargin }) },
     { name: 'coreface', label: 'CoReFace (one-way N)', description: 'full CoReFace: zero mask, adaptive margin (batch weight 0.99), one-way N, wC 0.05', overrides: corefaceOn(m1) },
     { name: 'protocol-two-way-n', label: 'CoReFace, two-way N', description: 'both directions (every pair counted twice)', overrides: corefaceOn(m1, { protocol: 'two-way-n' }) },
     { name: 'protocol-2n', label: 'CoReFace, 2N (NT-Xent style)', description: 'all 2N embeddings as candidates (repeated semantics)', overrides: corefaceOn(m1, { protocol: '2n' }) },
@@ -68,6 +68,30 @@ export function corefaceAblationVariants(firstMilestone: number, startEpochs: nu
     { name: 'cosface-coreface', label: 'CoReFace on CosFace', description: 'CoReFace with CosFace as the base head', overrides: corefaceOn(m1, {}, { name: 'cosface' }) },
   ];
 }
+
+/**
+ * The regime study (issue 15): a scale where the baseline FITS its training identities, so that a regulariser has
+ * something to do. Calibrated on ArcFace + dropout 0.4 alone, seed 0 (docs/regime/synthfaces-calibration.json, the
+ * runs and why this point in docs/regime/README.md), before any CoReFace run in this regime: synthfaces 500
+ * identities x 5 images at nuisance 1.0 (plus 4 held-back images per identity for verification on training
+ * identities), iresnet-tiny, 40 epochs with LR drops at 13, 23, 33 (the reference's 1/3, 7/12, 5/6), evaluated every
+ * 5 epochs. Smaller sets at nuisance 1.25 (500 x 6, 300 x 10) made the baseline fall into ArcFace's degenerate
+ * solution within 10 epochs, with or without insightface's monotonic target; 500 x 8 at nuisance 1.0 fits too
+ * (training accuracy 0.994) but at 1.6x the run time.
+ */
+export const REGIME_BASE: Record<string, unknown> = {
+  dataset: { name: 'synthfaces', options: { trainIdentities: 500, imagesPerIdentity: 5, testIdentities: 300, resolution: 32, channels: 3, nuisance: 1.0, heldOutPerIdentity: 4 } },
+  model: { backbone: 'iresnet-tiny', embeddingDim: 128 },
+  head: { name: 'arcface' },
+  optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, clipNorm: 5, warmupEpochs: 1, milestones: [13, 23, 33], gamma: 0.1 },
+  training: { epochs: 40, batchSize: 64, sampler: 'random', evalEvery: 5, checkpointEvery: 1, logEvery: 10 },
+};
+
+/** First LR drop of the regime schedule: where the CoReFace phase starts (as the reference's epoch 8 of 24). */
+export const REGIME_START_EPOCH = 13;
+
+/** The regime's main comparison: the baselines, two views without the contrastive term, and CoReFace. */
+export const REGIME_MAIN = ['arcface', 'arcface-dropout', 'two-view-ce', 'coreface'];
 
 /** Variants of the quick subset run by `coreface reproduce` (the paper's main comparison). */
 export const QUICK_SUBSET = ['arcface', 'arcface-dropout', 'coreface'];
@@ -157,6 +181,15 @@ export const BUILTIN_EXPERIMENTS: ExperimentSpec[] = [
     variants: headsVariants(),
     baseline: 'arcface',
     seeds: 2,
+  },
+  {
+    name: 'coreface-regime',
+    description: 'Does CoReFace reproduce where the baseline fits? synthfaces 500 x 5 at 32x32x3 (nuisance 1.0, 4 held-back images per identity), ' +
+      'iresnet-tiny, 40 epochs (LR drops at 13, 23, 33; CoReFace from 13), calibrated on ArcFace + dropout alone to fit its training identities; 5 seeds',
+    base: REGIME_BASE,
+    variants: corefaceAblationVariants(REGIME_START_EPOCH, []).filter((v) => REGIME_MAIN.includes(v.name)),
+    baseline: 'arcface-dropout',
+    seeds: 5,
   },
   ...(['mnist', 'fashion-mnist'] as const).map((dataset): ExperimentSpec => ({
     name: `coreface-${dataset}-quick`,
