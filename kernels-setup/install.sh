@@ -2,7 +2,8 @@
 # npm run kernel:install
 #
 # Sets up everything the TypeScript notebooks need, idempotently (a second run takes a few seconds):
-#   1. Jupyter from Debian (jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel), when missing;
+#   1. Jupyter from Debian (jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel, and jupyter-notebook:
+#      the classic Notebook 6.4 that `npm run notebook` opens; JupyterLab is not packaged in Debian), when missing;
 #   2. Debian chromium, when missing (plotly figures are rendered to PNG through it);
 #   3. the project's own tslab registered as a kernel under the project-local prefix .kernel/
 #      (use it with JUPYTER_PATH=$PWD/.kernel/share/jupyter; nothing global is touched);
@@ -36,7 +37,11 @@ missing=()
 have_jupyter() {
   [ -x /usr/bin/jupyter ] && [ -x "$PY" ] && "$PY" -c 'import nbclient, nbformat, jupyter_client, ipykernel' 2>/dev/null
 }
+have_notebook() {
+  [ -x /usr/bin/jupyter-notebook ] && "$PY" -c 'import notebook' 2>/dev/null
+}
 if ! have_jupyter; then missing+=(jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel); fi
+if ! have_notebook; then missing+=(jupyter-notebook); fi
 if [ "$WANT_CHROMIUM" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 if [ ${#missing[@]} -gt 0 ]; then
   cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}"
@@ -51,7 +56,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 else
-  say "Debian packages present (jupyter$([ "$WANT_CHROMIUM" = 1 ] && echo ', chromium'))"
+  say "Debian packages present (jupyter, jupyter-notebook$([ "$WANT_CHROMIUM" = 1 ] && echo ', chromium'))"
 fi
 
 # ---- 3: the project's tslab as a project-local kernel --------------------------------------------------------
@@ -87,4 +92,4 @@ if [ "$CHECK" = 1 ]; then
   say "kernelspec: $(/usr/bin/jupyter kernelspec list | grep "$JUPYTER_PATH/kernels/tslab" | sed 's/^ *//')"
   "$PY" "$ROOT/kernels-setup/check_kernel.py"
 fi
-say "ready in $(( $(date +%s) - t0 )) s. Use: JUPYTER_PATH=$JUPYTER_PATH jupyter lab   (see kernels-setup/README.md)"
+say "ready in $(( $(date +%s) - t0 )) s. Open the notebooks: npm run notebook   (headless: npm run notebooks; see kernels-setup/README.md)"
