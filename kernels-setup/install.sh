@@ -3,7 +3,8 @@
 #
 # Sets up everything the TypeScript notebooks need, idempotently (a second run takes a few seconds):
 #   1. Jupyter from Debian (jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel, and jupyter-notebook:
-#      the classic Notebook 6.4 that `npm run notebook` opens; JupyterLab is not packaged in Debian), when missing;
+#      the classic Notebook 6.4 that `npm run notebook` opens; JupyterLab is not packaged in Debian; and
+#      python3-jupyter-kernel-test, the conformance suite of test/notebooks/kernel.test.ts), when missing;
 #   2. Debian chromium, when missing (plotly figures are rendered to PNG through it);
 #   3. the project's own tslab registered as a kernel under the project-local prefix .kernel/
 #      (use it with JUPYTER_PATH=$PWD/.kernel/share/jupyter; nothing global is touched);
@@ -25,7 +26,7 @@ for a in "$@"; do
   case "$a" in
     --no-chromium) WANT_CHROMIUM=0 ;;
     --no-check) CHECK=0 ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
     *) echo "[kernel] unknown option '$a' (allowed: --no-chromium, --no-check)" >&2; exit 2 ;;
   esac
 done
@@ -42,6 +43,7 @@ have_notebook() {
 }
 if ! have_jupyter; then missing+=(jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel); fi
 if ! have_notebook; then missing+=(jupyter-notebook); fi
+if ! "$PY" -c 'import jupyter_kernel_test' 2>/dev/null; then missing+=(python3-jupyter-kernel-test); fi
 if [ "$WANT_CHROMIUM" = 1 ] && [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
 if [ ${#missing[@]} -gt 0 ]; then
   cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}"
