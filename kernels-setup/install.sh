@@ -3,7 +3,9 @@
 #
 # Sets up everything the TypeScript notebooks need, idempotently (a second run takes a few seconds):
 #   0. a check that tslab is installed and its zeromq native binary loads (else: the cause and the fix, exit 1);
-#   1. Jupyter from Debian (jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel), when missing;
+#   1. Jupyter from Debian (jupyter-nbconvert python3-nbclient jupyter-client python3-ipykernel, and jupyter-notebook:
+#      the classic Notebook 6.4 that `npm run notebook` opens; JupyterLab is not packaged in Debian; and
+#      python3-jupyter-kernel-test, the conformance suite of test/notebooks/kernel.test.ts), when missing;
 #   2. Debian chromium, when missing (plotly figures are rendered to PNG through it);
 #   3. the project's own tslab registered as a kernel under the project-local prefix .kernel/
 #      (use it with JUPYTER_PATH=$PWD/.kernel/share/jupyter; nothing global is touched);
@@ -27,7 +29,7 @@ for a in "$@"; do
   case "$a" in
     --no-chromium) WANT_CHROMIUM=0 ;;
     --no-check) CHECK=0 ;;
-    -h|--help) sed -n 2,17p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,18p "$0"; exit 0 ;;
     *) echo "[kernel] unknown option '$a' (allowed: --no-chromium, --no-check)" >&2; exit 2 ;;
   esac
 done
@@ -56,7 +58,11 @@ have_jupyter() {
     "$PY" -c 'import nbclient, nbformat, jupyter_client, ipykernel' 2>/dev/null
 }
 have_chromium() { ! test_missing chromium && [ -x /usr/bin/chromium ]; }
+have_notebook() { ! test_missing jupyter-notebook && [ -x /usr/bin/jupyter-notebook ] && "$PY" -c 'import notebook' 2>/dev/null; }
+have_kernel_test() { ! test_missing python3-jupyter-kernel-test && "$PY" -c 'import jupyter_kernel_test' 2>/dev/null; }
 if ! have_jupyter; then missing+=("${JUPYTER_DEBS[@]}"); fi
+if ! have_notebook; then missing+=(jupyter-notebook); fi
+if ! have_kernel_test; then missing+=(python3-jupyter-kernel-test); fi
 if [ "$WANT_CHROMIUM" = 1 ] && ! have_chromium; then missing+=(chromium); fi
 if [ ${#missing[@]} -gt 0 ]; then
   cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing[*]}"
@@ -71,7 +77,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 else
-  say "Debian packages present (jupyter$([ "$WANT_CHROMIUM" = 1 ] && echo ', chromium'))"
+  say "Debian packages present (jupyter, jupyter-notebook$([ "$WANT_CHROMIUM" = 1 ] && echo ', chromium'))"
 fi
 
 # ---- 3: the project's tslab as a project-local kernel --------------------------------------------------------
@@ -102,4 +108,4 @@ if [ "$CHECK" = 1 ]; then
   say "kernelspec: $(/usr/bin/jupyter kernelspec list | grep "$JUPYTER_PATH/kernels/tslab" | sed 's/^ *//')"
   "$PY" "$ROOT/kernels-setup/check_kernel.py"
 fi
-say "ready in $(( $(date +%s) - t0 )) s. Use: JUPYTER_PATH=$JUPYTER_PATH jupyter lab   (see kernels-setup/README.md)"
+say "ready in $(( $(date +%s) - t0 )) s. Open the notebooks: npm run notebook   (headless: npm run notebooks; see kernels-setup/README.md)"

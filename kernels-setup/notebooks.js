@@ -2,7 +2,7 @@
 // npm run notebooks [-- [--mode quick|full] [--update] [--timeout S] [NAME ...]]
 //
 // Executes every notebooks/*.ipynb (or those whose file name contains one of NAME) headless through the project's
-// tslab kernel, stops at the first failing cell and prints its stderr, writes executed copies under
+// tslab kernel, stops at the first failing cell and prints its error and stderr, writes executed copies under
 // results/notebooks/ (override with NOTEBOOK_OUT) and prints per-notebook wall times.
 //   --mode quick|full   sets NOTEBOOK_MODE for the kernel (default: $NOTEBOOK_MODE, else quick)
 //   --update            copies the executed notebooks (outputs stripped of anything huge) back into notebooks/

@@ -3,13 +3,16 @@
     /usr/bin/python3 kernels-setup/run_notebooks.py --out results/notebooks [--update] [--timeout S] NB.ipynb ...
 
 - Runs each notebook's code cells in order in a fresh kernel started in the notebook's folder.
-- tslab reports errors (TypeScript diagnostics, exceptions) ONLY as stderr text and an execute_reply with status
-  'error'; afterwards it aborts the queued cells without output. So a cell fails when its reply status is not 'ok'
-  or it has an `error` output; the runner stops at the first failing cell and prints the cell's source and its
-  stderr. (stderr alone is not a failure: the library prints its backend line and warnings there.)
+- The kernel is tslab with patches/tslab+1.0.22.patch: an error (TypeScript diagnostics, an exception) is an
+  `error` output (ename, evalue, traceback) plus an execute_reply with status 'error'. A cell fails when its reply
+  status is not 'ok' or it has an `error` output; the runner stops at the first failing cell and prints the cell's
+  source, its error and its stderr. (stderr alone is not a failure: the library prints its backend line and
+  warnings there.)
 - Writes the executed copy to <out>/<name>.ipynb (also a partial one on failure) and <out>/timings.json.
 - With --update, copies each successfully executed notebook back over the source with its outputs, after
-  stripping: outputs larger than --max-output-kb are replaced by a note, execution timing metadata is dropped.
+  stripping (strip_notebook): a plotly output keeps its PNG and its figure JSON when that is at most
+  --max-plotly-kb, and loses its HTML (the plotly.js loader and the drawing script); other outputs larger than
+  --max-output-kb are replaced by a note; execution timing metadata is dropped.
 Exit status: 0 all passed, 1 a cell failed, 2 bad usage.
 """
 import argparse
@@ -35,8 +38,34 @@ def output_size(out) -> int:
     return sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values())
 
 
-def strip_notebook(nb, max_kb: int):
-    """Small committed outputs: drop huge outputs and volatile metadata."""
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def is_plotly_html(data) -> bool:
+    html = data.get("text/html")
+    if html is None:
+        return False
+    text = "".join(html) if isinstance(html, list) else html
+    return "Plotly.newPlot" in text
+
+
+def strip_plotly(out, max_plotly_kb: int):
+    """A plotly output for committing: PNG and text kept, HTML dropped, figure JSON kept when small; None when
+    nothing static is left (an HTML-only figure)."""
+    data = dict(out.get("data", {}))
+    data.pop("text/html", None)
+    if PLOTLY_MIME in data and len(json.dumps(data[PLOTLY_MIME])) > max_plotly_kb * 1024:
+        del data[PLOTLY_MIME]
+    if "image/png" not in data and PLOTLY_MIME not in data:
+        return None
+    out = copy.deepcopy(out)
+    out["data"] = data
+    return out
+
+
+def strip_notebook(nb, max_kb: int, max_plotly_kb: int = 16):
+    """Small committed outputs: plotly outputs reduced to PNG (+ small figure JSON), huge outputs and volatile
+    metadata dropped."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
@@ -47,9 +76,12 @@ def strip_notebook(nb, max_kb: int):
             if out.get("output_type") in ("display_data", "execute_result"):
                 out.get("metadata", {}).pop("transient", None)
                 out.pop("transient", None)
-                if "application/vnd.plotly.v1+json" in out.get("data", {}) or "text/html" in out.get("data", {}) and "Plotly.newPlot" in "".join(out["data"]["text/html"]):
-                    kept.append(nbformat.v4.new_output("stream", name="stdout", text="[interactive plotly output removed: see results/notebooks/plots/]\n"))
-                    continue
+                data = out.get("data", {})
+                if PLOTLY_MIME in data or is_plotly_html(data):
+                    out = strip_plotly(out, max_plotly_kb)
+                    if out is None:
+                        kept.append(nbformat.v4.new_output("stream", name="stdout", text="[interactive plotly output removed: see results/notebooks/plots/]\n"))
+                        continue
             if output_size(out) > max_kb * 1024:
                 kept.append(nbformat.v4.new_output(
                     "stream", name="stdout",
@@ -61,13 +93,16 @@ def strip_notebook(nb, max_kb: int):
 
 
 def stderr_of(cell) -> str:
+    return "".join(out.get("text", "") for out in cell.get("outputs", [])
+                   if out.get("output_type") == "stream" and out.get("name") == "stderr")
+
+
+def error_of(cell) -> str:
     parts = []
     for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and out.get("name") == "stderr":
-            parts.append(out.get("text", ""))
-        elif out.get("output_type") == "error":
+        if out.get("output_type") == "error":
             parts.append("%s: %s\n%s" % (out.get("ename", ""), out.get("evalue", ""), "\n".join(out.get("traceback", []))))
-    return "".join(parts)
+    return "\n".join(parts)
 
 
 def run_one(path: str, out_dir: str, timeout: int, kernel: str):
@@ -79,8 +114,8 @@ def run_one(path: str, out_dir: str, timeout: int, kernel: str):
         nb, kernel_name=kernel, timeout=timeout, allow_errors=True, record_timing=False,
         resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}},
     )
-    # nbclient calls this hook with every cell's execute_reply (allow_errors=True keeps it from raising on
-    # tslab's contentless error replies).
+    # nbclient calls this hook with every cell's execute_reply (allow_errors=True: the runner, not nbclient,
+    # decides what a failure is and reports it).
     client.on_cell_executed = lambda cell, cell_index, execute_reply: replies.__setitem__(cell_index, execute_reply)
 
     t0 = time.time()
@@ -115,8 +150,9 @@ def run_one(path: str, out_dir: str, timeout: int, kernel: str):
         cell = nb.cells[i]
         code_no = sum(1 for c in nb.cells[: i + 1] if c.cell_type == "code")
         msg = ["[notebooks] FAILED %s: code cell %d (cell index %d) %s after %.1f s" % (name, code_no, i, why, wall),
-               "----- cell source -----", cell.source.rstrip(), "----- cell stderr -----",
-               stderr_of(cell).rstrip() or "(no stderr)", "-----------------------",
+               "----- cell source -----", cell.source.rstrip(),
+               "----- cell error -----", error_of(cell).rstrip() or "(no error output)",
+               "----- cell stderr -----", stderr_of(cell).rstrip() or "(no stderr)", "-----------------------",
                "[notebooks] partial executed copy: %s" % out_path]
         raise Failure("\n".join(msg))
     slowest = sorted(cell_times, key=lambda t: -t[1])[:3]
@@ -131,6 +167,7 @@ def main() -> int:
     ap.add_argument("--kernel", default="tslab")
     ap.add_argument("--update", action="store_true")
     ap.add_argument("--max-output-kb", type=int, default=200)
+    ap.add_argument("--max-plotly-kb", type=int, default=16, help="figure JSON kept in committed copies up to this size")
     args = ap.parse_args()
 
     mode = os.environ.get("NOTEBOOK_MODE", "quick")
@@ -161,7 +198,7 @@ def main() -> int:
         line = "[notebooks] ok  %-26s %6.1f s  (slowest cells: %s)" % (
             name, wall, ", ".join("#%d %.1f s" % (i, s) for i, s in slowest))
         if args.update:
-            stripped = strip_notebook(nb, args.max_output_kb)
+            stripped = strip_notebook(nb, args.max_output_kb, args.max_plotly_kb)
             nbformat.write(stripped, path)
             committed = os.path.getsize(path)
             timings["notebooks"][name]["committedBytes"] = committed

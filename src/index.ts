@@ -50,4 +50,6 @@ export { tableToCsv, tableToHtml, tableToMarkdown, fromRecords, fromDataFrame, t
 export type { TableData, TableCell, DataFrameLike, TableFormatOptions, MeanStdOptions } from './report/table';
 export { showPlot, showPng, showHtml, showMarkdown, showTable, encodePng, setDisplay, getDisplay, notebookMode, notebookOutDir, notebookCacheDir, projectRoot, cachedRun, NOTEBOOK_MODE_ENV, NOTEBOOK_OUT_ENV } from './report/notebook';
 export type { NotebookDisplay, NotebookMode, ShowPlotOptions, CachedRunOptions } from './report/notebook';
+export { plotlyMimeBundle, plotlyFigureHtml, plotlyLoaderScript, resetPlotlyLoader, PLOTLY_MIME, PLOTLY_LOADER_MARKER } from './report/plotly-output';
+export type { MimeBundle, PlotlyBundleOptions, PlotlyFigureHtmlOptions, PlotlyLoaderMode } from './report/plotly-output';
 export * from './embedders'; // face embedders: run checkpoints and pretrained npm models (faceres, face-api)

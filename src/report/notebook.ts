@@ -1,6 +1,7 @@
 /**
- * Display helpers for tslab notebooks: show PNG bytes, HTML, tables and plotly figures (rendered to PNG, with the
- * interactive HTML saved beside), and the notebook parameters (quick / full mode, output folders).
+ * Display helpers for tslab notebooks: show PNG bytes, HTML, tables and plotly figures (one output carrying the
+ * interactive figure and its PNG rendering, see ./plotly-output), and the notebook parameters (quick / full mode,
+ * output folders).
  *
  * The display goes through tslab's `display` (tslab is a dev dependency, loaded lazily from the running kernel);
  * {@link setDisplay} swaps in another sink (tests, other front-ends). Outside a kernel, nothing is required.
@@ -10,6 +11,7 @@ import * as path from 'path';
 import { createRequire } from 'module';
 import { PNG } from 'pngjs';
 import { PlotFigure, RenderPlotOptions, renderPlotPng, savePlotHtml } from './plot';
+import { MimeBundle, PlotlyLoaderMode, plotlyMimeBundle } from './plotly-output';
 import { TableData, DataFrameLike, TableFormatOptions, tableToHtml } from './table';
 import { Trainer } from '../train/trainer';
 import { cachedResult } from '../train/cache';
@@ -21,6 +23,11 @@ export interface NotebookDisplay {
   html(s: string): void;
   markdown(s: string): void;
   text(s: string): void;
+  /**
+   * Shows one output with several MIME types (tslab's `display.bundle`, added by patches/tslab+1.0.22.patch).
+   * Without it, {@link showPlot} shows the PNG only.
+   */
+  bundle?(data: MimeBundle, metadata?: Record<string, unknown>): void;
 }
 
 /** Notebook run mode: tiny sizes that finish in seconds ('quick', default) or the larger study ('full'). */
@@ -112,12 +119,16 @@ export interface ShowPlotOptions extends RenderPlotOptions {
   name?: string;
   /** Folder of the saved files (default `notebookOutDir('plots')`). */
   dir?: string;
+  /** When the output's HTML carries plotly.js (default 'once': the first figure of the kernel session). */
+  plotlyLoader?: PlotlyLoaderMode;
 }
 
 /**
- * Renders the figure to PNG (headless Chromium), shows it, and with `name` saves `<name>.png` and the interactive
- * `<name>.html` in the plots folder. Resolves to nothing (a notebook cell would print returned bytes); use
- * `renderPlotPng` for the bytes.
+ * Renders the figure to PNG (headless Chromium) and shows ONE output carrying the interactive figure
+ * (`application/vnd.plotly.v1+json` and `text/html`, see ./plotly-output) and the PNG as fallback; with a display
+ * that has no `bundle` (an unpatched tslab), the PNG only. With `name`, also saves `<name>.png` and the
+ * standalone interactive `<name>.html` in the plots folder. Resolves to nothing (a notebook cell would show a
+ * returned value); use `renderPlotPng` for the bytes.
  */
 export async function showPlot(figure: PlotFigure, opts: ShowPlotOptions = {}): Promise<void> {
   const png = await renderPlotPng(figure, opts);
@@ -128,7 +139,12 @@ export async function showPlot(figure: PlotFigure, opts: ShowPlotOptions = {}): 
     fs.writeFileSync(path.join(dir, `${opts.name}.png`), png);
     savePlotHtml(figure, path.join(dir, `${opts.name}.html`));
   }
-  showPng(png);
+  const d = getDisplay();
+  if (typeof d.bundle === 'function') {
+    d.bundle(plotlyMimeBundle(figure, png, { width: opts.width, height: opts.height, loader: opts.plotlyLoader }));
+  } else {
+    d.png(png);
+  }
 }
 
 /** Output root of cached notebook runs: `NOTEBOOK_CACHE`, else `<root>/results/notebooks-cache` (created). */

@@ -5,6 +5,15 @@ import * as os from 'os';
 import * as path from 'path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+const LOADER_MARKER = 'coreface-lab plotly.js loader';
+/** Committed notebooks stay below this size (issue 16). */
+const MAX_COMMITTED_BYTES = 250 * 1024;
+
+type Output = { output_type: string; data?: Record<string, unknown>; name?: string; text?: string };
+type Notebook = { cells: { cell_type: string; outputs?: Output[] }[] };
+const outputsOf = (nb: Notebook): Output[] => nb.cells.filter((c) => c.cell_type === 'code').flatMap((c) => c.outputs ?? []);
+const htmlOf = (o: Output): string => { const h = o.data?.['text/html']; return Array.isArray(h) ? h.join('') : typeof h === 'string' ? h : ''; };
 
 /** Why the notebooks cannot run here, or null when Jupyter (Debian), Chromium and tslab are present. */
 function missingPrerequisite(): string | null {
@@ -42,10 +51,14 @@ describe('notebooks: every notebook runs headless in quick mode', function () {
       for (const f of sources) {
         assert.ok(fs.existsSync(path.join(out, f)), `executed copy of ${f}`);
         assert.ok(timings.notebooks[f]?.ok, `${f} not reported ok`);
-        const nb = JSON.parse(fs.readFileSync(path.join(out, f), 'utf8')) as { cells: { cell_type: string; outputs?: { output_type: string; data?: Record<string, unknown> }[] }[] };
-        const code = nb.cells.filter((c) => c.cell_type === 'code');
-        const pngs = code.flatMap((c) => c.outputs ?? []).filter((o) => o.data && 'image/png' in o.data).length;
+        const nb = JSON.parse(fs.readFileSync(path.join(out, f), 'utf8')) as Notebook;
+        const outputs = outputsOf(nb);
+        const pngs = outputs.filter((o) => o.data && 'image/png' in o.data).length;
         assert.ok(pngs >= 1, `${f}: expected at least one PNG output`);
+        // Each figure is ONE output with the plotly JSON, the HTML and the PNG; plotly.js travels once per notebook.
+        const figures = outputs.filter((o) => o.data && PLOTLY_MIME in o.data);
+        for (const o of figures) assert.ok(o.data && 'image/png' in o.data && 'text/html' in o.data, `${f}: a figure output lacks PNG or HTML: ${Object.keys(o.data ?? {})}`);
+        if (figures.length) assert.equal(outputs.filter((o) => htmlOf(o).includes(LOADER_MARKER)).length, 1, `${f}: plotly.js must be carried by exactly one output`);
       }
       assert.ok(fs.readdirSync(path.join(out, 'plots')).some((f) => f.endsWith('.html')), 'interactive HTML plots saved');
       console.log(`      ${log.split('\n').filter((l) => l.includes('[notebooks] ok')).map((l) => l.replace('[notebooks] ok', '').trim()).join('\n      ')}`);
@@ -54,7 +67,50 @@ describe('notebooks: every notebook runs headless in quick mode', function () {
     }
   });
 
-  it('the runner fails on the first failing cell and prints its stderr', function () {
+  it('committed notebooks are small and keep the static figure: PNG (+ figure JSON when small), no plotly HTML', function () {
+    const files = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'));
+    assert.ok(files.length >= 1);
+    for (const f of files) {
+      const file = path.join(ROOT, 'notebooks', f);
+      const size = fs.statSync(file).size;
+      assert.ok(size < MAX_COMMITTED_BYTES, `${f} is ${(size / 1024).toFixed(1)} KB, above ${MAX_COMMITTED_BYTES / 1024} KB: run \`npm run notebooks -- --update\``);
+      const outputs = outputsOf(JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook);
+      for (const o of outputs) {
+        const html = htmlOf(o);
+        assert.ok(!html.includes(LOADER_MARKER) && !html.includes('Plotly.newPlot'), `${f}: committed with interactive plotly HTML`);
+        if (o.data && PLOTLY_MIME in o.data) assert.ok('image/png' in o.data, `${f}: a committed figure without its PNG`);
+      }
+    }
+  });
+
+  it('--update stripping: a figure keeps PNG, text and small JSON; loses its HTML; big JSON dropped', function () {
+    const py = spawnSync('/usr/bin/python3', ['-c', 'import nbformat'], { encoding: 'utf8' });
+    if (py.status !== 0) {
+      if (process.env.CI === 'true') assert.fail('/usr/bin/python3 lacks nbformat (npm run kernel:install)');
+      this.skip();
+    }
+    const script = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'kernels-setup'))})
+import nbformat, run_notebooks as r
+def fig(n): return {"data": [{"y": list(range(n))}], "layout": {}}
+def out(n): return nbformat.v4.new_output("display_data", data={"text/plain": "<plotly figure>", "image/png": "iVBOR",
+    "text/html": "<div></div><script>/* ${LOADER_MARKER} */ Plotly.newPlot()</script>", "${PLOTLY_MIME}": fig(n)})
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[out(10), out(5000),
+    nbformat.v4.new_output("display_data", data={"text/html": "<script>Plotly.newPlot('a', [])</script>"})])])
+s = r.strip_notebook(nb, 200, 16)
+print(json.dumps([sorted(o.get("data", {}).keys()) or o.get("text") for o in s.cells[0].outputs]))
+`;
+    const r = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [
+      [PLOTLY_MIME, 'image/png', 'text/plain'],
+      ['image/png', 'text/plain'],
+      '[interactive plotly output removed: see results/notebooks/plots/]\n',
+    ]);
+  });
+
+  it('the runner fails on the first failing cell and prints its error', function () {
     const missing = missingPrerequisite();
     if (missing) {
       console.log(`      SKIPPED: ${missing}`);
@@ -80,7 +136,10 @@ describe('notebooks: every notebook runs headless in quick mode', function () {
       if (!fs.existsSync(path.join(ROOT, '.kernel', 'share', 'jupyter', 'kernels', 'tslab'))) this.skip();
       assert.equal(r.status, 1, `expected failure, got ${r.status}\n${r.stdout}\n${r.stderr}`);
       assert.match(r.stderr, /code cell 2/);
-      assert.match(r.stderr, /Type 'string' is not assignable to type 'number'/);
+      assert.match(r.stderr, /----- cell error -----\nCompileError: 1:7 - Type 'string' is not assignable to type 'number'/);
+      const partial = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'broken.ipynb'), 'utf8')) as Notebook;
+      assert.deepEqual(partial.cells[2].outputs, [], 'the cells after the failing one are not run');
+      assert.equal(outputsOf(partial).filter((o) => o.output_type === 'error').length, 1, 'the error is an error output');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
