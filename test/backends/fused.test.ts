@@ -35,8 +35,8 @@ function headRun(name: string, opts: Record<string, number | boolean>, seed: num
     const x = tf.variable(tf.tensor2d(xs));
     const y = tf.tensor1d(LABELS, 'int32');
     const r = tf.tensor2d(randn(rng, B * C, 0.1), [B, C]);
-    let loss = new Float32Array(0);
-    let logits = new Float32Array(0);
+    let loss: Float32Array = new Float32Array(0);
+    let logits: Float32Array = new Float32Array(0);
     const { grads } = tf.variableGrads(() => {
       const o = head.forward(x as tf.Tensor2D, y);
       loss = o.loss.dataSync() as Float32Array;
@@ -60,7 +60,7 @@ function contrastRun(protocol: ContrastiveProtocol, mask: ContrastiveMask, margi
     const [a, b] = [tf.variable(tf.tensor2d(a0, [B, E])), tf.variable(tf.tensor2d(b0, [B, E]))];
     tf.dispose(loss.compute(a as tf.Tensor2D, b as tf.Tensor2D, LABELS));
     const first = loss.margin;
-    let value = new Float32Array(0);
+    let value: Float32Array = new Float32Array(0);
     const { grads } = tf.variableGrads(() => {
       const l = loss.compute(a as tf.Tensor2D, b as tf.Tensor2D, LABELS);
       value = l.dataSync() as Float32Array;

@@ -21,7 +21,7 @@ describe('reliability: determinism of whole runs across processes', function () 
 
   before(async function () {
     if (!fs.existsSync(DIST_MAIN)) this.skip();
-    if (distIsStale()) console.log('      WARNING: dist/ is older than src/; the child processes run the old build (npx tsc -p .)');
+    if (distIsStale()) console.log('      WARNING: dist/ is older than src/; the child processes run the old build (npm run build)');
     const t0 = Date.now();
     for (const [name, seed] of [['a', 7], ['b', 7], ['c', 8]] as const) {
       const cfg = writeJson(path.join(tmp, `${name}.json`), { ...TINY_CONFIG, seed });

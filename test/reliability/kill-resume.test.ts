@@ -67,7 +67,7 @@ describe('reliability: SIGKILL and --resume give the uninterrupted result exactl
 
   before(async function () {
     if (!fs.existsSync(DIST_MAIN)) this.skip(); // the child processes run dist/: `npm run build` (npm test does)
-    if (distIsStale()) console.log('      WARNING: dist/ is older than src/; the child processes run the old build (npx tsc -p .)');
+    if (distIsStale()) console.log('      WARNING: dist/ is older than src/; the child processes run the old build (npm run build)');
     const dir = path.join(tmp, 'ref');
     const r = await runTrain(cfgFile, dir);
     assert.equal(r.code, 0, r.stderr);

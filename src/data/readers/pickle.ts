@@ -94,7 +94,7 @@ const FILE_CHUNK = 1 << 16;
 export class FileByteSource implements ByteSource {
   readonly size: number;
   private readonly fd: number;
-  private cache = new Uint8Array(0);
+  private cache: Uint8Array = new Uint8Array(0);
   private cacheStart = 0;
 
   /** @throws DataNotFoundError if the file does not exist. */

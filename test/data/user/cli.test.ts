@@ -29,7 +29,7 @@ describe('data/user: coreface train --data', function () {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'coreface-user-cli-'));
   const faces = path.join(tmp, 'faces');
   before(function () {
-    if (!built) this.skip(); // needs dist (npx tsc -p .)
+    if (!built) this.skip(); // needs dist (npm run build)
     makeFaceFolder(faces);
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
