@@ -31,6 +31,7 @@ export * from './train';
 export * from './experiments';
 export * from './losses';
 export { Rng } from './util/rng';
+export { ProgressBar, formatDuration } from './util/progress';
 export type { LabelsLike } from './util/labels';
 export { writePng, imageGrid } from './report/png';
 export { renderPlotPng, savePlotHtml, closePlotRenderer, chromiumAvailable, plotlyBundlePath, figureJson, DEFAULT_PLOT_WIDTH, DEFAULT_PLOT_HEIGHT, CHROMIUM_ARGS, CHROMIUM_ENV_VAR, DEFAULT_CHROMIUM_PATH } from './report/plot';

@@ -4,6 +4,5 @@ export * from './schedule';
 export * from './sampler';
 export * from './checkpoint';
 export * from './embed';
-export * from './progress';
 export * from './cache';
 export * from './fit';

@@ -23,7 +23,7 @@ import { Sgd } from './sgd';
 import { saveCheckpoint, loadCheckpoint, TensorEntry } from './checkpoint';
 import { embedImageSet } from './embed';
 import { runArtifacts } from './artifacts';
-import { ProgressBar, formatDuration } from './progress';
+import { ProgressBar, formatDuration } from '../util/progress';
 import { collapseWarning } from './collapse';
 import { hasPositivePair, pairObjective } from './pair-objective';
 import { fitReport } from './fit';

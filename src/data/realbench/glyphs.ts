@@ -30,7 +30,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as path from 'path';
-import { ProgressBar } from '../../train/progress';
+import { ProgressBar } from '../../util/progress';
 import { writeFileAtomic } from '../../util/atomic';
 import { Rng } from '../../util/rng';
 import { registerDataset } from '../registry';
