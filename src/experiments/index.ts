@@ -7,3 +7,4 @@ export * from './summary';
 export * from './views';
 export * from './ablate';
 export * from './reproduce';
+export * from './cache';

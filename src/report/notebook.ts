@@ -12,7 +12,7 @@ import { PNG } from 'pngjs';
 import { PlotFigure, RenderPlotOptions, renderPlotPng, savePlotHtml } from './plot';
 import { TableData, DataFrameLike, TableFormatOptions, tableToHtml } from './table';
 import { Trainer } from '../train/trainer';
-import { cachedResult } from '../train/cache';
+import { cachedResult } from '../experiments/cache';
 import type { RunResult, TrainerOptions } from '../train/trainer';
 
 /** The subset of tslab's `Display` used here. */

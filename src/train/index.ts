@@ -4,5 +4,4 @@ export * from './schedule';
 export * from './sampler';
 export * from './checkpoint';
 export * from './embed';
-export * from './cache';
 export * from './fit';
