@@ -33,22 +33,7 @@ export * from './losses';
 export { Rng } from './util/rng';
 export { ProgressBar, formatDuration } from './util/progress';
 export type { LabelsLike } from './util/labels';
-export { writePng, imageGrid } from './report/png';
-export { renderPlotPng, savePlotHtml, closePlotRenderer, chromiumAvailable, plotlyBundlePath, figureJson, DEFAULT_PLOT_WIDTH, DEFAULT_PLOT_HEIGHT, CHROMIUM_ARGS, CHROMIUM_ENV_VAR, DEFAULT_CHROMIUM_PATH } from './report/plot';
-export type { PlotFigure, PlotTrace, RenderPlotOptions, SavePlotHtmlOptions } from './report/plot';
 export * from './stats';
-export { tableToLatex, escapeLatex } from './report/latex';
-export type { LatexTableOptions, LatexAlign } from './report/latex';
-export {
-  trainingCurvesFigure, rocFigure, scoreHistogramFigure, marginTraceFigure, variantBarsFigure, embeddingScatterFigure, rocPoints,
-  downsampleIndices, representativeRun, MAX_CURVE_POINTS, ROC_FAR_RANGE, HISTOGRAM_BINS, FIGURE_HEIGHT, VARIANT_COLORS, IDENTITY_COLORS,
-} from './report/figures';
-export type { FigureOptions, RunNeed } from './report/figures';
-export { buildReportHtml, writeReportHtml, checkReportInBrowser, reportFigures, REPORT_BAR_METRICS, REPORT_PLOT_CONFIG, NON_WHITE_LEVEL } from './report/html-report';
-export type { ReportFigure, CheckReportOptions, CheckReportResult } from './report/html-report';
-export type { ReportEpoch, ReportStep, ReportRun, ReportStat, ExperimentReportData } from './report/report-data';
-export { tableToCsv, tableToHtml, tableToMarkdown, fromRecords, fromDataFrame, toDataFrame, loadDanfo, meanStd, meanStdTable, formatCell, DEFAULT_TABLE_DIGITS } from './report/table';
-export type { TableData, TableCell, DataFrameLike, TableFormatOptions, MeanStdOptions } from './report/table';
-export { showPlot, showPng, showHtml, showMarkdown, showTable, encodePng, setDisplay, getDisplay, notebookMode, notebookOutDir, notebookCacheDir, projectRoot, cachedRun, NOTEBOOK_MODE_ENV, NOTEBOOK_OUT_ENV } from './report/notebook';
-export type { NotebookDisplay, NotebookMode, ShowPlotOptions, CachedRunOptions } from './report/notebook';
+export * from './report';
+export * from './notebook';
 export * from './embedders'; // face embedders: run checkpoints and pretrained npm models (faceres, face-api)
