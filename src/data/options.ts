@@ -1,10 +1,11 @@
 /**
- * Option validation shared by the real-image benchmarks (same style and messages as synthfaces: every error
- * names the dataset, the field, the value and what is allowed).
+* Option parsing shared by every dataset (synthfaces, the real-image benchmarks, the user datasets): every error
+ * names the dataset or the field, the value and what is allowed, e.g. `trainIdentities must be an integer >= 2, got 1`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
+/** A value as shown in messages: strings and arrays as JSON, everything else with String(). */
 export function fmt(v: unknown): string {
   return typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? JSON.stringify(v) : String(v);
 }
@@ -19,6 +20,7 @@ export function checkOptionNames(dataset: string, opts: unknown, allowed: readon
   return o;
 }
 
+/** Option `name` of `o` as an integer in [min, max], `def` when undefined. */
 export function intOpt(o: Record<string, unknown>, name: string, def: number, min: number, max = Infinity): number {
   const v = o[name];
   if (v === undefined) return def;
@@ -28,6 +30,7 @@ export function intOpt(o: Record<string, unknown>, name: string, def: number, mi
   return v;
 }
 
+/** Option `name` of `o` as a finite number accepted by `ok` (described by `allowed`), `def` when undefined. */
 export function numOpt(o: Record<string, unknown>, name: string, def: number, ok: (x: number) => boolean, allowed: string): number {
   const v = o[name];
   if (v === undefined) return def;
@@ -35,12 +38,14 @@ export function numOpt(o: Record<string, unknown>, name: string, def: number, ok
   return v;
 }
 
+/** Option `channels`: 1 or 3, `def` when undefined. */
 export function channelsOpt(o: Record<string, unknown>, def: 1 | 3): 1 | 3 {
   const c = o.channels === undefined ? def : o.channels;
   if (c !== 1 && c !== 3) throw new Error(`channels must be 1 or 3, got ${fmt(c)}`);
   return c;
 }
 
+/** Option `name` as a boolean, `def` when undefined. */
 export function boolOpt(o: Record<string, unknown>, name: string, def: boolean): boolean {
   const v = o[name];
   if (v === undefined) return def;
@@ -48,6 +53,7 @@ export function boolOpt(o: Record<string, unknown>, name: string, def: boolean):
   return v;
 }
 
+/** Option `name` as a non-empty string, `def` when undefined. */
 export function stringOpt(o: Record<string, unknown>, name: string, def: string): string {
   const v = o[name];
   if (v === undefined) return def;

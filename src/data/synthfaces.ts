@@ -18,6 +18,7 @@ import {
   DEFAULT_NUISANCE_PARAMS, effectiveNuisance, renderInto, sampleIdentity, sampleNuisance,
   type NuisanceParams, type SynthIdentity,
 } from './synthfaces-render';
+import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt } from './options';
 
 export const DEFAULT_TRAIN_IDENTITIES = 500;
 export const DEFAULT_TEST_IDENTITIES = 300;
@@ -77,37 +78,14 @@ const OPTION_NAMES: readonly (keyof SynthFacesOptions)[] = [
   'nuisance', 'nuisanceParams', 'unknownFraction', 'pairsPerFold', 'folds', 'heldOutPerIdentity',
 ];
 
-function fmt(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
-}
-
-function intOpt(o: Record<string, unknown>, name: string, def: number, min: number): number {
-  const v = o[name];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer >= ${min}, got ${fmt(v)}`);
-  return v;
-}
-
-function numOpt(o: Record<string, unknown>, name: string, def: number, ok: (x: number) => boolean, allowed: string): number {
-  const v = o[name];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new Error(`${name} must be ${allowed}, got ${fmt(v)}`);
-  return v;
-}
-
 /**
  * Validate and complete options; messages name the field, the value and what is allowed. Unless
  * `checkProtocols` is false, also checks that the test set can hold the requested identity-disjoint pairs
  * (stating the minimum testIdentities if not) and leaves at least one known identity.
  */
 export function resolveSynthFacesOptions(opts: SynthFacesOptions | Record<string, unknown> = {}, checkProtocols = true): ResolvedSynthFacesOptions {
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new Error(`synthfaces options must be an object, got ${fmt(opts)}`);
-  const o = opts as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!(OPTION_NAMES as readonly string[]).includes(k)) throw new Error(`unknown synthfaces option '${k}'; allowed: ${OPTION_NAMES.join(', ')}`);
-  }
-  const channels = o.channels === undefined ? DEFAULT_CHANNELS : o.channels;
-  if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 or 3, got ${fmt(channels)}`);
+  const o = checkOptionNames('synthfaces', opts, OPTION_NAMES);
+  const channels = channelsOpt(o, DEFAULT_CHANNELS);
   const np = o.nuisanceParams ?? {};
   if (np === null || typeof np !== 'object' || Array.isArray(np)) throw new Error(`nuisanceParams must be an object, got ${fmt(np)}`);
   const nuisanceParams: Partial<NuisanceParams> = {};

@@ -26,7 +26,7 @@ import { Rng } from '../../util/rng';
 import { makeIdentificationSplit, makeVerificationPairs } from '../splits';
 import type { FaceBenchmark, ImageSet, VerificationPairs } from '../types';
 import type { IdxImages } from './idx';
-import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt, writeNormalised } from './options';
+import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt, writeNormalised } from '../options';
 
 // ---------------------------------------------------------------------------------------------------------
 // Partitions

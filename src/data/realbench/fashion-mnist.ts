@@ -10,7 +10,7 @@ import {
   createClassDisjointBenchmark, resolveClassDisjointOptions, type ClassDisjointOptions,
 } from './class-disjoint';
 import { loadIdxDataset } from './idx';
-import { displayPath } from './options';
+import { displayPath } from '../options';
 
 /** Where Debian's `dataset-fashion-mnist` installs the IDX files. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';

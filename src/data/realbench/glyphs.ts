@@ -39,7 +39,7 @@ import type { FaceBenchmark, ImageSet } from '../types';
 import {
   GLYPH_FONTS, assertFontsInstalled, commonCoverage, glyphFontsById, type GlyphFont,
 } from './fonts';
-import { boolOpt, channelsOpt, checkOptionNames, displayPath, fmt, intOpt, numOpt, projectDir, stringOpt, writeNormalised } from './options';
+import { boolOpt, channelsOpt, checkOptionNames, displayPath, fmt, intOpt, numOpt, projectDir, stringOpt, writeNormalised } from '../options';
 
 type CanvasModule = typeof import('@napi-rs/canvas');
 type Ctx = import('@napi-rs/canvas').SKRSContext2D;

@@ -46,7 +46,7 @@ import { DataReaderError, ImageDecodeError, errorMessage } from '../readers/erro
 import type { ErrorPosition } from '../readers/errors';
 import { formatReadSummary, stderrLog } from '../readers/stream';
 import type { LogFn, ReadSummary } from '../readers/stream';
-import { checkOptionNames, displayPath, fmt, intOpt, numOpt } from '../realbench/options';
+import { checkOptionNames, displayPath, fmt, intOpt, numOpt } from '../options';
 import { makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from '../splits';
 import type { FaceBenchmark, ImageSet, VerificationPairs } from '../types';
 import type { DecodedImage } from '../readers/decode';
