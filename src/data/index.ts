@@ -2,7 +2,6 @@
 export * from './types';
 export * from './registry';
 export * from './splits';
-export * from './synthfaces-render';
 export * from './synthfaces';
 export * from './realbench';
 export * from './readers';

@@ -10,15 +10,15 @@
  * Layout: images are identity-major (all images of identity 0, then identity 1, ...); train labels are
  * 0..trainIdentities-1, test labels 0..testIdentities-1.
  */
-import { Rng } from '../util/rng';
-import { registerDataset } from './registry';
-import { checkHeldOutOption, defaultHeldOutPerIdentity, makeHeldOutSet, makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from './splits';
-import type { FaceBenchmark, ImageSet } from './types';
+import { Rng } from '../../util/rng';
+import { registerDataset } from '../registry';
+import { checkHeldOutOption, defaultHeldOutPerIdentity, makeHeldOutSet, makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from '../splits';
+import type { FaceBenchmark, ImageSet } from '../types';
 import {
   DEFAULT_NUISANCE_PARAMS, effectiveNuisance, renderInto, sampleIdentity, sampleNuisance,
   type NuisanceParams, type SynthIdentity,
-} from './synthfaces-render';
-import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt } from './options';
+} from './render';
+import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt } from '../options';
 
 export const DEFAULT_TRAIN_IDENTITIES = 500;
 export const DEFAULT_TEST_IDENTITIES = 300;
@@ -202,7 +202,7 @@ export function createSynthFaces(opts: SynthFacesOptions | Record<string, unknow
 }
 
 /** Human-readable description of the benchmark and its options. */
-export function describe(): string {
+export function describeSynthFaces(): string {
   return [
     'synthfaces: procedural face images, deterministic from a seed (pure TypeScript renderer).',
     '  identity: face outline (axes, forehead/jaw taper), eyes (size, spacing, height, tilt, iris colour), brows (length,',
@@ -226,6 +226,3 @@ registerDataset('synthfaces', {
   },
   create: (opts) => createSynthFaces(opts ?? {}),
 });
-
-/** Alias of `describe` that cannot be confused with mocha's global `describe` in re-exports. */
-export const describeSynthFaces = describe;

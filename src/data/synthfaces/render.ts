@@ -16,7 +16,7 @@
  *   occluders, background clutter, blur, noise; every strength is `strength * params.field`.
  * - `renderFace(identity, nuisance, resolution, channels, rng)`: HWC bytes 0..255.
  */
-import { Rng } from '../util/rng';
+import { Rng } from '../../util/rng';
 
 export type RGB = [number, number, number];
 

@@ -4,6 +4,6 @@
  * identity-disjoint folds, identification split), guard memory, and skip and count unreadable images (common.ts).
  * Importing this folder registers both; `coreface train --data <folder | file.rec>` picks one by the path.
  */
-export * from './common';
+export * from './build';
 export * from './image-folder';
 export * from './recordio';

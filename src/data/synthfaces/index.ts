@@ -1,0 +1,6 @@
+/**
+ * `synthfaces`: the procedural face benchmark. render.ts draws identities and per-image nuisances and renders them;
+ * dataset.ts builds and registers the benchmark from them.
+ */
+export * from './render';
+export * from './dataset';
