@@ -4,7 +4,8 @@
  * - backends: initBackend (tfjs-node-gpu -> wasm -> cpu), wasm gradient kernels
  * - data: dataset registry, synthfaces
  * - models: ParamStore, IResNet backbones (registry), CoReFace neck, FaceModel
- * - heads: softmax, normface, cosface, arcface (registry) and their logits functions
+ * - ops: the softmax cross-entropy and the masked-logit constant shared by heads, losses and CoReFace
+ * - heads: softmax, normface, cosface, arcface and the margin-head zoo (registry) and their logits functions
  * - coreface: CoReFaceContrastiveLoss, coreFaceObjective
  * - train: Trainer, Sgd, schedules, samplers, checkpoints
  * - eval: verification, ROC/AUC/EER/TAR@FAR, CMC, DIR@FPIR
@@ -17,7 +18,7 @@ export * from './config';
 export * from './data';
 export * from './models';
 export {
-  arcfaceLogits, cosfaceLogits, normfaceLogits, cosineLogits, softmaxCrossEntropy,
+  arcfaceLogits, cosfaceLogits, normfaceLogits, cosineLogits,
   registerHead, createHead, listHeads, getHeadEntry,
   SoftmaxHead, NormFaceHead, CosFaceHead, ArcFaceHead,
   SphereFaceHead, CombinedHead, CurricularFaceHead, MagFaceHead, AdaFaceHead, ElasticArcHead, ElasticCosHead,
@@ -25,6 +26,7 @@ export {
   DEFAULT_SCALE, DEFAULT_ARCFACE_MARGIN, DEFAULT_COSFACE_MARGIN,
 } from './heads';
 export type { MarginHead, HeadCreateOptions, HeadEntry } from './heads';
+export { softmaxCrossEntropy, NEG_INF_LOGIT } from './ops';
 export * from './coreface';
 export * from './eval';
 export * from './train';

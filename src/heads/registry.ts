@@ -3,7 +3,7 @@
  * `createHead(name, opts)` rejects unknown heads and options, type-checks options against the declared defaults,
  * merges the defaults in, and calls the entry's `create`.
  */
-import { checkPositiveInt } from './base';
+import { checkPositiveInt } from '../ops';
 import { HeadCreateOptions, HeadOptionValue, MarginHead } from './types';
 
 /** What a head file registers. */

@@ -14,8 +14,8 @@ import {
   listHeads,
   normfaceLogits,
   registerHead,
-  softmaxCrossEntropy,
 } from '../../src/heads';
+import { softmaxCrossEntropy } from '../../src/ops';
 import { Rng } from '../../src/util/rng';
 import {
   Mat,
