@@ -4,6 +4,11 @@ import { createPairLoss, getPairLossEntry, listPairLosses } from '../losses';
 import { listDatasets, resolveDatasetOptions } from '../data';
 import { getHeadEntry, listHeads } from '../heads';
 import { getBackboneEntry, listBackbones } from '../models';
+import {
+  CONTRASTIVE_BATCH_WEIGHT_RANGE, CONTRASTIVE_MARGIN_MODES, CONTRASTIVE_MARGIN_RANGE, CONTRASTIVE_MASKS, CONTRASTIVE_PROTOCOLS,
+  DEFAULT_BATCH_WEIGHT, DEFAULT_CONTRASTIVE_SCALE, DEFAULT_MARGIN_MODE, DEFAULT_MASK, DEFAULT_PROTOCOL,
+  type ContrastiveMargin, type ContrastiveMask, type ContrastiveProtocol,
+} from '../ops/coreface-options';
 
 /**
  * The full, validated configuration of one training run. Every field has a default (see TRAIN_SCHEMA and
@@ -19,9 +24,9 @@ export interface TrainConfig {
   coreface: {
     enabled: boolean;
     startEpoch: number;
-    protocol: 'one-way-n' | 'two-way-n' | '2n';
-    mask: 'zero' | 'exclude' | 'none';
-    margin: 'adaptive' | 'none' | number;
+    protocol: ContrastiveProtocol;
+    mask: ContrastiveMask;
+    margin: ContrastiveMargin;
     batchWeight: number;
     scale: number;
     w1: number;
@@ -100,11 +105,19 @@ export const TRAIN_SCHEMA: Schema = {
     fields: {
       enabled: { kind: 'boolean', default: false, doc: 'Two dropout views and the contrastive term from `startEpoch` on.' },
       startEpoch: { kind: 'number', integer: true, min: 0, default: 0, doc: 'Epoch (0-based) at which two views and the contrastive term start (reference: the first LR drop).' },
-      protocol: { kind: 'string', oneOf: ['one-way-n', 'two-way-n', '2n'], default: 'one-way-n', doc: 'Pair-coupling protocol.' },
-      mask: { kind: 'string', oneOf: ['zero', 'exclude', 'none'], default: 'zero', doc: 'Same-identity entries: replaced by 0 (reference), excluded, or kept.' },
-      margin: { kind: 'numberOrEnum', oneOf: ['adaptive', 'none'], min: -1, max: 2, default: 'adaptive', doc: 'Adaptive margin state, a fixed margin, or none.' },
-      batchWeight: { kind: 'number', min: 0, max: 1, default: 0.99, doc: 'Weight of the current batch in the margin update (reference 0.99; a conventional EMA is 0.01).' },
-      scale: { kind: 'number', min: 0, exclusiveMin: true, default: 64, doc: 'Scale s of the contrastive logits.' },
+      // values, ranges and defaults of the CoReFace loss options: src/ops/coreface-options.ts (also read by the loss and the fused kernels)
+      protocol: { kind: 'string', oneOf: CONTRASTIVE_PROTOCOLS, default: DEFAULT_PROTOCOL, doc: 'Pair-coupling protocol.' },
+      mask: { kind: 'string', oneOf: CONTRASTIVE_MASKS, default: DEFAULT_MASK, doc: 'Same-identity entries: replaced by 0 (reference), excluded, or kept.' },
+      margin: {
+        kind: 'numberOrEnum', oneOf: CONTRASTIVE_MARGIN_MODES, min: CONTRASTIVE_MARGIN_RANGE.min, max: CONTRASTIVE_MARGIN_RANGE.max,
+        default: DEFAULT_MARGIN_MODE,
+        doc: `Adaptive margin state (reference), a fixed margin in [${CONTRASTIVE_MARGIN_RANGE.min}, ${CONTRASTIVE_MARGIN_RANGE.max}], or none (0).`,
+      },
+      batchWeight: {
+        kind: 'number', min: CONTRASTIVE_BATCH_WEIGHT_RANGE.min, max: CONTRASTIVE_BATCH_WEIGHT_RANGE.max, default: DEFAULT_BATCH_WEIGHT,
+        doc: 'Weight of the current batch in the margin update (reference 0.99; a conventional EMA is 0.01).',
+      },
+      scale: { kind: 'number', min: 0, exclusiveMin: true, default: DEFAULT_CONTRASTIVE_SCALE, doc: 'Scale s of the contrastive logits.' },
       w1: { kind: 'number', min: 0, default: 0.5, doc: 'Weight of CE on view 1.' },
       w2: { kind: 'number', min: 0, default: 0.5, doc: 'Weight of CE on view 2.' },
       wC: { kind: 'number', min: 0, default: 0.05, doc: 'Weight of L_con(x1 -> x2).' },
