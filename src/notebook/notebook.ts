@@ -13,7 +13,7 @@ import { PlotFigure, RenderPlotOptions, renderPlotPng, savePlotHtml } from '../r
 import { TableData, DataFrameLike, TableFormatOptions, tableToHtml } from '../report/table';
 import { Trainer } from '../train/trainer';
 import { cachedResult } from '../experiments/cache';
-import type { RunResult, TrainerOptions } from '../train/trainer';
+import type { RunResult, TrainerOptions } from '../train';
 
 /** The subset of tslab's `Display` used here. */
 export interface NotebookDisplay {
