@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { DatasetError } from './errors';
 
 /** A value as shown in messages: strings and arrays as JSON, everything else with String(). */
 export function fmt(v: unknown): string {
@@ -12,10 +13,10 @@ export function fmt(v: unknown): string {
 
 /** Throws on a non-object or on an option name not in `allowed`. */
 export function checkOptionNames(dataset: string, opts: unknown, allowed: readonly string[]): Record<string, unknown> {
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new Error(`${dataset} options must be an object, got ${fmt(opts)}`);
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new DatasetError(`${dataset} options must be an object, got ${fmt(opts)}`);
   const o = opts as Record<string, unknown>;
   for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) throw new Error(`unknown ${dataset} option '${k}'; allowed: ${allowed.join(', ')}`);
+    if (!allowed.includes(k)) throw new DatasetError(`unknown ${dataset} option '${k}'; allowed: ${allowed.join(', ')}`);
   }
   return o;
 }
@@ -25,7 +26,7 @@ export function intOpt(o: Record<string, unknown>, name: string, def: number, mi
   const v = o[name];
   if (v === undefined) return def;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new Error(`${name} must be an integer >= ${min}${Number.isFinite(max) ? ` and <= ${max}` : ''}, got ${fmt(v)}`);
+    throw new DatasetError(`${name} must be an integer >= ${min}${Number.isFinite(max) ? ` and <= ${max}` : ''}, got ${fmt(v)}`);
   }
   return v;
 }
@@ -34,14 +35,14 @@ export function intOpt(o: Record<string, unknown>, name: string, def: number, mi
 export function numOpt(o: Record<string, unknown>, name: string, def: number, ok: (x: number) => boolean, allowed: string): number {
   const v = o[name];
   if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new Error(`${name} must be ${allowed}, got ${fmt(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new DatasetError(`${name} must be ${allowed}, got ${fmt(v)}`);
   return v;
 }
 
 /** Option `channels`: 1 or 3, `def` when undefined. */
 export function channelsOpt(o: Record<string, unknown>, def: 1 | 3): 1 | 3 {
   const c = o.channels === undefined ? def : o.channels;
-  if (c !== 1 && c !== 3) throw new Error(`channels must be 1 or 3, got ${fmt(c)}`);
+  if (c !== 1 && c !== 3) throw new DatasetError(`channels must be 1 or 3, got ${fmt(c)}`);
   return c;
 }
 
@@ -49,7 +50,7 @@ export function channelsOpt(o: Record<string, unknown>, def: 1 | 3): 1 | 3 {
 export function boolOpt(o: Record<string, unknown>, name: string, def: boolean): boolean {
   const v = o[name];
   if (v === undefined) return def;
-  if (typeof v !== 'boolean') throw new Error(`${name} must be true or false, got ${fmt(v)}`);
+  if (typeof v !== 'boolean') throw new DatasetError(`${name} must be true or false, got ${fmt(v)}`);
   return v;
 }
 
@@ -57,7 +58,7 @@ export function boolOpt(o: Record<string, unknown>, name: string, def: boolean):
 export function stringOpt(o: Record<string, unknown>, name: string, def: string): string {
   const v = o[name];
   if (v === undefined) return def;
-  if (typeof v !== 'string' || v.length === 0) throw new Error(`${name} must be a non-empty string, got ${fmt(v)}`);
+  if (typeof v !== 'string' || v.length === 0) throw new DatasetError(`${name} must be a non-empty string, got ${fmt(v)}`);
   return v;
 }
 

@@ -3,6 +3,7 @@
  * `src/data/index.ts` imports every entry file, so adding a dataset is one file plus one import line.
  */
 import type { FaceBenchmark } from './types';
+import { DatasetError } from './errors';
 
 /** Options as passed to a dataset factory (e.g. parsed from a JSON config); each dataset validates them. */
 export type DatasetOptions = Record<string, unknown>;
@@ -45,7 +46,7 @@ export function getDatasetEntry(name: string): DatasetEntry {
   const entry = registry.get(name);
   if (!entry) {
     const names = listDatasets().map((d) => d.name);
-    throw new Error(`unknown dataset '${name}'; available: ${names.length ? names.join(', ') : '(none registered)'}`);
+    throw new DatasetError(`unknown dataset '${name}'; available: ${names.length ? names.join(', ') : '(none registered)'}`);
   }
   return entry;
 }

@@ -40,6 +40,7 @@ import {
   GLYPH_FONTS, assertFontsInstalled, commonCoverage, glyphFontsById, type GlyphFont,
 } from './fonts';
 import { boolOpt, channelsOpt, checkOptionNames, displayPath, fmt, intOpt, numOpt, projectDir, stringOpt, writeNormalised } from '../options';
+import { DatasetError } from '../errors';
 
 type CanvasModule = typeof import('@napi-rs/canvas');
 type Ctx = import('@napi-rs/canvas').SKRSContext2D;
@@ -143,11 +144,11 @@ export function resolveGlyphsOptions(opts: GlyphsOptions | Record<string, unknow
   let fonts = GLYPH_FONTS.map((f) => f.id);
   if (o.fonts !== undefined) {
     if (!Array.isArray(o.fonts) || o.fonts.length === 0 || !o.fonts.every((x) => typeof x === 'string')) {
-      throw new Error(`fonts must be a non-empty array of font ids (${GLYPH_FONTS.map((f) => f.id).join(', ')}), got ${fmt(o.fonts)}`);
+      throw new DatasetError(`fonts must be a non-empty array of font ids (${GLYPH_FONTS.map((f) => f.id).join(', ')}), got ${fmt(o.fonts)}`);
     }
     fonts = [...(o.fonts as string[])];
     glyphFontsById(fonts);
-    if (new Set(fonts).size !== fonts.length) throw new Error(`fonts must not repeat a font, got ${fmt(fonts)}`);
+    if (new Set(fonts).size !== fonts.length) throw new DatasetError(`fonts must not repeat a font, got ${fmt(fonts)}`);
   }
   const r: ResolvedGlyphsOptions = {
     trainIdentities: intOpt(o, 'trainIdentities', DEFAULT_GLYPH_TRAIN_IDENTITIES, 1),
@@ -173,11 +174,11 @@ export function resolveGlyphsOptions(opts: GlyphsOptions | Record<string, unknow
   const perFold = minIdentitiesPerFold(r.pairsPerFold, r.testImagesPerIdentity);
   const minTest = perFold * r.folds;
   if (r.testIdentities < minTest) {
-    throw new Error(`testIdentities=${r.testIdentities} is too small for ${r.folds} identity-disjoint folds x ${r.pairsPerFold} same + ` +
+    throw new DatasetError(`testIdentities=${r.testIdentities} is too small for ${r.folds} identity-disjoint folds x ${r.pairsPerFold} same + ` +
       `${r.pairsPerFold} different pairs with testImagesPerIdentity=${r.testImagesPerIdentity}: need testIdentities >= ${minTest}`);
   }
   if (r.testIdentities - Math.round(r.unknownFraction * r.testIdentities) < 1) {
-    throw new Error(`unknownFraction=${r.unknownFraction} leaves no known test identity for the gallery`);
+    throw new DatasetError(`unknownFraction=${r.unknownFraction} leaves no known test identity for the gallery`);
   }
   return r;
 }
@@ -192,7 +193,7 @@ function loadCanvas(): CanvasModule {
   try {
     canvasModule = createRequire(__filename)('@napi-rs/canvas') as CanvasModule;
   } catch (e) {
-    throw new Error(`the glyphs benchmark renders with @napi-rs/canvas, which failed to load (${(e as Error).message}): run \`npm install @napi-rs/canvas\``);
+    throw new DatasetError(`the glyphs benchmark renders with @napi-rs/canvas, which failed to load (${(e as Error).message}): run \`npm install @napi-rs/canvas\``);
   }
   return canvasModule;
 }
@@ -213,7 +214,7 @@ export function registerGlyphFont(font: GlyphFont): string {
   if (done) return done;
   assertFontsInstalled([font]);
   const alias = `coreface-glyph-${font.id}`;
-  if (loadCanvas().GlobalFonts.registerFromPath(font.path, alias) === null) throw new Error(`@napi-rs/canvas could not load the font ${font.path}`);
+  if (loadCanvas().GlobalFonts.registerFromPath(font.path, alias) === null) throw new DatasetError(`@napi-rs/canvas could not load the font ${font.path}`);
   registered.set(font.path, alias);
   return alias;
 }
@@ -335,7 +336,7 @@ export class GlyphRenderer {
     let ink = 0;
     for (let i = 0; i < R * R; i++) { g[i] = rgba[4 * i] / 255; ink += g[i]; }
     if (!(ink > 0.5)) {
-      throw new Error(`rendering U+${codePoint.toString(16).toUpperCase()} with font ${this.fonts[s.font].id} produced a blank image`);
+      throw new DatasetError(`rendering U+${codePoint.toString(16).toUpperCase()} with font ${this.fonts[s.font].id} produced a blank image`);
     }
     const sigma = (s.blur * R) / 32;
     if (sigma > 0.05) gaussianBlur(g, R, sigma);
@@ -364,7 +365,7 @@ export function glyphCharacters(r: Pick<ResolvedGlyphsOptions, 'seed' | 'fonts' 
   const common = commonCoverage(fonts);
   const need = r.trainIdentities + r.testIdentities;
   if (need > common.length) {
-    throw new Error(`trainIdentities + testIdentities = ${need} but only ${common.length} CJK ideographs are drawn by all of the fonts ` +
+    throw new DatasetError(`trainIdentities + testIdentities = ${need} but only ${common.length} CJK ideographs are drawn by all of the fonts ` +
       `${r.fonts.join(', ')}: ask for at most ${common.length} identities (or use fewer fonts)`);
   }
   const order = [...common];
@@ -500,7 +501,7 @@ export function checkDistinctStyles(renderer: GlyphRenderer, codePoint: number):
       for (let i = 0; i < size; i++) diff += Math.abs(px[a * size + i] - px[b * size + i]);
       if (diff === 0) {
         const name = (s: number): string => `${renderer.fonts[Math.floor(s / GLYPH_WEIGHTS.length)].id}/${GLYPH_WEIGHTS[s % GLYPH_WEIGHTS.length].name}`;
-        throw new Error(`fonts ${name(a)} and ${name(b)} render U+${codePoint.toString(16).toUpperCase()} identically; a font is not being used`);
+        throw new DatasetError(`fonts ${name(a)} and ${name(b)} render U+${codePoint.toString(16).toUpperCase()} identically; a font is not being used`);
       }
     }
   }

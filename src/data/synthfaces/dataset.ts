@@ -19,6 +19,7 @@ import {
   type NuisanceParams, type SynthIdentity,
 } from './render';
 import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt } from '../options';
+import { DatasetError } from '../errors';
 
 export const DEFAULT_TRAIN_IDENTITIES = 500;
 export const DEFAULT_TEST_IDENTITIES = 300;
@@ -87,13 +88,13 @@ export function resolveSynthFacesOptions(opts: SynthFacesOptions | Record<string
   const o = checkOptionNames('synthfaces', opts, OPTION_NAMES);
   const channels = channelsOpt(o, DEFAULT_CHANNELS);
   const np = o.nuisanceParams ?? {};
-  if (np === null || typeof np !== 'object' || Array.isArray(np)) throw new Error(`nuisanceParams must be an object, got ${fmt(np)}`);
+  if (np === null || typeof np !== 'object' || Array.isArray(np)) throw new DatasetError(`nuisanceParams must be an object, got ${fmt(np)}`);
   const nuisanceParams: Partial<NuisanceParams> = {};
   for (const [k, v] of Object.entries(np)) {
     if (!(k in DEFAULT_NUISANCE_PARAMS)) {
-      throw new Error(`unknown nuisanceParams field '${k}'; allowed: ${Object.keys(DEFAULT_NUISANCE_PARAMS).join(', ')}`);
+      throw new DatasetError(`unknown nuisanceParams field '${k}'; allowed: ${Object.keys(DEFAULT_NUISANCE_PARAMS).join(', ')}`);
     }
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`nuisanceParams.${k} must be a finite number >= 0, got ${fmt(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new DatasetError(`nuisanceParams.${k} must be a finite number >= 0, got ${fmt(v)}`);
     nuisanceParams[k as keyof NuisanceParams] = v;
   }
   const r: ResolvedSynthFacesOptions = {
@@ -113,16 +114,16 @@ export function resolveSynthFacesOptions(opts: SynthFacesOptions | Record<string
   };
   r.heldOutPerIdentity = intOpt(o, 'heldOutPerIdentity', defaultHeldOutPerIdentity(r.trainIdentities, r.folds), 0);
   checkHeldOutOption(r);
-  if (r.resolution > 1024) throw new Error(`resolution must be an integer >= 16 and <= 1024, got ${r.resolution}`);
+  if (r.resolution > 1024) throw new DatasetError(`resolution must be an integer >= 16 and <= 1024, got ${r.resolution}`);
   if (!checkProtocols) return r;
   const perFold = minIdentitiesPerFold(r.pairsPerFold, r.testImagesPerIdentity);
   const minTest = perFold * r.folds;
   if (r.testIdentities < minTest) {
-    throw new Error(`testIdentities=${r.testIdentities} is too small for ${r.folds} identity-disjoint folds x ${r.pairsPerFold} same + ` +
+    throw new DatasetError(`testIdentities=${r.testIdentities} is too small for ${r.folds} identity-disjoint folds x ${r.pairsPerFold} same + ` +
       `${r.pairsPerFold} different pairs with testImagesPerIdentity=${r.testImagesPerIdentity}: need testIdentities >= ${minTest}`);
   }
   if (r.testIdentities - Math.round(r.unknownFraction * r.testIdentities) < 1) {
-    throw new Error(`unknownFraction=${r.unknownFraction} leaves no known test identity for the gallery`);
+    throw new DatasetError(`unknownFraction=${r.unknownFraction} leaves no known test identity for the gallery`);
   }
   return r;
 }

@@ -17,6 +17,7 @@
  * - `renderFace(identity, nuisance, resolution, channels, rng)`: HWC bytes 0..255.
  */
 import { Rng } from '../../util/rng';
+import { DatasetError } from '../errors';
 
 export type RGB = [number, number, number];
 
@@ -1196,9 +1197,9 @@ export function renderFace(identity: SynthIdentity, nuisance: number | { strengt
   resolution: number, channels: 1 | 3, rng: Rng): Uint8Array {
   const strength = typeof nuisance === 'number' ? nuisance : nuisance.strength ?? 1;
   const params = typeof nuisance === 'number' ? {} : nuisance.params ?? {};
-  if (!Number.isFinite(strength) || strength < 0) throw new Error(`nuisance must be a finite number >= 0, got ${strength}`);
-  if (!Number.isInteger(resolution) || resolution < 16) throw new Error(`resolution must be an integer >= 16, got ${resolution}`);
-  if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 or 3, got ${String(channels)}`);
+  if (!Number.isFinite(strength) || strength < 0) throw new DatasetError(`nuisance must be a finite number >= 0, got ${strength}`);
+  if (!Number.isInteger(resolution) || resolution < 16) throw new DatasetError(`resolution must be an integer >= 16, got ${resolution}`);
+  if (channels !== 1 && channels !== 3) throw new DatasetError(`channels must be 1 or 3, got ${String(channels)}`);
   const sample = sampleNuisance(rng, effectiveNuisance(strength, params));
   return renderFaceWith(identity, sample, resolution, channels, rng);
 }

@@ -50,6 +50,7 @@ import { checkOptionNames, displayPath, fmt, intOpt, numOpt } from '../options';
 import { makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from '../splits';
 import type { FaceBenchmark, ImageSet, VerificationPairs } from '../types';
 import type { DecodedImage } from '../readers/decode';
+import { DatasetError } from '../errors';
 
 /** Registered names of the user datasets. */
 export const USER_DATASET_NAMES = ['image-folder', 'recordio'] as const;
@@ -84,12 +85,7 @@ const META_MAX_NAMES = 100;
  * A problem with the user's data or dataset options that the user must fix (too few identities, the memory guard,
  * a bad option value). The CLI prints its message and exits with code 2.
  */
-export class UserDatasetError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UserDatasetError';
-  }
-}
+export class UserDatasetError extends DatasetError {}
 
 /** Options shared by `image-folder` and `recordio` (a type alias, so it is a valid `DatasetOptions` record). */
 export type UserDatasetOptions = {
@@ -156,17 +152,17 @@ export function resolveUserDatasetOptions(dataset: string, opts: UserDatasetOpti
     const o = checkOptionNames(dataset, opts, USER_DATASET_OPTION_NAMES);
     const p = o.path;
     if (p === undefined) {
-      throw new Error(`${dataset} needs options.path (${dataset === 'recordio' ? 'the .rec file; its .idx beside it' : 'the folder of <identity>/<image> files'})`);
+      throw new DatasetError(`${dataset} needs options.path (${dataset === 'recordio' ? 'the .rec file; its .idx beside it' : 'the folder of <identity>/<image> files'})`);
     }
-    if (typeof p !== 'string' || p.length === 0) throw new Error(`path must be a non-empty string, got ${fmt(p)}`);
+    if (typeof p !== 'string' || p.length === 0) throw new DatasetError(`path must be a non-empty string, got ${fmt(p)}`);
     const channels = o.channels === undefined ? DEFAULT_USER_CHANNELS : o.channels;
-    if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 or 3, got ${fmt(channels)}`);
+    if (channels !== 1 && channels !== 3) throw new DatasetError(`channels must be 1 or 3, got ${fmt(channels)}`);
     const testIdentities = numOpt(o, 'testIdentities', DEFAULT_USER_TEST_IDENTITIES, (x) => (x > 0 && x < 1) || (Number.isInteger(x) && x >= 1),
       'a count (an integer >= 1) or a fraction of the identities in (0, 1)');
     let pairsPerFold: number | null = null;
     if (o.pairsPerFold !== undefined && o.pairsPerFold !== null) pairsPerFold = intOpt(o, 'pairsPerFold', 0, 1);
     if (o.stream !== undefined && o.stream !== true && o.stream !== false && o.stream !== 'auto') {
-      throw new Error(`stream must be true (stream the training images), false (hold them in memory) or 'auto', got ${fmt(o.stream)}`);
+      throw new DatasetError(`stream must be true (stream the training images), false (hold them in memory) or 'auto', got ${fmt(o.stream)}`);
     }
     const stream = o.stream as UserStreamOption | undefined;
     return {
