@@ -3,7 +3,7 @@ export * from './types';
 export * from './errors';
 export * from './registry';
 export * from './splits';
-export * from './synthfaces';
+export * from './synthetic';
 export * from './realbench';
 export * from './readers';
 export * from './user';
