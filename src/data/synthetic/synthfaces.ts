@@ -15,9 +15,10 @@ import { registerDataset } from '../registry';
 import { checkHeldOutOption, defaultHeldOutPerIdentity, makeHeldOutSet, makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from '../splits';
 import type { FaceBenchmark, ImageSet } from '../types';
 import {
-  DEFAULT_NUISANCE_PARAMS, effectiveNuisance, renderInto, sampleIdentity, sampleNuisance,
+  DEFAULT_NUISANCE_PARAMS, effectiveNuisance, sampleIdentity, sampleNuisance,
   type NuisanceParams, type SynthIdentity,
-} from './render';
+} from './identity';
+import { renderInto } from './render';
 import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt } from '../options';
 import { DatasetError } from '../errors';
 
