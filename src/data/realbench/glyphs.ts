@@ -40,6 +40,7 @@ import {
   GLYPH_FONTS, assertFontsInstalled, commonCoverage, glyphFontsById, type GlyphFont,
 } from './fonts';
 import { boolOpt, channelsOpt, checkOptionNames, displayPath, fmt, intOpt, numOpt, projectDir, stringOpt, writeNormalised } from '../options';
+import { blurChannel, gaussianKernel } from '../blur';
 import { DatasetError } from '../errors';
 
 type CanvasModule = typeof import('@napi-rs/canvas');
@@ -269,29 +270,6 @@ export function sampleGlyphDistortion(rng: Rng, d: number, style: { font: number
   };
 }
 
-function gaussianBlur(g: Float32Array, R: number, sigma: number): void {
-  const rad = Math.ceil(3 * sigma);
-  const k = new Float32Array(2 * rad + 1);
-  let s = 0;
-  for (let i = -rad; i <= rad; i++) { k[i + rad] = Math.exp(-(i * i) / (2 * sigma * sigma)); s += k[i + rad]; }
-  for (let i = 0; i < k.length; i++) k[i] /= s;
-  const tmp = new Float32Array(R * R);
-  for (let y = 0; y < R; y++) {
-    for (let x = 0; x < R; x++) {
-      let v = 0;
-      for (let i = -rad; i <= rad; i++) { const xx = x + i; if (xx >= 0 && xx < R) v += k[i + rad] * g[y * R + xx]; }
-      tmp[y * R + x] = v;
-    }
-  }
-  for (let y = 0; y < R; y++) {
-    for (let x = 0; x < R; x++) {
-      let v = 0;
-      for (let i = -rad; i <= rad; i++) { const yy = y + i; if (yy >= 0 && yy < R) v += k[i + rad] * tmp[yy * R + x]; }
-      g[y * R + x] = v;
-    }
-  }
-}
-
 /** A reusable renderer of R x R grey glyph images (white ink on black) for a list of fonts. */
 export class GlyphRenderer {
   private readonly ctx: Ctx;
@@ -339,7 +317,7 @@ export class GlyphRenderer {
       throw new DatasetError(`rendering U+${codePoint.toString(16).toUpperCase()} with font ${this.fonts[s.font].id} produced a blank image`);
     }
     const sigma = (s.blur * R) / 32;
-    if (sigma > 0.05) gaussianBlur(g, R, sigma);
+    if (sigma > 0.05) blurChannel(g, R, R, gaussianKernel(sigma, Math.ceil(3 * sigma)), 'zero');
     for (let i = 0; i < R * R; i += 2) {
       // Box-Muller, both outputs used
       let n0 = 0, n1 = 0;

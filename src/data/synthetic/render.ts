@@ -14,6 +14,7 @@
  * - `renderFace(identity, nuisance, resolution, channels, rng)`: HWC bytes 0..255.
  */
 import { Rng } from '../../util/rng';
+import { blurChannel, gaussianKernel } from '../blur';
 import { DatasetError } from '../errors';
 import {
   clamp, effectiveNuisance, mix, NuisanceParams, NuisanceSample, RGB, sampleNuisance, scaleRgb, SynthIdentity,
@@ -178,41 +179,11 @@ function noiseTable(): Float32Array {
   return noiseValues;
 }
 
-/** Separable Gaussian blur of R, G, B in place (edges clamped). */
+/** Separable Gaussian blur of R, G, B in place (edges clamped; radius min(ceil(2.2 sigma), w - 1, h - 1)). */
 function gaussianBlur(P: Painter, sigma: number): void {
   const { w, h } = P;
-  const rad = Math.min(Math.ceil(2.2 * sigma), w - 1, h - 1);
-  const kernel = new Float32Array(2 * rad + 1);
-  let sum = 0;
-  for (let k = -rad; k <= rad; k++) { kernel[k + rad] = Math.exp((-k * k) / (2 * sigma * sigma)); sum += kernel[k + rad]; }
-  for (let k = 0; k < kernel.length; k++) kernel[k] /= sum;
-  const tmp = P.tmp;
-  for (const ch of [P.R, P.G, P.B]) {
-    for (let y = 0; y < h; y++) {
-      const row = y * w;
-      for (let x = 0; x < w; x++) {
-        let acc = 0;
-        if (x >= rad && x < w - rad) {
-          for (let k = 0, o = row + x - rad; k <= 2 * rad; k++, o++) acc += kernel[k] * ch[o];
-        } else {
-          for (let k = -rad; k <= rad; k++) acc += kernel[k + rad] * ch[row + clamp(x + k, 0, w - 1)];
-        }
-        tmp[row + x] = acc;
-      }
-    }
-    for (let y = 0; y < h; y++) {
-      const inner = y >= rad && y < h - rad;
-      for (let x = 0; x < w; x++) {
-        let acc = 0;
-        if (inner) {
-          for (let k = 0, o = (y - rad) * w + x; k <= 2 * rad; k++, o += w) acc += kernel[k] * tmp[o];
-        } else {
-          for (let k = -rad; k <= rad; k++) acc += kernel[k + rad] * tmp[clamp(y + k, 0, h - 1) * w + x];
-        }
-        ch[y * w + x] = acc;
-      }
-    }
-  }
+  const kernel = gaussianKernel(sigma, Math.min(Math.ceil(2.2 * sigma), w - 1, h - 1));
+  for (const ch of [P.R, P.G, P.B]) blurChannel(ch, w, h, kernel, 'clamp', P.tmp);
 }
 
 /** Byte value -> insightface normalisation ((x / 255) - 0.5) / 0.5. */
