@@ -13,8 +13,8 @@ function run(argv: string[]): number {
   parse(argv, {});
   const lines = [
     `datasets:  ${listDatasets().map((d) => d.name).join(', ')}`,
-    `backbones: ${listBackbones().join(', ')}`,
-    `heads:     ${listHeads().join(', ')}`,
+    `backbones: ${listBackbones().map((b) => b.name).join(', ')}`,
+    `heads:     ${listHeads().map((h) => h.name).join(', ')}`,
     `experiments: ${listExperiments().map((e) => `${e.name} (${e.variants} variants x ${e.seeds} seeds${e.replicates ? ` x ${e.replicates} replicates = ${e.runs} runs` : ''})`).join(', ')}`,
     `presets:   ${Object.entries(REPRODUCE_PRESETS).map(([k, p]) => `${k} -> ${p.experiment}${p.variants ? ` [${p.variants.join(', ')}]` : ''}`).join(', ')}`,
   ];

@@ -92,7 +92,7 @@ export const TRAIN_SCHEMA: Schema = {
       name: {
         kind: 'string',
         default: 'none',
-        doc: `Registered pair loss (\`listPairLosses()\`: ${listPairLosses().join(', ')}) or 'none' (default 'none': no pair loss, and the other pairLoss fields are ignored).`,
+        doc: `Registered pair loss (\`listPairLosses()\`: ${listPairLosses().map((l) => l.name).join(', ')}) or 'none' (default 'none': no pair loss, and the other pairLoss fields are ignored).`,
       },
       weight: { kind: 'number', min: 0, default: 1, doc: 'Weight of the pair loss in the total (default 1). With CoReFace it is applied to view 1.' },
       options: { kind: 'record', default: {}, doc: 'Options of the pair loss, validated by the loss (default {}: its own defaults), e.g. {"temperature": 0.1}.' },
@@ -188,10 +188,10 @@ export function resolveTrainConfig(partial: unknown): TrainConfig {
   checkPairLoss(cfg.pairLoss);
   cfg.dataset.options = resolveRegistered('config.dataset', 'dataset', cfg.dataset.name, () => listDatasets().map((d) => d.name),
     () => resolveDatasetOptions(cfg.dataset.name, cfg.dataset.options), Object.keys(cfg.dataset.options));
-  cfg.model.backboneOptions = resolveRegistered('config.model', 'backbone', cfg.model.backbone, listBackbones,
+  cfg.model.backboneOptions = resolveRegistered('config.model', 'backbone', cfg.model.backbone, () => listBackbones().map((b) => b.name),
     () => withDefaults(getBackboneEntry(cfg.model.backbone).defaults, cfg.model.backboneOptions, `backbone '${cfg.model.backbone}'`),
     Object.keys(cfg.model.backboneOptions), 'backboneOptions');
-  cfg.head.options = resolveRegistered('config.head', 'head', cfg.head.name, listHeads,
+  cfg.head.options = resolveRegistered('config.head', 'head', cfg.head.name, () => listHeads().map((h) => h.name),
     () => withDefaults(getHeadEntry(cfg.head.name).defaults, cfg.head.options, `head '${cfg.head.name}'`), Object.keys(cfg.head.options));
   if (cfg.pairLoss.name !== 'none') {
     cfg.pairLoss.options = withDefaults(getPairLossEntry(cfg.pairLoss.name).defaults, cfg.pairLoss.options, `pair loss '${cfg.pairLoss.name}'`);
@@ -250,7 +250,7 @@ const PAIR_MESSAGE_MAX = 200;
  */
 function checkPairLoss(p: TrainConfig['pairLoss']): void {
   if (p.name === 'none') return;
-  const names = listPairLosses();
+  const names = listPairLosses().map((l) => l.name);
   if (!names.includes(p.name)) {
     const shown = JSON.stringify(p.name.length > 80 ? `${p.name.slice(0, 80)}...` : p.name);
     throw new ConfigError('config.pairLoss.name', `config.pairLoss.name must be 'none' or a registered pair loss (${names.join(', ')}), got ${shown}`);

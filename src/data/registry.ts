@@ -4,6 +4,7 @@
  */
 import type { FaceBenchmark } from './types';
 import { DatasetError } from './errors';
+import type { RegistryListing } from '../util/listing';
 
 /** Options as passed to a dataset factory (e.g. parsed from a JSON config); each dataset validates them. */
 export type DatasetOptions = Record<string, unknown>;
@@ -51,8 +52,8 @@ export function getDatasetEntry(name: string): DatasetEntry {
   return entry;
 }
 
-/** Registered datasets, sorted by name. */
-export function listDatasets(): { name: string; description: string }[] {
+/** Every registered dataset (name, description), sorted by name. */
+export function listDatasets(): RegistryListing[] {
   return [...registry.entries()]
     .map(([name, e]) => ({ name, description: e.description }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

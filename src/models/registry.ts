@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params';
 import { Rng } from '../util/rng';
+import type { RegistryListing } from '../util/listing';
 
 /** A feature extractor: images `[B, H, W, C]` -> flattened feature map `[B, featureDim]`. */
 export interface Backbone {
@@ -61,14 +62,19 @@ export function registerBackbone(name: string, entry: BackboneEntry): void {
 }
 
 /** Names of the registered backbones, sorted. */
-export function listBackbones(): string[] {
+function backboneNames(): string[] {
   return [...registry.keys()].sort();
+}
+
+/** Every registered backbone (name, description), sorted by name. */
+export function listBackbones(): RegistryListing[] {
+  return backboneNames().map((name) => ({ name, description: (registry.get(name) as BackboneEntry).description }));
 }
 
 /** The registry entry of a backbone (throws listing the registered names when unknown). */
 export function getBackboneEntry(name: string): BackboneEntry {
   const e = registry.get(name);
-  if (!e) throw new Error(`unknown backbone '${name}'; registered: ${listBackbones().join(', ')}`);
+  if (!e) throw new Error(`unknown backbone '${name}'; registered: ${backboneNames().join(', ')}`);
   return e;
 }
 
