@@ -4,7 +4,7 @@
  */
 import type { FaceBenchmark } from './types';
 import { DatasetError } from './errors';
-import type { RegistryListing } from '../util/listing';
+import { listingOf, type RegistryListing } from '../util/listing';
 
 /** Options as passed to a dataset factory (e.g. parsed from a JSON config); each dataset validates them. */
 export type DatasetOptions = Record<string, unknown>;
@@ -54,7 +54,5 @@ export function getDatasetEntry(name: string): DatasetEntry {
 
 /** Every registered dataset (name, description), sorted by name. */
 export function listDatasets(): RegistryListing[] {
-  return [...registry.entries()]
-    .map(([name, e]) => ({ name, description: e.description }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return listingOf(registry);
 }

@@ -4,7 +4,7 @@
  * merges the defaults in, and calls the entry's `create`.
  */
 import { checkPositiveInt } from '../ops';
-import type { RegistryListing } from '../util/listing';
+import { listingOf, type RegistryListing } from '../util/listing';
 import { HeadCreateOptions, HeadOptionValue, MarginHead } from './types';
 
 /** What a head file registers. */
@@ -45,23 +45,15 @@ export interface HeadListing extends RegistryListing {
   paper: string;
 }
 
-/** Names of all registered heads, sorted. */
-function headNames(): string[] {
-  return [...registry.keys()].sort();
-}
-
 /** Every registered head (name, description, paper), sorted by name. */
 export function listHeads(): HeadListing[] {
-  return headNames().map((name) => {
-    const e = registry.get(name) as HeadEntry;
-    return { name, description: e.description, paper: e.paper };
-  });
+  return listingOf(registry, ['paper']);
 }
 
 /** The registry entry of `name` (description, paper, defaults); throws for unknown names. */
 export function getHeadEntry(name: string): HeadEntry {
   const entry = registry.get(name);
-  if (!entry) throw new Error(`unknown head '${name}'; registered heads: ${headNames().join(', ') || '(none)'}`);
+  if (!entry) throw new Error(`unknown head '${name}'; registered heads: ${listHeads().map((h) => h.name).join(', ') || '(none)'}`);
   return entry;
 }
 

@@ -3,7 +3,7 @@
  * every loss file. `createPairLoss(name, opts)` rejects unknown losses and options, type-checks options against
  * the declared defaults, merges the defaults in, and calls the entry's `create`.
  */
-import type { RegistryListing } from '../util/listing';
+import { listingOf, type RegistryListing } from '../util/listing';
 import { PairLoss, PairLossCreateOptions, PairLossEntry, PairLossOptionValue } from './types';
 
 const registry = new Map<string, PairLossEntry>();
@@ -28,24 +28,16 @@ export interface PairLossListing extends RegistryListing {
   paper: string;
 }
 
-/** Names of all registered pair losses, sorted. */
-function pairLossNames(): string[] {
-  return [...registry.keys()].sort();
-}
-
 /** Every registered pair loss (name, description, paper), sorted by name. */
 export function listPairLosses(): PairLossListing[] {
-  return pairLossNames().map((name) => {
-    const e = registry.get(name) as PairLossEntry;
-    return { name, description: e.description, paper: e.paper };
-  });
+  return listingOf(registry, ['paper']);
 }
 
 /** The registry entry of `name`; throws for unknown names listing the registered ones. */
 export function getPairLossEntry(name: string): PairLossEntry {
   const entry = registry.get(name);
   if (!entry) {
-    throw new Error(`unknown pair loss '${name}'; registered pair losses: ${pairLossNames().join(', ') || '(none)'}`);
+    throw new Error(`unknown pair loss '${name}'; registered pair losses: ${listPairLosses().map((l) => l.name).join(', ') || '(none)'}`);
   }
   return entry;
 }

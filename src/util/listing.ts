@@ -10,3 +10,18 @@ export interface RegistryListing {
   /** One line: what the entry is. */
   description: string;
 }
+
+/**
+ * The listing of a registry's entries, sorted by name: `{ name, description }` plus the entry fields named in
+ * `fields` (e.g. a head's `paper`).
+ */
+export function listingOf<E extends { description: string }, K extends keyof E = never>(
+  entries: ReadonlyMap<string, E>, fields: readonly K[] = [],
+): (RegistryListing & Pick<E, K>)[] {
+  return [...entries.keys()].sort().map((name) => {
+    const e = entries.get(name) as E;
+    const item: Record<string, unknown> = { name, description: e.description };
+    for (const f of fields) item[f as string] = e[f];
+    return item as RegistryListing & Pick<E, K>;
+  });
+}
