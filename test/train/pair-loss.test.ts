@@ -6,7 +6,7 @@ import { ConfigError, configHash, resolveTrainConfig } from '../../src/config';
 import type { TrainConfig } from '../../src/config';
 import { createDataset } from '../../src/data';
 import type { FaceBenchmark } from '../../src/data/types';
-import { createPairLoss, listPairLosses } from '../../src/losses';
+import { createPairLoss, getPairLossEntry, listPairLosses } from '../../src/losses';
 import { Rng } from '../../src/util/rng';
 
 // Pair/batch losses (src/losses) wired into training through config `pairLoss` (docs/losses.md).
@@ -194,7 +194,9 @@ describe('train: pair losses through config (pairLoss)', function () {
 
     it('defaults: none, weight 1, options {}, headWeight 1', () => {
       assert.deepEqual(resolveTrainConfig({}).pairLoss, { name: 'none', weight: 1, options: {}, headWeight: 1 });
-      assert.deepEqual(resolveTrainConfig({ pairLoss: { name: 'circle', options: { gamma: 64 } } }).pairLoss, { name: 'circle', weight: 1, options: { gamma: 64 }, headWeight: 1 });
+      // a named loss's options are written out with its defaults (issue 15: fully resolved configs)
+      const circle = { ...getPairLossEntry('circle').defaults, gamma: 64 };
+      assert.deepEqual(resolveTrainConfig({ pairLoss: { name: 'circle', options: { gamma: 64 } } }).pairLoss, { name: 'circle', weight: 1, options: circle, headWeight: 1 });
     });
 
     it('an unknown loss name is a ConfigError listing the registered names', () => {
