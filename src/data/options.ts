@@ -1,9 +1,7 @@
 /**
-* Option parsing shared by every dataset (synthfaces, the real-image benchmarks, the user datasets): every error
+ * Option parsing shared by every dataset (synthfaces, the real-image benchmarks, the user datasets): every error
  * names the dataset or the field, the value and what is allowed, e.g. `trainIdentities must be an integer >= 2, got 1`.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { DatasetError } from './errors';
 
 /** A value as shown in messages: strings and arrays as JSON, everything else with String(). */
@@ -60,46 +58,4 @@ export function stringOpt(o: Record<string, unknown>, name: string, def: string)
   if (v === undefined) return def;
   if (typeof v !== 'string' || v.length === 0) throw new DatasetError(`${name} must be a non-empty string, got ${fmt(v)}`);
   return v;
-}
-
-/** The project root (the folder holding coreface-lab's package.json above this file), else the working directory. */
-export function projectDir(): string {
-  let dir = __dirname;
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'coreface-lab') return dir;
-      } catch {
-        // unreadable package.json: keep walking up
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) return process.cwd();
-    dir = up;
-  }
-}
-
-/** A path relative to the project root when inside it (no machine paths in meta), else as given. */
-export function displayPath(file: string): string {
-  const rel = path.relative(projectDir(), file);
-  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
-}
-
-/** Byte value -> ((x / 255) - 0.5) / 0.5, the same table as synthfaces. */
-const NORMALISED = Float32Array.from({ length: 256 }, (_, x) => (x / 255 - 0.5) / 0.5);
-
-/**
- * Grey bytes 0..255 to the workbench range ((x / 255) - 0.5) / 0.5, written into `out` at `offset`, with the
- * grey value replicated into `channels` channels.
- */
-export function writeNormalised(grey: Uint8Array | Uint8ClampedArray, channels: 1 | 3, out: Float32Array, offset: number): void {
-  if (channels === 1) {
-    for (let i = 0; i < grey.length; i++) out[offset + i] = NORMALISED[grey[i]];
-  } else {
-    for (let i = 0, o = offset; i < grey.length; i++, o += 3) {
-      const v = NORMALISED[grey[i]];
-      out[o] = v; out[o + 1] = v; out[o + 2] = v;
-    }
-  }
 }

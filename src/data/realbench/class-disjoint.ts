@@ -26,7 +26,8 @@ import { Rng } from '../../util/rng';
 import { makeIdentificationSplit, makeVerificationPairs } from '../splits';
 import type { FaceBenchmark, ImageSet, VerificationPairs } from '../types';
 import type { IdxImages } from './idx';
-import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt, writeNormalised } from '../options';
+import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt } from '../options';
+import { writeNormalised } from '../pixels';
 import { DatasetError } from '../errors';
 
 // ---------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import {
   createClassDisjointBenchmark, resolveClassDisjointOptions, type ClassDisjointOptions,
 } from './class-disjoint';
 import { loadIdxDataset } from './idx';
-import { displayPath } from '../options';
+import { displayPath } from '../../util/package';
 import { DatasetError } from '../errors';
 
 /** Where Debian's `dataset-fashion-mnist` installs the IDX files. */

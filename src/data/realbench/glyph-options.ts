@@ -5,7 +5,8 @@
 import * as path from 'path';
 import { checkHeldOutOption, defaultHeldOutPerIdentity, minIdentitiesPerFold } from '../splits';
 import { GLYPH_FONTS, glyphFontsById } from './fonts';
-import { boolOpt, channelsOpt, checkOptionNames, fmt, intOpt, numOpt, projectDir, stringOpt } from '../options';
+import { PACKAGE } from '../../util/package';
+import { boolOpt, channelsOpt, checkOptionNames, fmt, intOpt, numOpt, stringOpt } from '../options';
 import { DatasetError } from '../errors';
 
 export const DEFAULT_GLYPH_TRAIN_IDENTITIES = 1500;
@@ -64,7 +65,7 @@ const OPTION_NAMES: readonly (keyof GlyphsOptions)[] = [
 
 /** Default cache folder: <project>/data/cache/glyphs. */
 export function defaultGlyphCacheDir(): string {
-  return path.join(projectDir(), 'data', 'cache', 'glyphs');
+  return path.join(PACKAGE.root, 'data', 'cache', 'glyphs');
 }
 
 /** Validate and complete options (messages name the field, the value and what is allowed). */

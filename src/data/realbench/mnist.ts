@@ -11,7 +11,7 @@ import {
   createClassDisjointBenchmark, resolveClassDisjointOptions, type ClassDisjointOptions,
 } from './class-disjoint';
 import { loadIdxDataset } from './idx';
-import { displayPath } from '../options';
+import { displayPath } from '../../util/package';
 import { DatasetError } from '../errors';
 
 export const MNIST_CLASS_NAMES: readonly string[] = Object.freeze(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);

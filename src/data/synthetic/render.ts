@@ -15,6 +15,7 @@
  */
 import { Rng } from '../../util/rng';
 import { blurChannel, gaussianKernel } from '../blur';
+import { NORMALISED_BYTES } from '../pixels';
 import { DatasetError } from '../errors';
 import {
   clamp, effectiveNuisance, mix, NuisanceParams, NuisanceSample, RGB, sampleNuisance, scaleRgb, SynthIdentity,
@@ -186,8 +187,6 @@ function gaussianBlur(P: Painter, sigma: number): void {
   for (const ch of [P.R, P.G, P.B]) blurChannel(ch, w, h, kernel, 'clamp', P.tmp);
 }
 
-/** Byte value -> insightface normalisation ((x / 255) - 0.5) / 0.5. */
-const NORMALISED = Float32Array.from({ length: 256 }, (_, x) => (x / 255 - 0.5) / 0.5);
 
 /**
  * Render (id, nz) into `out` at `offset` as HWC pixels: integers 0..255, or (`normalise`, Float32Array only)
@@ -223,7 +222,7 @@ export function renderInto(id: SynthIdentity, nz: NuisanceSample, resolution: nu
   let at = rng.int(NOISE_TABLE_SIZE);
   const stride = 2 * rng.int(NOISE_TABLE_SIZE / 2) + 1;
   const mask = NOISE_TABLE_SIZE - 1;
-  const norm = NORMALISED;
+  const norm = NORMALISED_BYTES;
   const toFloat = normalise && out instanceof Float32Array;
   for (let i = 0, o = offset; i < n; i++) {
     let r = R[i], g = G[i], b = B[i];

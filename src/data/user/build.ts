@@ -42,7 +42,7 @@ import { Rng } from '../../util/rng';
 import { decodeImage, preprocessInto } from '../readers/decode';
 import { ImageDecodeError, errorMessage } from '../readers/errors';
 import { formatReadSummary, stderrLog, type ReadSummary } from '../readers/stream';
-import { displayPath } from '../options';
+import { displayPath } from '../../util/package';
 import { makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from '../splits';
 import type { FaceBenchmark, ImageSet, VerificationPairs } from '../types';
 import {
