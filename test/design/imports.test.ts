@@ -114,7 +114,8 @@ function folderCycles(imports: readonly FolderImport[]): string[][] {
 /** A cycle as text: the folders, then the import statements that close it. */
 function describeCycle(scc: readonly string[], imports: readonly FolderImport[]): string {
   const inside = imports.filter((i) => scc.includes(i.from) && scc.includes(i.to));
-  return `import cycle between src/ folders ${scc.join(', ')}:\n` + inside.map((i) => `  ${i.from} -> ${i.to}: src/${i.file} imports '${i.specifier}'`).join('\n');
+  const lines = new Set(inside.map((i) => `  ${i.from} -> ${i.to}: src/${i.file} imports '${i.specifier}'`));
+  return `import cycle between src/ folders ${scc.join(', ')}:\n${[...lines].join('\n')}`;
 }
 
 describe('design: dependency direction between src/ folders', () => {
