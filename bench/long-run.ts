@@ -21,7 +21,7 @@ import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, BackendName } from '../src/backends';
 import { Trainer } from '../src/train';
-import { formatDuration } from '../src/train/progress';
+import { formatDuration } from '../src/util/progress';
 
 /** One memory sample. */
 export interface MemorySample {

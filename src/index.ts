@@ -4,7 +4,8 @@
  * - backends: initBackend (tfjs-node-gpu -> wasm -> cpu), wasm gradient kernels
  * - data: dataset registry, synthfaces
  * - models: ParamStore, IResNet backbones (registry), CoReFace neck, FaceModel
- * - heads: softmax, normface, cosface, arcface (registry) and their logits functions
+ * - ops: the softmax cross-entropy and the masked-logit constant shared by heads, losses and CoReFace
+ * - heads: softmax, normface, cosface, arcface and the margin-head zoo (registry) and their logits functions
  * - coreface: CoReFaceContrastiveLoss, coreFaceObjective
  * - train: Trainer, Sgd, schedules, samplers, checkpoints
  * - eval: verification, ROC/AUC/EER/TAR@FAR, CMC, DIR@FPIR
@@ -17,7 +18,7 @@ export * from './config';
 export * from './data';
 export * from './models';
 export {
-  arcfaceLogits, cosfaceLogits, normfaceLogits, cosineLogits, softmaxCrossEntropy,
+  arcfaceLogits, cosfaceLogits, normfaceLogits, cosineLogits,
   registerHead, createHead, listHeads, getHeadEntry,
   SoftmaxHead, NormFaceHead, CosFaceHead, ArcFaceHead,
   SphereFaceHead, CombinedHead, CurricularFaceHead, MagFaceHead, AdaFaceHead, ElasticArcHead, ElasticCosHead,
@@ -25,31 +26,16 @@ export {
   DEFAULT_SCALE, DEFAULT_ARCFACE_MARGIN, DEFAULT_COSFACE_MARGIN,
 } from './heads';
 export type { MarginHead, HeadCreateOptions, HeadEntry } from './heads';
+export { softmaxCrossEntropy, NEG_INF_LOGIT } from './ops';
 export * from './coreface';
 export * from './eval';
 export * from './train';
 export * from './experiments';
 export * from './losses';
 export { Rng } from './util/rng';
+export { ProgressBar, formatDuration } from './util/progress';
 export type { LabelsLike } from './util/labels';
-export { writePng, imageGrid } from './report/png';
-export { renderPlotPng, savePlotHtml, closePlotRenderer, chromiumAvailable, plotlyBundlePath, figureJson, DEFAULT_PLOT_WIDTH, DEFAULT_PLOT_HEIGHT, CHROMIUM_ARGS, CHROMIUM_ENV_VAR, DEFAULT_CHROMIUM_PATH } from './report/plot';
-export type { PlotFigure, PlotTrace, RenderPlotOptions, SavePlotHtmlOptions } from './report/plot';
 export * from './stats';
-export { tableToLatex, escapeLatex } from './report/latex';
-export type { LatexTableOptions, LatexAlign } from './report/latex';
-export {
-  trainingCurvesFigure, rocFigure, scoreHistogramFigure, marginTraceFigure, variantBarsFigure, embeddingScatterFigure, rocPoints,
-  downsampleIndices, representativeRun, MAX_CURVE_POINTS, ROC_FAR_RANGE, HISTOGRAM_BINS, FIGURE_HEIGHT, VARIANT_COLORS, IDENTITY_COLORS,
-} from './report/figures';
-export type { FigureOptions, RunNeed } from './report/figures';
-export { buildReportHtml, writeReportHtml, checkReportInBrowser, reportFigures, REPORT_BAR_METRICS, REPORT_PLOT_CONFIG, NON_WHITE_LEVEL } from './report/html-report';
-export type { ReportFigure, CheckReportOptions, CheckReportResult } from './report/html-report';
-export type { ReportEpoch, ReportStep, ReportRun, ReportStat, ExperimentReportData } from './report/report-data';
-export { tableToCsv, tableToHtml, tableToMarkdown, fromRecords, fromDataFrame, toDataFrame, loadDanfo, meanStd, meanStdTable, formatCell, DEFAULT_TABLE_DIGITS } from './report/table';
-export type { TableData, TableCell, DataFrameLike, TableFormatOptions, MeanStdOptions } from './report/table';
-export { showPlot, showPng, showHtml, showMarkdown, showTable, encodePng, setDisplay, getDisplay, notebookMode, notebookOutDir, notebookCacheDir, projectRoot, cachedRun, NOTEBOOK_MODE_ENV, NOTEBOOK_OUT_ENV } from './report/notebook';
-export type { NotebookDisplay, NotebookMode, ShowPlotOptions, CachedRunOptions } from './report/notebook';
-export { plotlyMimeBundle, plotlyFigureHtml, plotlyLoaderScript, resetPlotlyLoader, PLOTLY_MIME, PLOTLY_LOADER_MARKER } from './report/plotly-output';
-export type { MimeBundle, PlotlyBundleOptions, PlotlyFigureHtmlOptions, PlotlyLoaderMode } from './report/plotly-output';
+export * from './report';
+export * from './notebook';
 export * from './embedders'; // face embedders: run checkpoints and pretrained npm models (faceres, face-api)

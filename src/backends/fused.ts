@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeKernelsInUse } from './native-kernels';
+import { CONTRASTIVE_MASKS, CONTRASTIVE_PROTOCOLS, type ContrastiveMask, type ContrastiveProtocol } from '../ops/coreface-options';
 
 /**
  * The label column of a cosine margin head as the fused kernel computes it, c = clipped cos t_y:
@@ -77,20 +78,17 @@ export function fusedMarginCE(x: tf.Tensor2D, weight: tf.Tensor2D, labels: Int32
   return { loss: loss as tf.Scalar, logits: logits as tf.Tensor2D };
 }
 
-/** Protocol and mask of the fused contrastive kernels, as indices into these lists. */
-export const FUSED_PROTOCOLS = ['one-way-n', 'two-way-n', '2n'] as const;
-export const FUSED_MASKS = ['zero', 'exclude', 'none'] as const;
-
 /** What the fused contrastive kernels need besides the two views. */
 export interface FusedContrastSpec {
   labels: Int32Array;
-  protocol: (typeof FUSED_PROTOCOLS)[number];
-  mask: (typeof FUSED_MASKS)[number];
+  protocol: ContrastiveProtocol;
+  mask: ContrastiveMask;
 }
 
+/** The kernel attributes: protocol and mask as indices into the lists of src/ops/coreface-options.ts. */
 function contrastAttrs(spec: FusedContrastSpec, scale = 0, margin = 0): tf.NamedAttrMap {
   return {
-    labels: Array.from(spec.labels), protocol: FUSED_PROTOCOLS.indexOf(spec.protocol), mask: FUSED_MASKS.indexOf(spec.mask), scale, margin,
+    labels: Array.from(spec.labels), protocol: CONTRASTIVE_PROTOCOLS.indexOf(spec.protocol), mask: CONTRASTIVE_MASKS.indexOf(spec.mask), scale, margin,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'util';
 import { ConfigError } from '../config';
+import type { Command } from './common';
 import {
   alignedMarkdown, buildRunsIndex, diffRuns, filterRuns, findRun, formatRunDiff, getExperiment, parseWhere, pruneRuns,
   registeredExperiments, ResolvedExperiment, RUN_STATUSES, RunStatus, runsIndexCsv, runsIndexTable, RunStore, DEFAULT_RESULTS_DIR,
@@ -142,3 +143,12 @@ async function runs(argv: string[]): Promise<number> {
   process.stderr.write(`${shown.length} of ${all.length} runs (${counts.map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}) in ${store.root}/runs\n`);
   return 0;
 }
+
+/** `coreface runs`: the results index of a store. */
+export const runsCommand: Command = {
+  name: 'runs',
+  usage: `  coreface runs [--where PATH=VALUE]... [--status S] [--json|--csv] | runs diff A B | runs prune [--yes]
+      The results index of a store: list, filter, compare and prune runs ('coreface runs --help').
+`,
+  run: cmdRuns,
+};

@@ -4,6 +4,11 @@ import { createPairLoss, getPairLossEntry, listPairLosses } from '../losses';
 import { listDatasets, resolveDatasetOptions } from '../data';
 import { getHeadEntry, listHeads } from '../heads';
 import { getBackboneEntry, listBackbones } from '../models';
+import {
+  CONTRASTIVE_BATCH_WEIGHT_RANGE, CONTRASTIVE_MARGIN_MODES, CONTRASTIVE_MARGIN_RANGE, CONTRASTIVE_MASKS, CONTRASTIVE_PROTOCOLS,
+  DEFAULT_BATCH_WEIGHT, DEFAULT_CONTRASTIVE_SCALE, DEFAULT_MARGIN_MODE, DEFAULT_MASK, DEFAULT_PROTOCOL,
+  type ContrastiveMargin, type ContrastiveMask, type ContrastiveProtocol,
+} from '../ops/coreface-options';
 
 /**
  * The full, validated configuration of one training run. Every field has a default (see TRAIN_SCHEMA and
@@ -19,9 +24,9 @@ export interface TrainConfig {
   coreface: {
     enabled: boolean;
     startEpoch: number;
-    protocol: 'one-way-n' | 'two-way-n' | '2n';
-    mask: 'zero' | 'exclude' | 'none';
-    margin: 'adaptive' | 'none' | number;
+    protocol: ContrastiveProtocol;
+    mask: ContrastiveMask;
+    margin: ContrastiveMargin;
     batchWeight: number;
     scale: number;
     w1: number;
@@ -87,7 +92,7 @@ export const TRAIN_SCHEMA: Schema = {
       name: {
         kind: 'string',
         default: 'none',
-        doc: `Registered pair loss (\`listPairLosses()\`: ${listPairLosses().join(', ')}) or 'none' (default 'none': no pair loss, and the other pairLoss fields are ignored).`,
+        doc: `Registered pair loss (\`listPairLosses()\`: ${listPairLosses().map((l) => l.name).join(', ')}) or 'none' (default 'none': no pair loss, and the other pairLoss fields are ignored).`,
       },
       weight: { kind: 'number', min: 0, default: 1, doc: 'Weight of the pair loss in the total (default 1). With CoReFace it is applied to view 1.' },
       options: { kind: 'record', default: {}, doc: 'Options of the pair loss, validated by the loss (default {}: its own defaults), e.g. {"temperature": 0.1}.' },
@@ -100,11 +105,19 @@ export const TRAIN_SCHEMA: Schema = {
     fields: {
       enabled: { kind: 'boolean', default: false, doc: 'Two dropout views and the contrastive term from `startEpoch` on.' },
       startEpoch: { kind: 'number', integer: true, min: 0, default: 0, doc: 'Epoch (0-based) at which two views and the contrastive term start (reference: the first LR drop).' },
-      protocol: { kind: 'string', oneOf: ['one-way-n', 'two-way-n', '2n'], default: 'one-way-n', doc: 'Pair-coupling protocol.' },
-      mask: { kind: 'string', oneOf: ['zero', 'exclude', 'none'], default: 'zero', doc: 'Same-identity entries: replaced by 0 (reference), excluded, or kept.' },
-      margin: { kind: 'numberOrEnum', oneOf: ['adaptive', 'none'], min: -1, max: 2, default: 'adaptive', doc: 'Adaptive margin state, a fixed margin, or none.' },
-      batchWeight: { kind: 'number', min: 0, max: 1, default: 0.99, doc: 'Weight of the current batch in the margin update (reference 0.99; a conventional EMA is 0.01).' },
-      scale: { kind: 'number', min: 0, exclusiveMin: true, default: 64, doc: 'Scale s of the contrastive logits.' },
+      // values, ranges and defaults of the CoReFace loss options: src/ops/coreface-options.ts (also read by the loss and the fused kernels)
+      protocol: { kind: 'string', oneOf: CONTRASTIVE_PROTOCOLS, default: DEFAULT_PROTOCOL, doc: 'Pair-coupling protocol.' },
+      mask: { kind: 'string', oneOf: CONTRASTIVE_MASKS, default: DEFAULT_MASK, doc: 'Same-identity entries: replaced by 0 (reference), excluded, or kept.' },
+      margin: {
+        kind: 'numberOrEnum', oneOf: CONTRASTIVE_MARGIN_MODES, min: CONTRASTIVE_MARGIN_RANGE.min, max: CONTRASTIVE_MARGIN_RANGE.max,
+        default: DEFAULT_MARGIN_MODE,
+        doc: `Adaptive margin state (reference), a fixed margin in [${CONTRASTIVE_MARGIN_RANGE.min}, ${CONTRASTIVE_MARGIN_RANGE.max}], or none (0).`,
+      },
+      batchWeight: {
+        kind: 'number', min: CONTRASTIVE_BATCH_WEIGHT_RANGE.min, max: CONTRASTIVE_BATCH_WEIGHT_RANGE.max, default: DEFAULT_BATCH_WEIGHT,
+        doc: 'Weight of the current batch in the margin update (reference 0.99; a conventional EMA is 0.01).',
+      },
+      scale: { kind: 'number', min: 0, exclusiveMin: true, default: DEFAULT_CONTRASTIVE_SCALE, doc: 'Scale s of the contrastive logits.' },
       w1: { kind: 'number', min: 0, default: 0.5, doc: 'Weight of CE on view 1.' },
       w2: { kind: 'number', min: 0, default: 0.5, doc: 'Weight of CE on view 2.' },
       wC: { kind: 'number', min: 0, default: 0.05, doc: 'Weight of L_con(x1 -> x2).' },
@@ -175,10 +188,10 @@ export function resolveTrainConfig(partial: unknown): TrainConfig {
   checkPairLoss(cfg.pairLoss);
   cfg.dataset.options = resolveRegistered('config.dataset', 'dataset', cfg.dataset.name, () => listDatasets().map((d) => d.name),
     () => resolveDatasetOptions(cfg.dataset.name, cfg.dataset.options), Object.keys(cfg.dataset.options));
-  cfg.model.backboneOptions = resolveRegistered('config.model', 'backbone', cfg.model.backbone, listBackbones,
+  cfg.model.backboneOptions = resolveRegistered('config.model', 'backbone', cfg.model.backbone, () => listBackbones().map((b) => b.name),
     () => withDefaults(getBackboneEntry(cfg.model.backbone).defaults, cfg.model.backboneOptions, `backbone '${cfg.model.backbone}'`),
     Object.keys(cfg.model.backboneOptions), 'backboneOptions');
-  cfg.head.options = resolveRegistered('config.head', 'head', cfg.head.name, listHeads,
+  cfg.head.options = resolveRegistered('config.head', 'head', cfg.head.name, () => listHeads().map((h) => h.name),
     () => withDefaults(getHeadEntry(cfg.head.name).defaults, cfg.head.options, `head '${cfg.head.name}'`), Object.keys(cfg.head.options));
   if (cfg.pairLoss.name !== 'none') {
     cfg.pairLoss.options = withDefaults(getPairLossEntry(cfg.pairLoss.name).defaults, cfg.pairLoss.options, `pair loss '${cfg.pairLoss.name}'`);
@@ -237,7 +250,7 @@ const PAIR_MESSAGE_MAX = 200;
  */
 function checkPairLoss(p: TrainConfig['pairLoss']): void {
   if (p.name === 'none') return;
-  const names = listPairLosses();
+  const names = listPairLosses().map((l) => l.name);
   if (!names.includes(p.name)) {
     const shown = JSON.stringify(p.name.length > 80 ? `${p.name.slice(0, 80)}...` : p.name);
     throw new ConfigError('config.pairLoss.name', `config.pairLoss.name must be 'none' or a registered pair loss (${names.join(', ')}), got ${shown}`);

@@ -5,38 +5,31 @@
  *
  * Every protocol is expressed as one R x K similarity matrix S (rows = anchors, columns = candidates) with
  * - a positive column p(r) per row (the other view of the same image),
- * - "self" entries (the anchor itself, only in the 2N protocol): always excluded (logit -1e9),
+ * - "self" entries (the anchor itself, only in the 2N protocol): always excluded (logit NEG_INF_LOGIT = -1e9),
  * - same-label entries (another image with the anchor's label, either view): masked per `mask`.
  * one-way-n: S = x1^ x2^T (N x N), p(i) = i. two-way-n: S = [x1^ x2^T ; x2^ x1^T] (2N x N), p(r) = r mod N.
  * 2n: z = [x1^; x2^], S = z z^T (2N x 2N), p(a) = (a + N) mod 2N, self = a.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkedLabels, checkScale, l2Normalize } from '../heads/functional';
 import type { LabelsLike } from '../util/labels';
 import { fusedContrastLoss, fusedContrastStats, fusedLossesAvailable } from '../backends/fused';
+import {
+  CONTRASTIVE_BATCH_WEIGHT_RANGE, CONTRASTIVE_MARGIN_MODES, CONTRASTIVE_MARGIN_RANGE, CONTRASTIVE_MASKS, CONTRASTIVE_PROTOCOLS,
+  DEFAULT_BATCH_WEIGHT, DEFAULT_CONTRASTIVE_SCALE, DEFAULT_MARGIN_MODE, DEFAULT_MASK, DEFAULT_PROTOCOL, NEG_INF_LOGIT,
+  checkScale, checkedLabels, isContrastiveMargin, l2Normalize,
+  type ContrastiveMargin, type ContrastiveMask, type ContrastiveProtocol,
+} from '../ops';
 
-/** Pair coupling protocol (spec: "Pair coupling protocols"). */
-export type ContrastiveProtocol = 'one-way-n' | 'two-way-n' | '2n';
-/** Treatment of other images with the anchor's label. */
-export type ContrastiveMask = 'zero' | 'exclude' | 'none';
-/** Margin mode: adaptive (reference), a fixed number, or none (0). */
-export type ContrastiveMargin = 'adaptive' | number | 'none';
+// The options' values, ranges and defaults are declared once in src/ops/coreface-options.ts; they are part of
+// this module's API.
+export {
+  CONTRASTIVE_MARGIN_MODES, CONTRASTIVE_MARGIN_RANGE, CONTRASTIVE_MASKS, CONTRASTIVE_PROTOCOLS,
+  DEFAULT_BATCH_WEIGHT, DEFAULT_CONTRASTIVE_SCALE, DEFAULT_MARGIN_MODE, DEFAULT_MASK, DEFAULT_PROTOCOL,
+  type ContrastiveMargin, type ContrastiveMask, type ContrastiveProtocol,
+};
+/** Logit given to excluded entries: {@link NEG_INF_LOGIT} (finite, so exp underflows to exactly 0 and nothing becomes NaN). */
+export const EXCLUDED_LOGIT = NEG_INF_LOGIT;
 
-/** Default scale s of the contrastive logits (reference: 64). */
-export const DEFAULT_CONTRASTIVE_SCALE = 64;
-/** Default weight of the current batch in the margin update (reference: m <- 0.99 m_batch + 0.01 m). */
-export const DEFAULT_BATCH_WEIGHT = 0.99;
-/** Default protocol: the released one-way N. */
-export const DEFAULT_PROTOCOL: ContrastiveProtocol = 'one-way-n';
-/** Default mask: same-label similarities replaced by the constant 0. */
-export const DEFAULT_MASK: ContrastiveMask = 'zero';
-/** Default margin mode. */
-export const DEFAULT_MARGIN_MODE: ContrastiveMargin = 'adaptive';
-/** Logit given to excluded entries: finite, so exp underflows to exactly 0 and nothing becomes NaN. */
-export const EXCLUDED_LOGIT = -1e9;
-
-const PROTOCOLS: readonly ContrastiveProtocol[] = ['one-way-n', 'two-way-n', '2n'];
-const MASKS: readonly ContrastiveMask[] = ['zero', 'exclude', 'none'];
 const OPTION_KEYS = ['scale', 'batchWeight', 'protocol', 'mask', 'margin'];
 
 /** Options of `CoReFaceContrastiveLoss`. */
@@ -52,7 +45,7 @@ export interface CoReFaceContrastiveOptions {
   protocol?: ContrastiveProtocol;
   /**
    * Same-label entries: 'zero' (default, reference) = similarity replaced by the constant 0 (stays in the
-   * denominator as exp(0), no gradient); 'exclude' = logit -1e9 (out of the softmax); 'none' = kept as negatives.
+   * denominator as exp(0), no gradient); 'exclude' = logit NEG_INF_LOGIT (out of the softmax); 'none' = kept as negatives.
    */
   mask?: ContrastiveMask;
   /** 'adaptive' (default, reference), a fixed number in [-2, 2], or 'none' (= fixed 0). */
@@ -113,8 +106,14 @@ function buildLayout(protocol: ContrastiveProtocol, labels: Int32Array): Layout 
   return { rows, cols, positive, self, same, target };
 }
 
-function describe(v: unknown): string {
+/** A value in a message: strings quoted, other values with String(). */
+function quote(v: unknown): string {
   return typeof v === 'string' ? `'${v}'` : String(v);
+}
+
+/** The values of a list, each quoted, comma-separated. */
+function quoted(values: readonly string[]): string {
+  return values.map(quote).join(', ');
 }
 
 /**
@@ -148,23 +147,23 @@ export class CoReFaceContrastiveLoss {
     }
     const scale = opts.scale ?? DEFAULT_CONTRASTIVE_SCALE;
     checkScale(scale);
+    const { min: bwMin, max: bwMax } = CONTRASTIVE_BATCH_WEIGHT_RANGE;
     const bw = opts.batchWeight ?? DEFAULT_BATCH_WEIGHT;
-    if (typeof bw !== 'number' || !Number.isFinite(bw) || bw < 0 || bw > 1) {
-      throw new Error(`batchWeight must be a number in [0, 1], got ${describe(bw)}`);
+    if (typeof bw !== 'number' || !Number.isFinite(bw) || bw < bwMin || bw > bwMax) {
+      throw new Error(`batchWeight must be a number in [${bwMin}, ${bwMax}], got ${quote(bw)}`);
     }
     const protocol = opts.protocol ?? DEFAULT_PROTOCOL;
-    if (!PROTOCOLS.includes(protocol)) {
-      throw new Error(`protocol must be one of ${PROTOCOLS.map((p) => `'${p}'`).join(', ')}, got ${describe(protocol)}`);
+    if (!CONTRASTIVE_PROTOCOLS.includes(protocol)) {
+      throw new Error(`protocol must be one of ${quoted(CONTRASTIVE_PROTOCOLS)}, got ${quote(protocol)}`);
     }
     const mask = opts.mask ?? DEFAULT_MASK;
-    if (!MASKS.includes(mask)) {
-      throw new Error(`mask must be one of ${MASKS.map((p) => `'${p}'`).join(', ')}, got ${describe(mask)}`);
+    if (!CONTRASTIVE_MASKS.includes(mask)) {
+      throw new Error(`mask must be one of ${quoted(CONTRASTIVE_MASKS)}, got ${quote(mask)}`);
     }
     const margin = opts.margin ?? DEFAULT_MARGIN_MODE;
-    const marginOk =
-      margin === 'adaptive' || margin === 'none' || (typeof margin === 'number' && Number.isFinite(margin) && Math.abs(margin) <= 2);
-    if (!marginOk) {
-      throw new Error(`margin must be 'adaptive', 'none' or a finite number in [-2, 2], got ${describe(margin)}`);
+    if (!isContrastiveMargin(margin)) {
+      const { min, max } = CONTRASTIVE_MARGIN_RANGE;
+      throw new Error(`margin must be ${quoted(CONTRASTIVE_MARGIN_MODES)} or a finite number in [${min}, ${max}], got ${quote(margin)}`);
     }
     this.scale = scale;
     this.batchWeight = bw;
@@ -190,7 +189,7 @@ export class CoReFaceContrastiveLoss {
     const m = s.margin;
     if (typeof m !== 'number' || !Number.isFinite(m)) throw new Error(`state margin must be a finite number, got ${String(m)}`);
     if (this.marginMode !== 'adaptive' && m !== this.margin) {
-      throw new Error(`state margin ${m} differs from the configured ${describe(this.marginMode)} margin ${this.margin}`);
+      throw new Error(`state margin ${m} differs from the configured ${quote(this.marginMode)} margin ${this.margin}`);
     }
     this.margin = m;
   }
@@ -242,7 +241,7 @@ export class CoReFaceContrastiveLoss {
       // 3. logits and loss
       const Z = tf.mul(tf.sub(Sm, tf.mul(P, this.margin)), this.scale);
       const drop = this.mask === 'exclude' ? tf.logicalOr(self, same) : self;
-      const Zx = tf.where(drop, tf.fill(shape, EXCLUDED_LOGIT), Z);
+      const Zx = tf.where(drop, tf.fill(shape, NEG_INF_LOGIT), Z);
       return tf.div(tf.neg(tf.sum(tf.mul(P, tf.logSoftmax(Zx, 1)))), L.rows) as tf.Scalar;
     });
   }

@@ -3,6 +3,8 @@
  * `src/data/index.ts` imports every entry file, so adding a dataset is one file plus one import line.
  */
 import type { FaceBenchmark } from './types';
+import { DatasetError } from './errors';
+import { listingOf, type RegistryListing } from '../util/listing';
 
 /** Options as passed to a dataset factory (e.g. parsed from a JSON config); each dataset validates them. */
 export type DatasetOptions = Record<string, unknown>;
@@ -45,14 +47,12 @@ export function getDatasetEntry(name: string): DatasetEntry {
   const entry = registry.get(name);
   if (!entry) {
     const names = listDatasets().map((d) => d.name);
-    throw new Error(`unknown dataset '${name}'; available: ${names.length ? names.join(', ') : '(none registered)'}`);
+    throw new DatasetError(`unknown dataset '${name}'; available: ${names.length ? names.join(', ') : '(none registered)'}`);
   }
   return entry;
 }
 
-/** Registered datasets, sorted by name. */
-export function listDatasets(): { name: string; description: string }[] {
-  return [...registry.entries()]
-    .map(([name, e]) => ({ name, description: e.description }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+/** Every registered dataset (name, description), sorted by name. */
+export function listDatasets(): RegistryListing[] {
+  return listingOf(registry);
 }

@@ -4,6 +4,7 @@
  */
 import { Rng } from '../util/rng';
 import type { HeldOutSet, IdentificationSplit, ImageSet, VerificationPairs } from './types';
+import { DatasetError } from './errors';
 
 export interface PairOptions {
   /** Number of folds (LFW: 10). */
@@ -17,7 +18,7 @@ export function groupByLabel(labels: Int32Array, numIdentities: number): number[
   const groups: number[][] = Array.from({ length: numIdentities }, () => []);
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];
-    if (!(l >= 0 && l < numIdentities)) throw new Error(`label ${l} at index ${i} is outside [0, ${numIdentities})`);
+    if (!(l >= 0 && l < numIdentities)) throw new DatasetError(`label ${l} at index ${i} is outside [0, ${numIdentities})`);
     groups[l].push(i);
   }
   return groups;
@@ -63,9 +64,9 @@ export function defaultHeldOutPerIdentity(trainIdentities: number, folds: number
 /** Throws unless `heldOutPerIdentity` is 0 or can form held-back pairs (>= 2 images, >= 2 identities per fold). */
 export function checkHeldOutOption(r: { heldOutPerIdentity: number; trainIdentities: number; folds: number }): void {
   const h = r.heldOutPerIdentity;
-  if (h === 1) throw new Error('heldOutPerIdentity must be 0 (none) or >= 2 (pairs need two images of an identity), got 1');
+  if (h === 1) throw new DatasetError('heldOutPerIdentity must be 0 (none) or >= 2 (pairs need two images of an identity), got 1');
   if (h >= 2 && heldOutPairsPerFold(r.trainIdentities, h, r.folds, 1) < 1) {
-    throw new Error(`heldOutPerIdentity=${h} needs at least ${2 * r.folds} training identities (2 per fold x ${r.folds} folds), ` +
+    throw new DatasetError(`heldOutPerIdentity=${h} needs at least ${2 * r.folds} training identities (2 per fold x ${r.folds} folds), ` +
       `got trainIdentities=${r.trainIdentities}; use heldOutPerIdentity 0`);
   }
 }
@@ -78,7 +79,7 @@ export function checkHeldOutOption(r: { heldOutPerIdentity: number; trainIdentit
 export function makeHeldOutSet(set: ImageSet, numIdentities: number, perIdentity: number, opts: PairOptions, rng: Rng): HeldOutSet {
   const P = heldOutPairsPerFold(numIdentities, perIdentity, opts.folds, opts.pairsPerFold);
   if (P < 1) {
-    throw new Error(`held-back images: ${numIdentities} training identities x ${perIdentity} images cannot form ${opts.folds} identity-disjoint ` +
+    throw new DatasetError(`held-back images: ${numIdentities} training identities x ${perIdentity} images cannot form ${opts.folds} identity-disjoint ` +
       'folds of pairs (need at least 2 images per identity and 2 identities per fold)');
   }
   return { set, pairs: makeVerificationPairs(set.labels, numIdentities, { folds: opts.folds, pairsPerFold: P }, rng) };
@@ -113,7 +114,7 @@ export function makeVerificationPairs(labels: Int32Array, numIdentities: number,
     let diffCapacity = 0, seen = 0;
     for (const id of ids) { diffCapacity += seen * groups[id].length; seen += groups[id].length; }
     if (same.length < P || diffCapacity < P) {
-      throw new Error(`fold ${k} has ${ids.length} identities with ${same.length} possible same pairs and ${diffCapacity} possible ` +
+      throw new DatasetError(`fold ${k} has ${ids.length} identities with ${same.length} possible same pairs and ${diffCapacity} possible ` +
         `different pairs; ${P} of each are needed (use more test identities or images per identity, or fewer pairsPerFold/folds)`);
     }
     rng.shuffle(same);

@@ -108,13 +108,13 @@ function missingPackageMessage(pkg: string, name?: string): string {
 }
 
 /** Names of all registered embedders, sorted. */
-export function listEmbedderNames(): string[] {
+function embedderNames(): string[] {
   return [...registry.keys()].sort();
 }
 
 /** Every registered embedder with its dimensions and whether its package is installed, sorted by name. */
 export function listEmbedders(): EmbedderInfo[] {
-  return listEmbedderNames().map((name) => {
+  return embedderNames().map((name) => {
     const e = registry.get(name) as EmbedderEntry;
     return {
       name, description: e.description, package: e.package,
@@ -127,7 +127,7 @@ export function listEmbedders(): EmbedderInfo[] {
 /** The registry entry of `name`; throws {@link UnknownEmbedderError} listing the registered names. */
 export function getEmbedderEntry(name: string): EmbedderEntry {
   const entry = registry.get(name);
-  if (!entry) throw new UnknownEmbedderError(`unknown embedder '${name}'; registered embedders: ${listEmbedderNames().join(', ') || '(none)'}`);
+  if (!entry) throw new UnknownEmbedderError(`unknown embedder '${name}'; registered embedders: ${embedderNames().join(', ') || '(none)'}`);
   return entry;
 }
 
@@ -174,5 +174,5 @@ export function resolveEmbedderSpec(spec: string): EmbedderSpec {
   const isDir = fs.existsSync(spec) && fs.statSync(spec).isDirectory();
   if (isDir && fs.existsSync(path.join(spec, 'checkpoint.ckpt'))) return { kind: 'checkpoint', dir: spec };
   const what = isDir ? `folder '${spec}' holds no checkpoint.ckpt (not a run directory of coreface train)` : `unknown model '${spec}'`;
-  throw new UnknownEmbedderError(`${what}; give a run directory or a registered embedder: ${listEmbedderNames().join(', ') || '(none)'}`);
+  throw new UnknownEmbedderError(`${what}; give a run directory or a registered embedder: ${embedderNames().join(', ') || '(none)'}`);
 }

@@ -13,6 +13,7 @@
  * `embedImages` / `evaluateVerificationSet` (verification.ts).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { RegistryListing } from '../util/listing';
 
 /** A loaded face-embedding model. */
 export interface Embedder {
@@ -43,9 +44,7 @@ export interface EmbedderCreateOptions {
 }
 
 /** What `listEmbedders` reports about a registered embedder. */
-export interface EmbedderInfo {
-  name: string;
-  description: string;
+export interface EmbedderInfo extends RegistryListing {
   /** npm package providing the code/weights, or null when built in. */
   package: string | null;
   /** Whether that package can be resolved from here (always true when `package` is null). */

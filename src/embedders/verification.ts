@@ -22,7 +22,7 @@ import type { LogFn } from '../data/readers/stream';
 import { flipFuse, l2Normalize, pairCosineScores } from '../eval/embeddings';
 import { DEFAULT_FOLDS, verificationAccuracy } from '../eval/verification';
 import { DEFAULT_FAR_LEVELS, eer, rocAuc, tarAtFarLevels } from '../eval/roc';
-import { formatDuration } from '../train/progress';
+import { formatDuration } from '../util/progress';
 import type { Embedder } from './types';
 
 /** Default number of images handed to `Embedder.embed` at once (the embedder batches further inside). */

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { resolveTrainConfig, TrainConfig } from '../config';
 import { Trainer } from '../train';
-import { formatDuration } from '../train/progress';
+import { formatDuration } from '../util/progress';
 import { executeRuns, nativeThreadsPerJob } from './runner';
 import { enableNativeKernels, nativeKernelsActive, nativeKernelsStatus, THREADS_ENV_VAR } from '../backends/native-kernels';
 import { getExperiment } from './registry';

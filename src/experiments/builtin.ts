@@ -98,7 +98,7 @@ export const QUICK_SUBSET = ['arcface', 'arcface-dropout', 'coreface'];
 
 /** Every registered head with its default options, no dropout, same data and seeds. */
 export function headsVariants(): ExperimentVariant[] {
-  return listHeads().map((name) => ({ name, label: name, description: `${name} head with its defaults (docs/heads.md)`, overrides: { head: { name } } }));
+  return listHeads().map(({ name }) => ({ name, label: name, description: `${name} head with its defaults (docs/heads.md)`, overrides: { head: { name } } }));
 }
 
 /**

@@ -9,3 +9,4 @@ export * from './ablate';
 export * from './reproduce';
 export * from './workers';
 export * from './runs-index';
+export * from './cache';

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import { ConfigError } from '../config';
 import { BUILTIN_EXPERIMENTS } from './builtin';
+import type { RegistryListing } from '../util/listing';
 import { ExperimentSpec, resolveExperiment, ResolvedExperiment } from './spec';
 
 const registry = new Map<string, ExperimentSpec>();
@@ -12,11 +13,23 @@ export function registerExperiment(spec: ExperimentSpec): void {
   registry.set(exp.name, spec);
 }
 
+/** A registered experiment as `listExperiments` lists it. */
+export interface ExperimentListing extends RegistryListing {
+  /** Number of variants. */
+  variants: number;
+  /** Number of seeds. */
+  seeds: number;
+  /** Number of replicate values (0 without replicates). */
+  replicates: number;
+  /** Planned runs: variants x seeds x replicate values. */
+  runs: number;
+}
+
 /**
- * Registered experiments, in registration order: counts of variants and seeds, the replicate values (0 without
- * replicates) and the planned runs (variants x seeds x replicate values).
+ * Registered experiments, in registration order (the order they are presented in, unlike the other registries'
+ * lists): counts of variants and seeds, the replicate values (0 without replicates) and the planned runs.
  */
-export function listExperiments(): { name: string; description: string; variants: number; seeds: number; replicates: number; runs: number }[] {
+export function listExperiments(): ExperimentListing[] {
   return [...registry.values()].map((s) => {
     const e = resolveExperiment(s);
     const replicates = e.replicates?.values.length ?? 0;

@@ -6,7 +6,7 @@ import { writeJsonAtomic } from '../util/atomic';
 import { PACKAGE } from '../util/package';
 import { THREADS_ENV_VAR } from '../backends/native-kernels';
 import type { RunResult } from '../train';
-import { formatDuration } from '../train/progress';
+import { formatDuration } from '../util/progress';
 import type { PlannedRun } from './spec';
 import { RunStore } from './store';
 import { CUDA_DEVICES_ENV_VAR } from './workers';

@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { TrainConfig } from '../config';
 import type { RunResult } from '../train';
-import { formatDuration } from '../train/progress';
+import { formatDuration } from '../util/progress';
 import { fromRecords, tableToCsv, TableCell, TableData } from '../report/table';
 import { listExperiments, getExperiment } from './registry';
 import { planRuns, ReplicateValue, ResolvedExperiment } from './spec';

@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { configHash, resolveTrainConfig, TrainConfig } from '../config';
 import type { RunResult } from '../train';
-import { cachedResult } from '../train/cache';
+import { cachedResult } from './cache';
 import { writeJsonAtomic } from '../util/atomic';
 import { PACKAGE } from '../util/package';
 

@@ -15,13 +15,14 @@
  * h 0.333, momentum 0.01.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CosineHead, HeadBaseOptions, checkForwardInputs, numberOption } from './base';
-import { checkOption, checkStateKeys, replaceTarget, targetColumn } from './common';
-import { DEFAULT_SCALE, checkScale, oneHotTargets, softmaxCrossEntropy } from './functional';
+import { checkNumber, checkScale, oneHotTargets, softmaxCrossEntropy, withDefaults } from '../ops';
+import { checkForwardInputs, CosineHead, HeadBaseOptions } from './base';
+import { checkStateKeys, replaceTarget, targetColumn } from './common';
+import { DEFAULT_SCALE } from './functional';
 import { registerHead } from './registry';
 
 /** AdaFace defaults (authors' code). */
-export const ADAFACE_DEFAULTS = { scale: DEFAULT_SCALE, margin: 0.4, h: 0.333, momentum: 0.01 } as const;
+export const ADAFACE_DEFAULTS: Readonly<Required<AdaFaceHeadOptions>> = { scale: DEFAULT_SCALE, margin: 0.4, h: 0.333, momentum: 0.01 };
 /** eps of AdaFace (cosine clip, angle clip, std denominator). */
 export const ADAFACE_EPSILON = 1e-3;
 /** Initial EMA of the batch mean norm (authors' code). */
@@ -56,12 +57,11 @@ export class AdaFaceHead extends CosineHead {
   batchStd = ADAFACE_INITIAL_STD;
 
   constructor(base: HeadBaseOptions, opts: AdaFaceHeadOptions = {}) {
-    const d = ADAFACE_DEFAULTS;
-    const scale = opts.scale ?? d.scale;
-    checkScale(scale);
-    const margin = checkOption('margin', opts.margin ?? d.margin, (x) => x >= 0 && x <= Math.PI / 2, 'a number in [0, pi/2]');
-    const h = checkOption('h', opts.h ?? d.h, (x) => x > 0, 'a positive number');
-    const momentum = checkOption('momentum', opts.momentum ?? d.momentum, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+    const o = withDefaults(ADAFACE_DEFAULTS, opts);
+    const scale = checkScale(o.scale);
+    const margin = checkNumber('margin', o.margin, (x) => x >= 0 && x <= Math.PI / 2, 'a number in [0, pi/2]');
+    const h = checkNumber('h', o.h, (x) => x > 0, 'a positive number');
+    const momentum = checkNumber('momentum', o.momentum, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
     super(base, { scale, margin, h, momentum });
     this.scale = scale;
     this.margin = margin;
@@ -116,12 +116,6 @@ export class AdaFaceHead extends CosineHead {
 registerHead('adaface', {
   description: 'quality-adaptive margin from the feature norm (angular + additive parts), batch-norm statistics as EMAs',
   paper: 'Kim, Jain, Liu. AdaFace: Quality Adaptive Margin for Face Recognition. CVPR 2022',
-  defaults: { ...ADAFACE_DEFAULTS },
-  create: (opts) =>
-    new AdaFaceHead(opts, {
-      scale: numberOption(opts, 'scale', ADAFACE_DEFAULTS.scale),
-      margin: numberOption(opts, 'margin', ADAFACE_DEFAULTS.margin),
-      h: numberOption(opts, 'h', ADAFACE_DEFAULTS.h),
-      momentum: numberOption(opts, 'momentum', ADAFACE_DEFAULTS.momentum),
-    }),
+  defaults: ADAFACE_DEFAULTS,
+  create: (opts) => new AdaFaceHead(opts, opts as AdaFaceHeadOptions),
 });

@@ -19,8 +19,9 @@
  * j != y. No easy-margin correction.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CosineHead, HeadBaseOptions, checkForwardInputs, numberOption } from './base';
-import { DEFAULT_ARCFACE_MARGIN, arcfaceLogits, checkArcMargin, checkScale, oneHotTargets } from './functional';
+import { checkScale, oneHotTargets, withDefaults } from '../ops';
+import { checkForwardInputs, CosineHead, HeadBaseOptions } from './base';
+import { arcfaceLogits, checkArcMargin, DEFAULT_ARCFACE_MARGIN } from './functional';
 import { registerHead } from './registry';
 
 /** Default scale of the Angular Sparsemax head (workbench choice from a sweep: s = 64, ArcFace's, does not train). */
@@ -87,6 +88,11 @@ export interface AngularSparsemaxHeadOptions {
   margin?: number;
 }
 
+/** Defaults of the Angular Sparsemax head: scale 16, margin 0.5 (workbench choices, see the file comment). */
+export const ANGULAR_SPARSEMAX_DEFAULTS: Readonly<Required<AngularSparsemaxHeadOptions>> = {
+  scale: DEFAULT_SPARSEMAX_SCALE, margin: DEFAULT_SPARSEMAX_MARGIN,
+};
+
 /** Sparsemax with an additive angular margin; `loss` is the Fenchel-Young sparsemax loss, not CE. */
 export class AngularSparsemaxHead extends CosineHead {
   readonly name = 'angular-sparsemax';
@@ -94,8 +100,7 @@ export class AngularSparsemaxHead extends CosineHead {
   readonly margin: number;
 
   constructor(base: HeadBaseOptions, opts: AngularSparsemaxHeadOptions = {}) {
-    const scale = opts.scale ?? DEFAULT_SPARSEMAX_SCALE;
-    const margin = opts.margin ?? DEFAULT_SPARSEMAX_MARGIN;
+    const { scale, margin } = withDefaults(ANGULAR_SPARSEMAX_DEFAULTS, opts);
     checkScale(scale);
     checkArcMargin(margin);
     super(base, { scale, margin });
@@ -120,10 +125,6 @@ export class AngularSparsemaxHead extends CosineHead {
 registerHead('angular-sparsemax', {
   description: 'sparsemax (Fenchel-Young loss) over s cos(theta_j) with an additive angular margin on the target',
   paper: 'Chan, Kittler. Angular Sparsemax for Face Recognition. ICPR 2020',
-  defaults: { scale: DEFAULT_SPARSEMAX_SCALE, margin: DEFAULT_SPARSEMAX_MARGIN },
-  create: (opts) =>
-    new AngularSparsemaxHead(opts, {
-      scale: numberOption(opts, 'scale', DEFAULT_SPARSEMAX_SCALE),
-      margin: numberOption(opts, 'margin', DEFAULT_SPARSEMAX_MARGIN),
-    }),
+  defaults: ANGULAR_SPARSEMAX_DEFAULTS,
+  create: (opts) => new AngularSparsemaxHead(opts, opts as AngularSparsemaxHeadOptions),
 });

@@ -5,8 +5,9 @@
  * cos t_y - sin(pi - m) m when cos t_y <= cos(pi - m)).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CosineHead, HeadBaseOptions, booleanOption, numberOption } from './base';
-import { DEFAULT_ARCFACE_MARGIN, DEFAULT_SCALE, arcfaceLogits, checkArcMargin, checkScale } from './functional';
+import { checkBoolean, checkScale, withDefaults } from '../ops';
+import { CosineHead, HeadBaseOptions } from './base';
+import { arcfaceLogits, arcMarginTarget, checkArcMargin, DEFAULT_ARCFACE_MARGIN, DEFAULT_SCALE } from './functional';
 import { registerHead } from './registry';
 import type { MarginTarget } from '../backends/fused';
 
@@ -20,6 +21,9 @@ export interface ArcFaceHeadOptions {
   easyMargin?: boolean;
 }
 
+/** Defaults of the ArcFace head: scale 64, margin 0.5, no easy margin (the CoReFace reference applies none). */
+export const ARCFACE_DEFAULTS: Readonly<Required<ArcFaceHeadOptions>> = { scale: DEFAULT_SCALE, margin: DEFAULT_ARCFACE_MARGIN, easyMargin: false };
+
 /** Additive angular margin loss. */
 export class ArcFaceHead extends CosineHead {
   readonly name = 'arcface';
@@ -30,12 +34,10 @@ export class ArcFaceHead extends CosineHead {
   readonly easyMargin: boolean;
 
   constructor(base: HeadBaseOptions, opts: ArcFaceHeadOptions = {}) {
-    const scale = opts.scale ?? DEFAULT_SCALE;
-    const margin = opts.margin ?? DEFAULT_ARCFACE_MARGIN;
-    const easyMargin = opts.easyMargin ?? false;
+    const { scale, margin, easyMargin } = withDefaults(ARCFACE_DEFAULTS, opts);
     checkScale(scale);
     checkArcMargin(margin);
-    if (typeof easyMargin !== 'boolean') throw new Error(`easyMargin must be a boolean, got ${String(easyMargin)}`);
+    checkBoolean('easyMargin', easyMargin);
     super(base, { scale, margin, easyMargin });
     this.scale = scale;
     this.margin = margin;
@@ -47,20 +49,13 @@ export class ArcFaceHead extends CosineHead {
   }
 
   protected override fusedTarget(): MarginTarget {
-    const m = this.margin;
-    const easy = this.easyMargin ? { threshold: Math.cos(Math.PI - m), fallback: Math.sin(Math.PI - m) * m } : undefined;
-    return { scale: this.scale, alpha: Math.cos(m), beta: Math.sin(m), gamma: 0, easy };
+    return arcMarginTarget(this.scale, this.margin, this.easyMargin);
   }
 }
 
 registerHead('arcface', {
   description: 'additive angular margin: s * cos(theta_y + m)',
   paper: 'Deng, Guo, Xue, Zafeiriou. ArcFace: Additive Angular Margin Loss for Deep Face Recognition. CVPR 2019',
-  defaults: { scale: DEFAULT_SCALE, margin: DEFAULT_ARCFACE_MARGIN, easyMargin: false },
-  create: (opts) =>
-    new ArcFaceHead(opts, {
-      scale: numberOption(opts, 'scale', DEFAULT_SCALE),
-      margin: numberOption(opts, 'margin', DEFAULT_ARCFACE_MARGIN),
-      easyMargin: booleanOption(opts, 'easyMargin', false),
-    }),
+  defaults: ARCFACE_DEFAULTS,
+  create: (opts) => new ArcFaceHead(opts, opts as ArcFaceHeadOptions),
 });

@@ -1,37 +1,15 @@
-/** Shared machinery of the heads: the base class of cosine heads and typed option readers. */
+/** Shared machinery of the heads: the base classes (stateless heads, cosine heads) and the forward input check. */
 import * as tf from '@tensorflow/tfjs';
-import { classLabels, cosineLogits, softmaxCrossEntropy } from './functional';
+import { checkPositiveInt, classLabels, softmaxCrossEntropy } from '../ops';
+import { cosineLogits } from './functional';
 import { fusedLossesAvailable, fusedMarginCE, type MarginTarget } from '../backends/fused';
-import { HeadCreateOptions, HeadOptionValue, MarginHead, VariableFactory } from './types';
+import { HeadOptionValue, MarginHead, VariableFactory } from './types';
 import type { Rng } from '../util/rng';
 
 /** Name of the class-weight variable of every head: [embeddingDim, numClasses]. */
 export const HEAD_WEIGHT_NAME = 'head/weight';
 /** Name of the bias variable of the softmax head: [numClasses]. */
 export const HEAD_BIAS_NAME = 'head/bias';
-
-/** Throws `${field} must be a positive integer, got ${v}` unless v is one. */
-export function checkPositiveInt(field: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new Error(`${field} must be a positive integer, got ${String(v)}`);
-  }
-}
-
-/** Reads a number option (after the registry merged the defaults), falling back to `fallback`. */
-export function numberOption(opts: HeadCreateOptions, key: string, fallback: number): number {
-  const v = opts[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number') throw new Error(`${key} must be a number, got ${String(v)}`);
-  return v;
-}
-
-/** Reads a boolean option, falling back to `fallback`. */
-export function booleanOption(opts: HeadCreateOptions, key: string, fallback: boolean): boolean {
-  const v = opts[key];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'boolean') throw new Error(`${key} must be a boolean, got ${String(v)}`);
-  return v;
-}
 
 /** Sizes, store and rng of a head, validated. */
 export interface HeadBaseOptions {

@@ -10,13 +10,13 @@
  * gamma is not implemented). State `{ gamma }`. Defaults scale 20, gammaStart pi/2, gammaEnd pi/4, gammaStep 1e-4.
  */
 import * as tf from '@tensorflow/tfjs';
-import { CosineHead, HeadBaseOptions, numberOption } from './base';
-import { checkOption, checkStateKeys, replaceTarget, targetColumn } from './common';
-import { checkScale, oneHotTargets } from './functional';
+import { checkNumber, checkScale, oneHotTargets, withDefaults } from '../ops';
+import { CosineHead, HeadBaseOptions } from './base';
+import { checkStateKeys, replaceTarget, targetColumn } from './common';
 import { registerHead } from './registry';
 
 /** Cam-Softmax defaults. */
-export const CAM_SOFTMAX_DEFAULTS = { scale: 20, gammaStart: Math.PI / 2, gammaEnd: Math.PI / 4, gammaStep: 1e-4 } as const;
+export const CAM_SOFTMAX_DEFAULTS: Readonly<Required<CamSoftmaxHeadOptions>> = { scale: 20, gammaStart: Math.PI / 2, gammaEnd: Math.PI / 4, gammaStep: 1e-4 };
 
 /** k(gamma) = 1 / (1 - log2(1 + cos gamma)). */
 export function camExponent(gamma: number): number {
@@ -48,12 +48,11 @@ export class CamSoftmaxHead extends CosineHead {
   gamma: number;
 
   constructor(base: HeadBaseOptions, opts: CamSoftmaxHeadOptions = {}) {
-    const d = CAM_SOFTMAX_DEFAULTS;
-    const scale = opts.scale ?? d.scale;
-    checkScale(scale);
-    const gammaStart = checkOption('gammaStart', opts.gammaStart ?? d.gammaStart, (x) => x > 0 && x <= Math.PI / 2, 'a number in (0, pi/2]');
-    const gammaEnd = checkOption('gammaEnd', opts.gammaEnd ?? d.gammaEnd, (x) => x > 0 && x <= gammaStart, `a number in (0, gammaStart (${gammaStart})]`);
-    const gammaStep = checkOption('gammaStep', opts.gammaStep ?? d.gammaStep, (x) => x >= 0, 'a number >= 0');
+    const o = withDefaults(CAM_SOFTMAX_DEFAULTS, opts);
+    const scale = checkScale(o.scale);
+    const gammaStart = checkNumber('gammaStart', o.gammaStart, (x) => x > 0 && x <= Math.PI / 2, 'a number in (0, pi/2]');
+    const gammaEnd = checkNumber('gammaEnd', o.gammaEnd, (x) => x > 0 && x <= gammaStart, `a number in (0, gammaStart (${gammaStart})]`);
+    const gammaStep = checkNumber('gammaStep', o.gammaStep, (x) => x >= 0, 'a number >= 0');
     super(base, { scale, gammaStart, gammaEnd, gammaStep });
     this.scale = scale;
     this.gammaStart = gammaStart;
@@ -88,12 +87,6 @@ export class CamSoftmaxHead extends CosineHead {
 registerHead('cam-softmax', {
   description: 'target cosine transformed by f(c) = (c+1)^k / 2^(k-1) - 1 with k from an annealed angle gamma',
   paper: 'Suveges, McKenna. Cam-softmax for discriminative deep feature learning. ICPR 2020',
-  defaults: { ...CAM_SOFTMAX_DEFAULTS },
-  create: (opts) =>
-    new CamSoftmaxHead(opts, {
-      scale: numberOption(opts, 'scale', CAM_SOFTMAX_DEFAULTS.scale),
-      gammaStart: numberOption(opts, 'gammaStart', CAM_SOFTMAX_DEFAULTS.gammaStart),
-      gammaEnd: numberOption(opts, 'gammaEnd', CAM_SOFTMAX_DEFAULTS.gammaEnd),
-      gammaStep: numberOption(opts, 'gammaStep', CAM_SOFTMAX_DEFAULTS.gammaStep),
-    }),
+  defaults: CAM_SOFTMAX_DEFAULTS,
+  create: (opts) => new CamSoftmaxHead(opts, opts as CamSoftmaxHeadOptions),
 });

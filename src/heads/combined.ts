@@ -10,9 +10,10 @@
  * for m1 != 1).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CosineHead, HeadBaseOptions, numberOption } from './base';
-import { arcTarget, checkOption, replaceTarget, targetColumn } from './common';
-import { DEFAULT_SCALE, checkArcMargin, checkScale, oneHotTargets } from './functional';
+import { checkNumber, checkScale, oneHotTargets, withDefaults } from '../ops';
+import { CosineHead, HeadBaseOptions } from './base';
+import { replaceTarget, targetColumn } from './common';
+import { arcTarget, checkArcMargin, DEFAULT_SCALE } from './functional';
 import { registerHead } from './registry';
 
 /** Clip of cos t before acos when m1 != 1. */
@@ -30,6 +31,9 @@ export interface CombinedHeadOptions {
   m3?: number;
 }
 
+/** Defaults of the combined head: scale 64, m1 1, m2 0.5, m3 0 (= ArcFace). */
+export const COMBINED_DEFAULTS: Readonly<Required<CombinedHeadOptions>> = { scale: DEFAULT_SCALE, m1: 1, m2: 0.5, m3: 0 };
+
 /** cos(m1 t + m2) - m3. */
 export class CombinedHead extends CosineHead {
   readonly name = 'combined';
@@ -39,12 +43,11 @@ export class CombinedHead extends CosineHead {
   readonly m3: number;
 
   constructor(base: HeadBaseOptions, opts: CombinedHeadOptions = {}) {
-    const scale = opts.scale ?? DEFAULT_SCALE;
-    checkScale(scale);
-    const m1 = checkOption('m1', opts.m1 ?? 1, (x) => x > 0 && x <= 10, 'a number in (0, 10]');
-    const m2 = opts.m2 ?? 0.5;
-    checkArcMargin(m2, 'm2');
-    const m3 = checkOption('m3', opts.m3 ?? 0, (x) => x >= 0 && x <= 2, 'a number in [0, 2]');
+    const o = withDefaults(COMBINED_DEFAULTS, opts);
+    const scale = checkScale(o.scale);
+    const m1 = checkNumber('m1', o.m1, (x) => x > 0 && x <= 10, 'a number in (0, 10]');
+    const m2 = checkArcMargin(o.m2, 'm2');
+    const m3 = checkNumber('m3', o.m3, (x) => x >= 0 && x <= 2, 'a number in [0, 2]');
     super(base, { scale, m1, m2, m3 });
     this.scale = scale;
     this.m1 = m1;
@@ -73,12 +76,6 @@ export class CombinedHead extends CosineHead {
 registerHead('combined', {
   description: 'combined margin: s * (cos(m1 theta_y + m2) - m3)',
   paper: 'Deng, Guo, Xue, Zafeiriou. ArcFace: Additive Angular Margin Loss for Deep Face Recognition (combined margin, insightface). CVPR 2019',
-  defaults: { scale: DEFAULT_SCALE, m1: 1, m2: 0.5, m3: 0 },
-  create: (opts) =>
-    new CombinedHead(opts, {
-      scale: numberOption(opts, 'scale', DEFAULT_SCALE),
-      m1: numberOption(opts, 'm1', 1),
-      m2: numberOption(opts, 'm2', 0.5),
-      m3: numberOption(opts, 'm3', 0),
-    }),
+  defaults: COMBINED_DEFAULTS,
+  create: (opts) => new CombinedHead(opts, opts as CombinedHeadOptions),
 });

@@ -3,8 +3,9 @@
  * CVPR 2018): target logit s * (cos t_y - m), others s * cos t_j. Options scale (64), margin (0.35).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CosineHead, HeadBaseOptions, numberOption } from './base';
-import { DEFAULT_COSFACE_MARGIN, DEFAULT_SCALE, checkCosMargin, checkScale, cosfaceLogits } from './functional';
+import { checkScale, withDefaults } from '../ops';
+import { CosineHead, HeadBaseOptions } from './base';
+import { checkCosMargin, cosfaceLogits, DEFAULT_COSFACE_MARGIN, DEFAULT_SCALE } from './functional';
 import { registerHead } from './registry';
 import type { MarginTarget } from '../backends/fused';
 
@@ -16,6 +17,9 @@ export interface CosFaceHeadOptions {
   margin?: number;
 }
 
+/** Defaults of the CosFace head: scale 64, margin 0.35. */
+export const COSFACE_DEFAULTS: Readonly<Required<CosFaceHeadOptions>> = { scale: DEFAULT_SCALE, margin: DEFAULT_COSFACE_MARGIN };
+
 /** Large margin cosine loss. */
 export class CosFaceHead extends CosineHead {
   readonly name = 'cosface';
@@ -24,8 +28,7 @@ export class CosFaceHead extends CosineHead {
   readonly margin: number;
 
   constructor(base: HeadBaseOptions, opts: CosFaceHeadOptions = {}) {
-    const scale = opts.scale ?? DEFAULT_SCALE;
-    const margin = opts.margin ?? DEFAULT_COSFACE_MARGIN;
+    const { scale, margin } = withDefaults(COSFACE_DEFAULTS, opts);
     checkScale(scale);
     checkCosMargin(margin);
     super(base, { scale, margin });
@@ -45,10 +48,6 @@ export class CosFaceHead extends CosineHead {
 registerHead('cosface', {
   description: 'additive cosine margin: s * (cos(theta_y) - m)',
   paper: 'Wang et al. CosFace: Large Margin Cosine Loss for Deep Face Recognition. CVPR 2018',
-  defaults: { scale: DEFAULT_SCALE, margin: DEFAULT_COSFACE_MARGIN },
-  create: (opts) =>
-    new CosFaceHead(opts, {
-      scale: numberOption(opts, 'scale', DEFAULT_SCALE),
-      margin: numberOption(opts, 'margin', DEFAULT_COSFACE_MARGIN),
-    }),
+  defaults: COSFACE_DEFAULTS,
+  create: (opts) => new CosFaceHead(opts, opts as CosFaceHeadOptions),
 });

@@ -11,9 +11,10 @@
  * correction, i.e. `easyMargin: true`; the default follows heads.md's "target as ArcFace").
  */
 import * as tf from '@tensorflow/tfjs';
-import { CosineHead, HeadBaseOptions, booleanOption, numberOption } from './base';
-import { arcTarget, checkBoolean, checkStateKeys, replaceTarget, targetColumn } from './common';
-import { DEFAULT_ARCFACE_MARGIN, DEFAULT_SCALE, checkArcMargin, checkScale, oneHotTargets } from './functional';
+import { checkBoolean, checkScale, oneHotTargets, withDefaults } from '../ops';
+import { CosineHead, HeadBaseOptions } from './base';
+import { checkStateKeys, replaceTarget, targetColumn } from './common';
+import { arcTarget, checkArcMargin, DEFAULT_ARCFACE_MARGIN, DEFAULT_SCALE } from './functional';
 import { registerHead } from './registry';
 
 /** EMA weight of the batch mean target cosine in CurricularFace's t update. */
@@ -29,6 +30,11 @@ export interface CurricularFaceHeadOptions {
   easyMargin?: boolean;
 }
 
+/** Defaults of the CurricularFace head: scale 64, margin 0.5, no easy margin. */
+export const CURRICULARFACE_DEFAULTS: Readonly<Required<CurricularFaceHeadOptions>> = {
+  scale: DEFAULT_SCALE, margin: DEFAULT_ARCFACE_MARGIN, easyMargin: false,
+};
+
 /** Adaptive curriculum margin head; state `{ t }`. */
 export class CurricularFaceHead extends CosineHead {
   readonly name = 'curricularface';
@@ -41,11 +47,10 @@ export class CurricularFaceHead extends CosineHead {
   t = 0;
 
   constructor(base: HeadBaseOptions, opts: CurricularFaceHeadOptions = {}) {
-    const scale = opts.scale ?? DEFAULT_SCALE;
-    const margin = opts.margin ?? DEFAULT_ARCFACE_MARGIN;
-    checkScale(scale);
-    checkArcMargin(margin);
-    const easyMargin = checkBoolean('easyMargin', opts.easyMargin ?? false);
+    const o = withDefaults(CURRICULARFACE_DEFAULTS, opts);
+    const scale = checkScale(o.scale);
+    const margin = checkArcMargin(o.margin);
+    const easyMargin = checkBoolean('easyMargin', o.easyMargin);
     super(base, { scale, margin, easyMargin });
     this.scale = scale;
     this.margin = margin;
@@ -83,11 +88,6 @@ export class CurricularFaceHead extends CosineHead {
 registerHead('curricularface', {
   description: 'ArcFace target, hard negatives re-weighted by cos(theta_j) (t + cos(theta_j)) with an EMA t',
   paper: 'Huang et al. CurricularFace: Adaptive Curriculum Learning Loss for Deep Face Recognition. CVPR 2020',
-  defaults: { scale: DEFAULT_SCALE, margin: DEFAULT_ARCFACE_MARGIN, easyMargin: false },
-  create: (opts) =>
-    new CurricularFaceHead(opts, {
-      scale: numberOption(opts, 'scale', DEFAULT_SCALE),
-      margin: numberOption(opts, 'margin', DEFAULT_ARCFACE_MARGIN),
-      easyMargin: booleanOption(opts, 'easyMargin', false),
-    }),
+  defaults: CURRICULARFACE_DEFAULTS,
+  create: (opts) => new CurricularFaceHead(opts, opts as CurricularFaceHeadOptions),
 });

@@ -5,9 +5,9 @@
  * (`rng0` .. `rng3`), so a checkpoint restores the exact margin stream.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkNumber, checkScale, withDefaults } from '../ops';
 import { CosineHead, HeadBaseOptions } from './base';
-import { checkOption, checkStateKeys } from './common';
-import { DEFAULT_SCALE, checkScale } from './functional';
+import { checkStateKeys } from './common';
 import { Rng, RngState } from '../util/rng';
 
 /** Default sigma of the ElasticFace margin distribution. */
@@ -40,12 +40,14 @@ export abstract class ElasticHead extends CosineHead {
   /** The margins drawn by the last training forward (for logging and tests). */
   lastMargins: number[] = [];
 
-  constructor(name: string, base: HeadBaseOptions, opts: ElasticHeadOptions, defaultMargin: number, checkMargin: (m: number) => void) {
-    const scale = opts.scale ?? DEFAULT_SCALE;
-    checkScale(scale);
-    const margin = opts.margin ?? defaultMargin;
+  constructor(
+    name: string, base: HeadBaseOptions, opts: ElasticHeadOptions, defaults: Readonly<Required<ElasticHeadOptions>>, checkMargin: (m: number) => void,
+  ) {
+    const o = withDefaults(defaults, opts);
+    const scale = checkScale(o.scale);
+    const margin = o.margin;
     checkMargin(margin);
-    const sigma = checkOption('sigma', opts.sigma ?? DEFAULT_ELASTIC_SIGMA, (x) => x >= 0, 'a number >= 0');
+    const sigma = checkNumber('sigma', o.sigma, (x) => x >= 0, 'a number >= 0');
     super(base, { scale, margin, sigma });
     this.scale = scale;
     this.margin = margin;

@@ -5,18 +5,24 @@
  * as the authors' code). Defaults scale 64, margin 0.5, sigma 0.0125. State: the margin Rng (`rng0` .. `rng3`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { HeadBaseOptions, numberOption } from './base';
-import { arcTarget, replaceTarget, targetColumn } from './common';
+import { oneHotTargets } from '../ops';
+import { HeadBaseOptions } from './base';
+import { replaceTarget, targetColumn } from './common';
+import { arcTarget, checkArcMargin, DEFAULT_ARCFACE_MARGIN, DEFAULT_SCALE } from './functional';
 import { DEFAULT_ELASTIC_SIGMA, ElasticHead, ElasticHeadOptions } from './elastic';
-import { DEFAULT_ARCFACE_MARGIN, DEFAULT_SCALE, checkArcMargin, oneHotTargets } from './functional';
 import { registerHead } from './registry';
+
+/** Defaults of the elasticface-arc head: scale 64, mean margin 0.5 (ArcFace's), sigma 0.0125. */
+export const ELASTICFACE_ARC_DEFAULTS: Readonly<Required<ElasticHeadOptions>> = {
+  scale: DEFAULT_SCALE, margin: DEFAULT_ARCFACE_MARGIN, sigma: DEFAULT_ELASTIC_SIGMA,
+};
 
 /** ArcFace with margins ~ N(m, sigma^2). */
 export class ElasticArcHead extends ElasticHead {
   readonly name = 'elasticface-arc';
 
   constructor(base: HeadBaseOptions, opts: ElasticHeadOptions = {}) {
-    super('elasticface-arc', base, opts, DEFAULT_ARCFACE_MARGIN, (m) => checkArcMargin(m));
+    super('elasticface-arc', base, opts, ELASTICFACE_ARC_DEFAULTS, (m) => checkArcMargin(m));
   }
 
   protected marginLogits(cosine: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor2D {
@@ -32,11 +38,6 @@ export class ElasticArcHead extends ElasticHead {
 registerHead('elasticface-arc', {
   description: 'ArcFace with a per-sample margin m ~ N(m, sigma^2)',
   paper: 'Boutros, Damer, Kirchbuchner, Kuijper. ElasticFace: Elastic Margin Loss for Deep Face Recognition. CVPRW 2022',
-  defaults: { scale: DEFAULT_SCALE, margin: DEFAULT_ARCFACE_MARGIN, sigma: DEFAULT_ELASTIC_SIGMA },
-  create: (opts) =>
-    new ElasticArcHead(opts, {
-      scale: numberOption(opts, 'scale', DEFAULT_SCALE),
-      margin: numberOption(opts, 'margin', DEFAULT_ARCFACE_MARGIN),
-      sigma: numberOption(opts, 'sigma', DEFAULT_ELASTIC_SIGMA),
-    }),
+  defaults: ELASTICFACE_ARC_DEFAULTS,
+  create: (opts) => new ElasticArcHead(opts, opts as ElasticHeadOptions),
 });

@@ -5,18 +5,24 @@
  * State: the margin Rng (`rng0` .. `rng3`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { HeadBaseOptions, numberOption } from './base';
+import { oneHotTargets } from '../ops';
+import { HeadBaseOptions } from './base';
 import { replaceTarget, targetColumn } from './common';
+import { checkCosMargin, DEFAULT_COSFACE_MARGIN, DEFAULT_SCALE } from './functional';
 import { DEFAULT_ELASTIC_SIGMA, ElasticHead, ElasticHeadOptions } from './elastic';
-import { DEFAULT_COSFACE_MARGIN, DEFAULT_SCALE, checkCosMargin, oneHotTargets } from './functional';
 import { registerHead } from './registry';
+
+/** Defaults of the elasticface-cos head: scale 64, mean margin 0.35 (CosFace's), sigma 0.0125. */
+export const ELASTICFACE_COS_DEFAULTS: Readonly<Required<ElasticHeadOptions>> = {
+  scale: DEFAULT_SCALE, margin: DEFAULT_COSFACE_MARGIN, sigma: DEFAULT_ELASTIC_SIGMA,
+};
 
 /** CosFace with margins ~ N(m, sigma^2). */
 export class ElasticCosHead extends ElasticHead {
   readonly name = 'elasticface-cos';
 
   constructor(base: HeadBaseOptions, opts: ElasticHeadOptions = {}) {
-    super('elasticface-cos', base, opts, DEFAULT_COSFACE_MARGIN, (m) => checkCosMargin(m));
+    super('elasticface-cos', base, opts, ELASTICFACE_COS_DEFAULTS, (m) => checkCosMargin(m));
   }
 
   protected marginLogits(cosine: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor2D {
@@ -32,11 +38,6 @@ export class ElasticCosHead extends ElasticHead {
 registerHead('elasticface-cos', {
   description: 'CosFace with a per-sample margin m ~ N(m, sigma^2)',
   paper: 'Boutros, Damer, Kirchbuchner, Kuijper. ElasticFace: Elastic Margin Loss for Deep Face Recognition. CVPRW 2022',
-  defaults: { scale: DEFAULT_SCALE, margin: DEFAULT_COSFACE_MARGIN, sigma: DEFAULT_ELASTIC_SIGMA },
-  create: (opts) =>
-    new ElasticCosHead(opts, {
-      scale: numberOption(opts, 'scale', DEFAULT_SCALE),
-      margin: numberOption(opts, 'margin', DEFAULT_COSFACE_MARGIN),
-      sigma: numberOption(opts, 'sigma', DEFAULT_ELASTIC_SIGMA),
-    }),
+  defaults: ELASTICFACE_COS_DEFAULTS,
+  create: (opts) => new ElasticCosHead(opts, opts as ElasticHeadOptions),
 });

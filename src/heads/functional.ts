@@ -1,10 +1,13 @@
 /**
- * Pure tensor functions shared by the heads and the CoReFace loss: L2 normalisation, the clipped cosine matrix,
- * margin logits (NormFace, CosFace, ArcFace) and a numerically stable softmax cross-entropy.
+ * Pure tensor functions of the cosine heads: the clipped cosine matrix, the ArcFace target cos(t + m) (written once
+ * here; the fused native kernel has its own, tested against it) and the margin logits of NormFace, CosFace and
+ * ArcFace. Generic pieces (normalisation, label checks, cross-entropy) are in src/ops.
  * None of them uses tf.gather, so every differentiated path has gradient kernels on the wasm backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import { LabelsLike, labelsArray } from '../util/labels';
+import type { LabelsLike } from '../util/labels';
+import { checkBoolean, checkNumber, checkScale, l2Normalize, oneHotTargets } from '../ops';
+import type { MarginTarget } from '../backends/fused';
 
 /** Default scale s of the cosine heads (ArcFace, CosFace, NormFace papers and insightface). */
 export const DEFAULT_SCALE = 64;
@@ -12,21 +15,11 @@ export const DEFAULT_SCALE = 64;
 export const DEFAULT_ARCFACE_MARGIN = 0.5;
 /** Default additive cosine margin of CosFace (Wang et al., CVPR 2018). */
 export const DEFAULT_COSFACE_MARGIN = 0.35;
-/** Floor on squared norms in `l2Normalize` (keeps a zero vector finite: it maps to zero). */
-export const NORM_EPSILON = 1e-12;
 /**
  * Floor on 1 - cos^2 inside the square root of ArcFace's sin t. At cos t = +-1 the exact sqrt has an infinite
  * derivative; with the floor the value changes by at most 1e-6 and the gradient through the floored branch is 0.
  */
 export const SIN_EPSILON = 1e-12;
-
-/** x / max(||x||, 1e-6) along `axis` (1 = rows of a [B, E] batch, 0 = columns of an [E, C] weight). */
-export function l2Normalize<T extends tf.Tensor>(x: T, axis: number): T {
-  return tf.tidy(() => {
-    const sq = tf.sum(tf.square(x), axis, true);
-    return tf.div(x, tf.sqrt(tf.maximum(sq, NORM_EPSILON))) as T;
-  });
-}
 
 /**
  * cos t_j = normalize(x) . normalize(W_j): embeddings [B, E] normalised along E, weight [E, C] normalised along E
@@ -41,51 +34,6 @@ export function cosineLogits(embeddings: tf.Tensor2D, weight: tf.Tensor2D): tf.T
   return tf.tidy(() =>
     tf.clipByValue(tf.matMul(l2Normalize(embeddings, 1), l2Normalize(weight, 0)), -1, 1) as tf.Tensor2D,
   );
-}
-
-/**
- * Labels as an Int32Array after checking every value is a non-negative integer (before any integer conversion,
- * so 0.5 or -1 are reported rather than truncated). Reads tensor labels synchronously.
- */
-export function checkedLabels(labels: LabelsLike): Int32Array {
-  const raw: ArrayLike<number> = labels instanceof tf.Tensor ? labels.dataSync() : labels;
-  if (labels instanceof tf.Tensor && labels.rank !== 1) throw new Error(`labels must be rank 1, got rank ${labels.rank}`);
-  for (let i = 0; i < raw.length; i++) {
-    const v = raw[i];
-    if (!Number.isInteger(v) || v < 0) throw new Error(`labels must be non-negative integers, got ${v} at index ${i}`);
-  }
-  return labelsArray(labels);
-}
-
-/**
- * Labels as an Int32Array after checking there is one per row and each is an integer in [0, numClasses).
- * Reads tensor labels synchronously (B integers).
- */
-export function classLabels(labels: LabelsLike, batch: number, numClasses: number): Int32Array {
-  const arr = checkedLabels(labels);
-  if (arr.length !== batch) throw new Error(`labels must have one entry per row (${batch}), got ${arr.length}`);
-  for (let i = 0; i < arr.length; i++) {
-    const v = arr[i];
-    if (v >= numClasses) {
-      throw new Error(`labels must be integers in [0, ${numClasses}), got ${v} at index ${i}`);
-    }
-  }
-  return arr;
-}
-
-/**
- * One-hot float32 [B, C] targets from labels, after checking them with {@link classLabels}.
- */
-export function oneHotTargets(labels: LabelsLike, batch: number, numClasses: number): tf.Tensor2D {
-  const arr = classLabels(labels, batch, numClasses);
-  return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(arr, 'int32'), numClasses), 'float32') as tf.Tensor2D);
-}
-
-/** Validation shared by the option checks: a positive finite scale. */
-export function checkScale(scale: number, field = 'scale'): void {
-  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0) {
-    throw new Error(`${field} must be a positive finite number, got ${String(scale)}`);
-  }
 }
 
 function checkCosine(cosine: tf.Tensor2D): void {
@@ -107,17 +55,46 @@ export interface ArcFaceLogitsOptions {
 }
 
 /** Checks an ArcFace margin: a finite number in [0, pi). */
-export function checkArcMargin(margin: number, field = 'margin'): void {
-  if (typeof margin !== 'number' || !Number.isFinite(margin) || margin < 0 || margin >= Math.PI) {
-    throw new Error(`${field} must be a number in [0, pi), got ${String(margin)}`);
-  }
+export function checkArcMargin(margin: unknown, field = 'margin'): number {
+  return checkNumber(field, margin, (x) => x >= 0 && x < Math.PI, 'a number in [0, pi)');
 }
 
 /** Checks a CosFace margin: a finite number in [0, 2]. */
-export function checkCosMargin(margin: number, field = 'margin'): void {
-  if (typeof margin !== 'number' || !Number.isFinite(margin) || margin < 0 || margin > 2) {
-    throw new Error(`${field} must be a number in [0, 2], got ${String(margin)}`);
-  }
+export function checkCosMargin(margin: unknown, field = 'margin'): number {
+  return checkNumber(field, margin, (x) => x >= 0 && x <= 2, 'a number in [0, 2]');
+}
+
+/**
+ * The ArcFace target cos(t + m) = cos t cos m - sin t sin m for a [B] vector of cosines, sin t =
+ * sqrt(max(1 - cos^2 t, 1e-12)) (finite gradient at cos t = +-1). `margin` is a number (cos m and sin m computed in
+ * double precision, as {@link arcMarginTarget} gives them to the fused kernel) or a per-sample [B] tensor. With
+ * `easyMargin`, rows with cos t <= cos(pi - m) get insightface's cos t - m sin m instead (switched by `tf.step`,
+ * which has a zero gradient: comparison ops have no gradient function).
+ */
+export function arcTarget(cosY: tf.Tensor1D, margin: number | tf.Tensor1D, easyMargin = false): tf.Tensor1D {
+  return tf.tidy(() => {
+    const cosM = typeof margin === 'number' ? Math.cos(margin) : tf.cos(margin);
+    const sinM = typeof margin === 'number' ? Math.sin(margin) : tf.sin(margin);
+    const sinY = tf.sqrt(tf.maximum(tf.sub(1, tf.square(cosY)), SIN_EPSILON));
+    let phi = tf.sub(tf.mul(cosY, cosM), tf.mul(sinY, sinM));
+    if (easyMargin) {
+      // keep = 1 where cos t > cos(pi - m) (= -cos m), else 0; fallback cos t - sin(pi - m) m (= cos t - m sin m)
+      const keep = tf.step(tf.sub(cosY, typeof margin === 'number' ? Math.cos(Math.PI - margin) : tf.neg(cosM)));
+      const fallback = tf.sub(cosY, typeof margin === 'number' ? Math.sin(Math.PI - margin) * margin : tf.mul(sinM, margin));
+      phi = tf.add(tf.mul(keep, phi), tf.mul(tf.sub(1, keep), fallback));
+    }
+    return phi as tf.Tensor1D;
+  });
+}
+
+/**
+ * {@link arcTarget} with scale s as the coefficients of the fused kernel's label column (src/backends/fused.ts:
+ * phi = alpha c - beta sin t - gamma): alpha = cos m, beta = sin m, gamma = 0; with `easyMargin`, the fallback
+ * c - sin(pi - m) m at and below cos(pi - m).
+ */
+export function arcMarginTarget(scale: number, margin: number, easyMargin: boolean): MarginTarget {
+  const easy = easyMargin ? { threshold: Math.cos(Math.PI - margin), fallback: Math.sin(Math.PI - margin) * margin } : undefined;
+  return { scale, alpha: Math.cos(margin), beta: Math.sin(margin), gamma: 0, easy };
 }
 
 /**
@@ -133,21 +110,13 @@ export function arcfaceLogits(cosine: tf.Tensor2D, labels: LabelsLike, opts: Arc
   const easy = opts.easyMargin ?? false;
   checkScale(scale);
   checkArcMargin(margin);
-  if (typeof easy !== 'boolean') throw new Error(`easyMargin must be a boolean, got ${String(easy)}`);
+  checkBoolean('easyMargin', easy);
   checkCosine(cosine);
   const [b, c] = cosine.shape;
   return tf.tidy(() => {
     const oh = oneHotTargets(labels, b, c);
-    const cosY = tf.sum(tf.mul(cosine, oh), 1); // [B], no gather
-    const sinY = tf.sqrt(tf.maximum(tf.sub(1, tf.square(cosY)), SIN_EPSILON));
-    let phi = tf.sub(tf.mul(cosY, Math.cos(margin)), tf.mul(sinY, Math.sin(margin)));
-    if (easy) {
-      const threshold = Math.cos(Math.PI - margin);
-      const fallback = tf.sub(cosY, Math.sin(Math.PI - margin) * margin);
-      // step() instead of greater(): comparison ops have no gradient function, step has a zero one
-      const keep = tf.step(tf.sub(cosY, threshold)); // 1 where cos t_y > cos(pi - m), else 0
-      phi = tf.add(tf.mul(keep, phi), tf.mul(tf.sub(1, keep), fallback));
-    }
+    const cosY = tf.sum(tf.mul(cosine, oh), 1) as tf.Tensor1D; // [B], no gather
+    const phi = arcTarget(cosY, margin, easy);
     const delta = tf.reshape(tf.sub(phi, cosY), [b, 1]);
     return tf.mul(tf.add(cosine, tf.mul(oh, delta)), scale) as tf.Tensor2D;
   });
@@ -195,17 +164,3 @@ export function normfaceLogits(cosine: tf.Tensor2D, opts: NormFaceLogitsOptions 
   return tf.tidy(() => tf.mul(cosine, scale) as tf.Tensor2D);
 }
 
-/**
- * Mean over the batch of -log softmax(logits)[i, y_i], computed as -sum(oneHot * logSoftmax(logits)) / B
- * (stable: logSoftmax subtracts the row max; oneHot instead of gather keeps wasm gradients available).
- * Logits at a very negative finite constant (e.g. -1e9) contribute exp(.) = 0 and no NaN.
- */
-export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: LabelsLike): tf.Scalar {
-  if (logits.rank !== 2) throw new Error(`logits must be a [B, C] matrix, got shape [${logits.shape}]`);
-  const [b, c] = logits.shape;
-  if (b === 0) throw new Error('logits must have at least one row');
-  return tf.tidy(() => {
-    const oh = oneHotTargets(labels, b, c);
-    return tf.div(tf.neg(tf.sum(tf.mul(oh, tf.logSoftmax(logits, 1)))), b) as tf.Scalar;
-  });
-}

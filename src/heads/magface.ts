@@ -12,13 +12,16 @@
  * lambdaG 20, easyMargin false (the reference code applies insightface's correction, i.e. `easyMargin: true`).
  */
 import * as tf from '@tensorflow/tfjs';
-import { HEAD_WEIGHT_NAME, HeadBaseOptions, StatelessHead, booleanOption, checkForwardInputs, numberOption } from './base';
-import { arcTarget, checkBoolean, checkOption, replaceTarget, rowNorms, targetColumn } from './common';
-import { DEFAULT_SCALE, checkScale, cosineLogits, oneHotTargets, softmaxCrossEntropy } from './functional';
+import { checkBoolean, checkNumber, checkScale, oneHotTargets, softmaxCrossEntropy, withDefaults } from '../ops';
+import { checkForwardInputs, HEAD_WEIGHT_NAME, HeadBaseOptions, StatelessHead } from './base';
+import { replaceTarget, rowNorms, targetColumn } from './common';
+import { arcTarget, cosineLogits, DEFAULT_SCALE } from './functional';
 import { registerHead } from './registry';
 
-/** MagFace reference defaults (l_a, u_a, l_m, u_m, lambda_g). */
-export const MAGFACE_DEFAULTS = { lowerNorm: 10, upperNorm: 110, lowerMargin: 0.45, upperMargin: 0.8, lambdaG: 20 } as const;
+/** MagFace defaults: scale 64 and the reference's l_a, u_a, l_m, u_m, lambda_g; no easy margin. */
+export const MAGFACE_DEFAULTS: Readonly<Required<MagFaceHeadOptions>> = {
+  scale: DEFAULT_SCALE, lowerNorm: 10, upperNorm: 110, lowerMargin: 0.45, upperMargin: 0.8, lambdaG: 20, easyMargin: false,
+};
 
 /** Options of the MagFace head. */
 export interface MagFaceHeadOptions {
@@ -52,17 +55,16 @@ export class MagFaceHead extends StatelessHead {
   readonly easyMargin: boolean;
 
   constructor(base: HeadBaseOptions, opts: MagFaceHeadOptions = {}) {
-    const scale = opts.scale ?? DEFAULT_SCALE;
-    checkScale(scale);
-    const d = MAGFACE_DEFAULTS;
-    const lowerNorm = checkOption('lowerNorm', opts.lowerNorm ?? d.lowerNorm, (x) => x > 0, 'a positive number');
-    const upperNorm = checkOption('upperNorm', opts.upperNorm ?? d.upperNorm, (x) => x > lowerNorm, `a number > lowerNorm (${lowerNorm})`);
-    const lowerMargin = checkOption('lowerMargin', opts.lowerMargin ?? d.lowerMargin, (x) => x >= 0 && x < Math.PI, 'a number in [0, pi)');
-    const upperMargin = checkOption(
-      'upperMargin', opts.upperMargin ?? d.upperMargin, (x) => x >= lowerMargin && x < Math.PI, `a number in [lowerMargin (${lowerMargin}), pi)`,
+    const o = withDefaults(MAGFACE_DEFAULTS, opts);
+    const scale = checkScale(o.scale);
+    const lowerNorm = checkNumber('lowerNorm', o.lowerNorm, (x) => x > 0, 'a positive number');
+    const upperNorm = checkNumber('upperNorm', o.upperNorm, (x) => x > lowerNorm, `a number > lowerNorm (${lowerNorm})`);
+    const lowerMargin = checkNumber('lowerMargin', o.lowerMargin, (x) => x >= 0 && x < Math.PI, 'a number in [0, pi)');
+    const upperMargin = checkNumber(
+      'upperMargin', o.upperMargin, (x) => x >= lowerMargin && x < Math.PI, `a number in [lowerMargin (${lowerMargin}), pi)`,
     );
-    const lambdaG = checkOption('lambdaG', opts.lambdaG ?? d.lambdaG, (x) => x >= 0, 'a number >= 0');
-    const easyMargin = checkBoolean('easyMargin', opts.easyMargin ?? false);
+    const lambdaG = checkNumber('lambdaG', o.lambdaG, (x) => x >= 0, 'a number >= 0');
+    const easyMargin = checkBoolean('easyMargin', o.easyMargin);
     super(base, { scale, lowerNorm, upperNorm, lowerMargin, upperMargin, lambdaG, easyMargin });
     this.scale = scale;
     this.lowerNorm = lowerNorm;
@@ -96,15 +98,6 @@ export class MagFaceHead extends StatelessHead {
 registerHead('magface', {
   description: 'magnitude-aware angular margin m(||x||) plus the norm regulariser lambda_g g(||x||)',
   paper: 'Meng, Zhao, Huang, Zhou. MagFace: A Universal Representation for Face Recognition and Quality Assessment. CVPR 2021',
-  defaults: { scale: DEFAULT_SCALE, ...MAGFACE_DEFAULTS, easyMargin: false },
-  create: (opts) =>
-    new MagFaceHead(opts, {
-      scale: numberOption(opts, 'scale', DEFAULT_SCALE),
-      lowerNorm: numberOption(opts, 'lowerNorm', MAGFACE_DEFAULTS.lowerNorm),
-      upperNorm: numberOption(opts, 'upperNorm', MAGFACE_DEFAULTS.upperNorm),
-      lowerMargin: numberOption(opts, 'lowerMargin', MAGFACE_DEFAULTS.lowerMargin),
-      upperMargin: numberOption(opts, 'upperMargin', MAGFACE_DEFAULTS.upperMargin),
-      lambdaG: numberOption(opts, 'lambdaG', MAGFACE_DEFAULTS.lambdaG),
-      easyMargin: booleanOption(opts, 'easyMargin', false),
-    }),
+  defaults: MAGFACE_DEFAULTS,
+  create: (opts) => new MagFaceHead(opts, opts as MagFaceHeadOptions),
 });

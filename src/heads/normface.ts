@@ -3,8 +3,9 @@
  * ACM MM 2017): logits s * cos t_j, no margin. Option scale (default 64).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CosineHead, HeadBaseOptions, numberOption } from './base';
-import { DEFAULT_SCALE, checkScale, normfaceLogits } from './functional';
+import { checkScale, withDefaults } from '../ops';
+import { CosineHead, HeadBaseOptions } from './base';
+import { DEFAULT_SCALE, normfaceLogits } from './functional';
 import { registerHead } from './registry';
 import type { MarginTarget } from '../backends/fused';
 
@@ -14,13 +15,16 @@ export interface NormFaceHeadOptions {
   scale?: number;
 }
 
+/** Defaults of the NormFace head: scale 64. */
+export const NORMFACE_DEFAULTS: Readonly<Required<NormFaceHeadOptions>> = { scale: DEFAULT_SCALE };
+
 /** Normalised softmax: CE over s * cos t_j. */
 export class NormFaceHead extends CosineHead {
   readonly name = 'normface';
   readonly scale: number;
 
   constructor(base: HeadBaseOptions, opts: NormFaceHeadOptions = {}) {
-    const scale = opts.scale ?? DEFAULT_SCALE;
+    const { scale } = withDefaults(NORMFACE_DEFAULTS, opts);
     checkScale(scale);
     super(base, { scale });
     this.scale = scale;
@@ -38,6 +42,6 @@ export class NormFaceHead extends CosineHead {
 registerHead('normface', {
   description: 'normalised softmax: s * cos(theta_j), no margin',
   paper: 'Wang, Xiang, Cheng, Yuille. NormFace: L2 Hypersphere Embedding for Face Verification. ACM MM 2017',
-  defaults: { scale: DEFAULT_SCALE },
-  create: (opts) => new NormFaceHead(opts, { scale: numberOption(opts, 'scale', DEFAULT_SCALE) }),
+  defaults: NORMFACE_DEFAULTS,
+  create: (opts) => new NormFaceHead(opts, opts as NormFaceHeadOptions),
 });

@@ -3,7 +3,8 @@
  * `createHead(name, opts)` rejects unknown heads and options, type-checks options against the declared defaults,
  * merges the defaults in, and calls the entry's `create`.
  */
-import { checkPositiveInt } from './base';
+import { checkPositiveInt } from '../ops';
+import { listingOf, type RegistryListing } from '../util/listing';
 import { HeadCreateOptions, HeadOptionValue, MarginHead } from './types';
 
 /** What a head file registers. */
@@ -38,15 +39,21 @@ export function registerHead(name: string, entry: HeadEntry): void {
   registry.set(name, entry);
 }
 
-/** Names of all registered heads, sorted. */
-export function listHeads(): string[] {
-  return [...registry.keys()].sort();
+/** A registered head as `listHeads` lists it. */
+export interface HeadListing extends RegistryListing {
+  /** The paper the head comes from. */
+  paper: string;
+}
+
+/** Every registered head (name, description, paper), sorted by name. */
+export function listHeads(): HeadListing[] {
+  return listingOf(registry, ['paper']);
 }
 
 /** The registry entry of `name` (description, paper, defaults); throws for unknown names. */
 export function getHeadEntry(name: string): HeadEntry {
   const entry = registry.get(name);
-  if (!entry) throw new Error(`unknown head '${name}'; registered heads: ${listHeads().join(', ') || '(none)'}`);
+  if (!entry) throw new Error(`unknown head '${name}'; registered heads: ${listHeads().map((h) => h.name).join(', ') || '(none)'}`);
   return entry;
 }
 

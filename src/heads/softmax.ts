@@ -3,8 +3,8 @@
  * b = `head/bias` [numClasses] zeros), loss = mean cross-entropy. No normalisation, no margin, no options.
  */
 import * as tf from '@tensorflow/tfjs';
-import { HEAD_BIAS_NAME, HEAD_WEIGHT_NAME, HeadBaseOptions, StatelessHead, checkForwardInputs } from './base';
-import { softmaxCrossEntropy } from './functional';
+import { softmaxCrossEntropy } from '../ops';
+import { checkForwardInputs, HEAD_BIAS_NAME, HEAD_WEIGHT_NAME, HeadBaseOptions, StatelessHead } from './base';
 import { registerHead } from './registry';
 
 /** The plain linear + bias softmax baseline (no options). */

@@ -14,9 +14,10 @@
  * Defaults: margin 4, lambdaMin 5, lambdaBase 1500, lambdaGamma 0.1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { HEAD_WEIGHT_NAME, HeadBaseOptions, StatelessHead, checkForwardInputs, numberOption } from './base';
-import { checkOption, checkStateKeys, replaceTarget, rowNorms, targetColumn } from './common';
-import { cosineLogits, oneHotTargets, softmaxCrossEntropy } from './functional';
+import { checkNumber, checkPositiveInt, oneHotTargets, softmaxCrossEntropy, withDefaults } from '../ops';
+import { checkForwardInputs, HEAD_WEIGHT_NAME, HeadBaseOptions, StatelessHead } from './base';
+import { checkStateKeys, replaceTarget, rowNorms, targetColumn } from './common';
+import { cosineLogits } from './functional';
 import { registerHead } from './registry';
 
 /** Default multiplicative angular margin m of SphereFace. */
@@ -39,6 +40,14 @@ export interface SphereFaceHeadOptions {
   /** Decay gamma of lambda, >= 0; default 0.1. */
   lambdaGamma?: number;
 }
+
+/** Defaults of the SphereFace head: margin 4, lambda = max(5, 1500 / (1 + 0.1 iter)). */
+export const SPHEREFACE_DEFAULTS: Readonly<Required<SphereFaceHeadOptions>> = {
+  margin: DEFAULT_SPHEREFACE_MARGIN,
+  lambdaMin: DEFAULT_SPHEREFACE_LAMBDA_MIN,
+  lambdaBase: DEFAULT_SPHEREFACE_LAMBDA_BASE,
+  lambdaGamma: DEFAULT_SPHEREFACE_LAMBDA_GAMMA,
+};
 
 /** psi(t) of A-Softmax for a [B] vector of cosines and an integer margin m. */
 export function spherefacePsi(cosY: tf.Tensor1D, m: number): tf.Tensor1D {
@@ -82,11 +91,12 @@ export class SphereFaceHead extends StatelessHead {
   iter = 0;
 
   constructor(base: HeadBaseOptions, opts: SphereFaceHeadOptions = {}) {
-    const margin = checkOption('margin', opts.margin ?? DEFAULT_SPHEREFACE_MARGIN, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+    const o = withDefaults(SPHEREFACE_DEFAULTS, opts);
+    const margin = checkPositiveInt('margin', o.margin);
     const nonNeg = (x: number): boolean => x >= 0;
-    const lambdaMin = checkOption('lambdaMin', opts.lambdaMin ?? DEFAULT_SPHEREFACE_LAMBDA_MIN, nonNeg, 'a number >= 0');
-    const lambdaBase = checkOption('lambdaBase', opts.lambdaBase ?? DEFAULT_SPHEREFACE_LAMBDA_BASE, nonNeg, 'a number >= 0');
-    const lambdaGamma = checkOption('lambdaGamma', opts.lambdaGamma ?? DEFAULT_SPHEREFACE_LAMBDA_GAMMA, nonNeg, 'a number >= 0');
+    const lambdaMin = checkNumber('lambdaMin', o.lambdaMin, nonNeg, 'a number >= 0');
+    const lambdaBase = checkNumber('lambdaBase', o.lambdaBase, nonNeg, 'a number >= 0');
+    const lambdaGamma = checkNumber('lambdaGamma', o.lambdaGamma, nonNeg, 'a number >= 0');
     super(base, { margin, lambdaMin, lambdaBase, lambdaGamma });
     this.margin = margin;
     this.lambdaMin = lambdaMin;
@@ -132,17 +142,6 @@ export class SphereFaceHead extends StatelessHead {
 registerHead('sphereface', {
   description: 'A-Softmax: ||x|| psi(theta_y), multiplicative angular margin with lambda annealing',
   paper: 'Liu, Wen, Yu, Li, Raj, Song. SphereFace: Deep Hypersphere Embedding for Face Recognition. CVPR 2017',
-  defaults: {
-    margin: DEFAULT_SPHEREFACE_MARGIN,
-    lambdaMin: DEFAULT_SPHEREFACE_LAMBDA_MIN,
-    lambdaBase: DEFAULT_SPHEREFACE_LAMBDA_BASE,
-    lambdaGamma: DEFAULT_SPHEREFACE_LAMBDA_GAMMA,
-  },
-  create: (opts) =>
-    new SphereFaceHead(opts, {
-      margin: numberOption(opts, 'margin', DEFAULT_SPHEREFACE_MARGIN),
-      lambdaMin: numberOption(opts, 'lambdaMin', DEFAULT_SPHEREFACE_LAMBDA_MIN),
-      lambdaBase: numberOption(opts, 'lambdaBase', DEFAULT_SPHEREFACE_LAMBDA_BASE),
-      lambdaGamma: numberOption(opts, 'lambdaGamma', DEFAULT_SPHEREFACE_LAMBDA_GAMMA),
-    }),
+  defaults: SPHEREFACE_DEFAULTS,
+  create: (opts) => new SphereFaceHead(opts, opts as SphereFaceHeadOptions),
 });

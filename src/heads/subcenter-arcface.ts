@@ -10,25 +10,9 @@
  * high-confidence noisy samples) is not implemented.
  */
 import * as tf from '@tensorflow/tfjs';
-import {
-  HEAD_WEIGHT_NAME,
-  HeadBaseOptions,
-  StatelessHead,
-  booleanOption,
-  checkForwardInputs,
-  checkPositiveInt,
-  numberOption,
-} from './base';
-import { checkBoolean } from './common';
-import {
-  DEFAULT_ARCFACE_MARGIN,
-  DEFAULT_SCALE,
-  arcfaceLogits,
-  checkArcMargin,
-  checkScale,
-  cosineLogits,
-  softmaxCrossEntropy,
-} from './functional';
+import { checkBoolean, checkPositiveInt, checkScale, softmaxCrossEntropy, withDefaults } from '../ops';
+import { checkForwardInputs, HEAD_WEIGHT_NAME, HeadBaseOptions, StatelessHead } from './base';
+import { arcfaceLogits, checkArcMargin, cosineLogits, DEFAULT_ARCFACE_MARGIN, DEFAULT_SCALE } from './functional';
 import { registerHead } from './registry';
 
 /** Default number of sub-centres per class. */
@@ -46,6 +30,11 @@ export interface SubcenterArcFaceHeadOptions {
   easyMargin?: boolean;
 }
 
+/** Defaults of the sub-center ArcFace head: scale 64, margin 0.5, 3 sub-centres, no easy margin. */
+export const SUBCENTER_ARCFACE_DEFAULTS: Readonly<Required<SubcenterArcFaceHeadOptions>> = {
+  scale: DEFAULT_SCALE, margin: DEFAULT_ARCFACE_MARGIN, subcenters: DEFAULT_SUBCENTERS, easyMargin: false,
+};
+
 /** ArcFace over the best of K centres per class. */
 export class SubcenterArcFaceHead extends StatelessHead {
   readonly name = 'subcenter-arcface';
@@ -58,13 +47,11 @@ export class SubcenterArcFaceHead extends StatelessHead {
   readonly easyMargin: boolean;
 
   constructor(base: HeadBaseOptions, opts: SubcenterArcFaceHeadOptions = {}) {
-    const scale = opts.scale ?? DEFAULT_SCALE;
-    const margin = opts.margin ?? DEFAULT_ARCFACE_MARGIN;
-    const subcenters = opts.subcenters ?? DEFAULT_SUBCENTERS;
-    checkScale(scale);
-    checkArcMargin(margin);
-    checkPositiveInt('subcenters', subcenters);
-    const easyMargin = checkBoolean('easyMargin', opts.easyMargin ?? false);
+    const o = withDefaults(SUBCENTER_ARCFACE_DEFAULTS, opts);
+    const scale = checkScale(o.scale);
+    const margin = checkArcMargin(o.margin);
+    const subcenters = checkPositiveInt('subcenters', o.subcenters);
+    const easyMargin = checkBoolean('easyMargin', o.easyMargin);
     super(base, { scale, margin, subcenters, easyMargin });
     this.scale = scale;
     this.margin = margin;
@@ -97,12 +84,6 @@ export class SubcenterArcFaceHead extends StatelessHead {
 registerHead('subcenter-arcface', {
   description: 'ArcFace where each class has K centres and cos(theta_j) is the best of them',
   paper: 'Deng, Guo, Liu, Gong, Zafeiriou. Sub-center ArcFace: Boosting Face Recognition by Large-Scale Noisy Web Faces. ECCV 2020',
-  defaults: { scale: DEFAULT_SCALE, margin: DEFAULT_ARCFACE_MARGIN, subcenters: DEFAULT_SUBCENTERS, easyMargin: false },
-  create: (opts) =>
-    new SubcenterArcFaceHead(opts, {
-      scale: numberOption(opts, 'scale', DEFAULT_SCALE),
-      margin: numberOption(opts, 'margin', DEFAULT_ARCFACE_MARGIN),
-      subcenters: numberOption(opts, 'subcenters', DEFAULT_SUBCENTERS),
-      easyMargin: booleanOption(opts, 'easyMargin', false),
-    }),
+  defaults: SUBCENTER_ARCFACE_DEFAULTS,
+  create: (opts) => new SubcenterArcFaceHead(opts, opts as SubcenterArcFaceHeadOptions),
 });

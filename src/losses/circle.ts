@@ -9,13 +9,13 @@
  *     L   = mean over anchors with at least one positive and one negative (0 if none)
  *
  * P(i) = other samples with i's label, N(i) = samples with another label. Defaults m = 0.25, gamma = 256.
- * Masked entries are set to -1e9 before the log-sum-exp (finite, no NaN).
+ * Masked entries are set to NEG_INF_LOGIT (-1e9) before the log-sum-exp (finite, no NaN).
  */
 import * as tf from '@tensorflow/tfjs';
-import { MASKED_LOGIT, checkLossOption, checkPairInputs, labelMasks, num, similarityMatrix, zeroLoss } from './common';
+import { NEG_INF_LOGIT, checkNumber, detached } from '../ops';
+import { checkPairInputs, labelMasks, num, similarityMatrix, zeroLoss } from './common';
 import { registerPairLoss } from './registry';
 import { PairLoss } from './types';
-import { detached } from '../heads/common';
 
 /** Circle-loss defaults (the paper's face-recognition setting). */
 export const CIRCLE_DEFAULTS = { margin: 0.25, gamma: 256 } as const;
@@ -28,8 +28,8 @@ export class CircleLoss implements PairLoss {
   readonly options: Readonly<Record<string, number>>;
 
   constructor(opts: { margin?: number; gamma?: number } = {}) {
-    this.margin = checkLossOption('margin', opts.margin ?? CIRCLE_DEFAULTS.margin, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
-    this.gamma = checkLossOption('gamma', opts.gamma ?? CIRCLE_DEFAULTS.gamma, (x) => x > 0, 'a positive number');
+    this.margin = checkNumber('margin', opts.margin ?? CIRCLE_DEFAULTS.margin, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+    this.gamma = checkNumber('gamma', opts.gamma ?? CIRCLE_DEFAULTS.gamma, (x) => x > 0, 'a positive number');
     this.options = Object.freeze({ margin: this.margin, gamma: this.gamma });
   }
 
@@ -47,7 +47,7 @@ export class CircleLoss implements PairLoss {
       const N = tf.tensor2d(neg);
       const ap = tf.relu(tf.sub(1 + m, sc));
       const an = tf.relu(tf.add(sc, m));
-      const masked = (v: tf.Tensor, mask: tf.Tensor): tf.Tensor => tf.add(tf.mul(v, mask), tf.mul(tf.sub(1, mask), MASKED_LOGIT));
+      const masked = (v: tf.Tensor, mask: tf.Tensor): tf.Tensor => tf.add(tf.mul(v, mask), tf.mul(tf.sub(1, mask), NEG_INF_LOGIT));
       const lp = masked(tf.mul(tf.mul(ap, tf.sub(s, 1 - m)), -this.gamma), P);
       const ln = masked(tf.mul(tf.mul(an, tf.sub(s, m)), this.gamma), N);
       const per = tf.softplus(tf.add(tf.logSumExp(ln, 1), tf.logSumExp(lp, 1)));

@@ -1,9 +1,6 @@
-/** Shared pieces of the pair losses: input checks, the cosine-similarity matrix and label masks as constants. */
+/** Shared pieces of the pair losses: input checks, the cosine-similarity matrix, label masks, option readers. */
 import * as tf from '@tensorflow/tfjs';
-import { checkedLabels, l2Normalize } from '../heads/functional';
-
-/** Large negative used to drop entries from a log-sum-exp (finite: no NaN in value or gradient). */
-export const MASKED_LOGIT = -1e9;
+import { checkedLabels, l2Normalize, NEG_INF_LOGIT } from '../ops';
 
 /** Checks embeddings [B, E] with B >= 1 and labels [B] of non-negative integers; returns the labels. */
 export function checkPairInputs(name: string, embeddings: tf.Tensor2D, labels: tf.Tensor1D): Int32Array {
@@ -45,12 +42,6 @@ export function zeroLoss(embeddings: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => tf.mul(tf.sum(embeddings), 0) as tf.Scalar);
 }
 
-/** Checks a number option; throws `${field} must be ${allowed}, got ${v}`. */
-export function checkLossOption(field: string, v: unknown, ok: (x: number) => boolean, allowed: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new Error(`${field} must be ${allowed}, got ${String(v)}`);
-  return v;
-}
-
 /** Reads a number option from resolved options. */
 export function num(opts: Record<string, number | boolean>, key: string): number {
   const v = opts[key];
@@ -65,7 +56,7 @@ export function num(opts: Record<string, number | boolean>, key: string): number
 export function contrastLogProb(embeddings: tf.Tensor2D, temperature: number): tf.Tensor2D {
   return tf.tidy(() => {
     const b = embeddings.shape[0];
-    const logits = tf.add(tf.div(similarityMatrix(embeddings), temperature), tf.mul(tf.eye(b), MASKED_LOGIT));
+    const logits = tf.add(tf.div(similarityMatrix(embeddings), temperature), tf.mul(tf.eye(b), NEG_INF_LOGIT));
     return tf.sub(logits, tf.logSumExp(logits, 1, true)) as tf.Tensor2D;
   });
 }

@@ -9,7 +9,8 @@
  * Default margin 1 (workbench choice: on the unit sphere d is in [0, 2]; orthogonal vectors are at sqrt 2).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkLossOption, checkPairInputs, labelMasks, num, similarityMatrix, zeroLoss } from './common';
+import { checkNumber } from '../ops';
+import { checkPairInputs, labelMasks, num, similarityMatrix, zeroLoss } from './common';
 import { registerPairLoss } from './registry';
 import { PairLoss } from './types';
 
@@ -23,7 +24,7 @@ export class ContrastiveLoss implements PairLoss {
   readonly options: Readonly<Record<string, number>>;
 
   constructor(opts: { margin?: number } = {}) {
-    this.margin = checkLossOption('margin', opts.margin ?? DEFAULT_CONTRASTIVE_MARGIN, (x) => x >= 0 && x <= 2, 'a number in [0, 2]');
+    this.margin = checkNumber('margin', opts.margin ?? DEFAULT_CONTRASTIVE_MARGIN, (x) => x >= 0 && x <= 2, 'a number in [0, 2]');
     this.options = Object.freeze({ margin: this.margin });
   }
 

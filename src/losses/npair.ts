@@ -11,10 +11,10 @@
  * normalisation). Selection uses constant one-hot matrices (no gather).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkLossOption, checkPairInputs, num, zeroLoss } from './common';
+import { checkNumber, l2Normalize, softmaxCrossEntropy } from '../ops';
+import { checkPairInputs, num, zeroLoss } from './common';
 import { registerPairLoss } from './registry';
 import { PairLoss } from './types';
-import { l2Normalize, softmaxCrossEntropy } from '../heads/functional';
 
 /** Default scale of the N-pair logits. */
 export const DEFAULT_NPAIR_SCALE = 1;
@@ -46,7 +46,7 @@ export class NPairLoss implements PairLoss {
   readonly options: Readonly<Record<string, number>>;
 
   constructor(opts: { scale?: number } = {}) {
-    this.scale = checkLossOption('scale', opts.scale ?? DEFAULT_NPAIR_SCALE, (x) => x > 0, 'a positive number');
+    this.scale = checkNumber('scale', opts.scale ?? DEFAULT_NPAIR_SCALE, (x) => x > 0, 'a positive number');
     this.options = Object.freeze({ scale: this.scale });
   }
 

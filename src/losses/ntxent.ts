@@ -13,7 +13,8 @@
  * Default temperature T = 0.1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkLossOption, checkPairInputs, contrastLogProb, labelMasks, num, zeroLoss } from './common';
+import { checkNumber } from '../ops';
+import { checkPairInputs, contrastLogProb, labelMasks, num, zeroLoss } from './common';
 import { registerPairLoss } from './registry';
 import { PairLoss } from './types';
 
@@ -27,7 +28,7 @@ export class NTXentLoss implements PairLoss {
   readonly options: Readonly<Record<string, number>>;
 
   constructor(opts: { temperature?: number } = {}) {
-    this.temperature = checkLossOption('temperature', opts.temperature ?? DEFAULT_NTXENT_TEMPERATURE, (x) => x > 0, 'a positive number');
+    this.temperature = checkNumber('temperature', opts.temperature ?? DEFAULT_NTXENT_TEMPERATURE, (x) => x > 0, 'a positive number');
     this.options = Object.freeze({ temperature: this.temperature });
   }
 

@@ -3,6 +3,7 @@
  * every loss file. `createPairLoss(name, opts)` rejects unknown losses and options, type-checks options against
  * the declared defaults, merges the defaults in, and calls the entry's `create`.
  */
+import { listingOf, type RegistryListing } from '../util/listing';
 import { PairLoss, PairLossCreateOptions, PairLossEntry, PairLossOptionValue } from './types';
 
 const registry = new Map<string, PairLossEntry>();
@@ -21,16 +22,22 @@ export function registerPairLoss(name: string, entry: PairLossEntry): void {
   registry.set(name, entry);
 }
 
-/** Names of all registered pair losses, sorted. */
-export function listPairLosses(): string[] {
-  return [...registry.keys()].sort();
+/** A registered pair loss as `listPairLosses` lists it. */
+export interface PairLossListing extends RegistryListing {
+  /** The paper the loss comes from. */
+  paper: string;
+}
+
+/** Every registered pair loss (name, description, paper), sorted by name. */
+export function listPairLosses(): PairLossListing[] {
+  return listingOf(registry, ['paper']);
 }
 
 /** The registry entry of `name`; throws for unknown names listing the registered ones. */
 export function getPairLossEntry(name: string): PairLossEntry {
   const entry = registry.get(name);
   if (!entry) {
-    throw new Error(`unknown pair loss '${name}'; registered pair losses: ${listPairLosses().join(', ') || '(none)'}`);
+    throw new Error(`unknown pair loss '${name}'; registered pair losses: ${listPairLosses().map((l) => l.name).join(', ') || '(none)'}`);
   }
   return entry;
 }

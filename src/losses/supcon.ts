@@ -8,7 +8,8 @@
  * formula is used as is: the reference code's extra factor T / 0.07 (`base_temperature`) is not applied.
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkLossOption, checkPairInputs, contrastLogProb, labelMasks, num, zeroLoss } from './common';
+import { checkNumber } from '../ops';
+import { checkPairInputs, contrastLogProb, labelMasks, num, zeroLoss } from './common';
 import { registerPairLoss } from './registry';
 import { PairLoss } from './types';
 
@@ -22,7 +23,7 @@ export class SupConLoss implements PairLoss {
   readonly options: Readonly<Record<string, number>>;
 
   constructor(opts: { temperature?: number } = {}) {
-    this.temperature = checkLossOption('temperature', opts.temperature ?? DEFAULT_SUPCON_TEMPERATURE, (x) => x > 0, 'a positive number');
+    this.temperature = checkNumber('temperature', opts.temperature ?? DEFAULT_SUPCON_TEMPERATURE, (x) => x > 0, 'a positive number');
     this.options = Object.freeze({ temperature: this.temperature });
   }
 

@@ -13,7 +13,8 @@
  * matrix (no gather). Default margin 0.2 (FaceNet's alpha).
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkLossOption, checkPairInputs, num, similarityMatrix, zeroLoss } from './common';
+import { checkNumber } from '../ops';
+import { checkPairInputs, num, similarityMatrix, zeroLoss } from './common';
 import { registerPairLoss } from './registry';
 import { PairLoss } from './types';
 
@@ -27,7 +28,7 @@ export class TripletSemiHardLoss implements PairLoss {
   readonly options: Readonly<Record<string, number>>;
 
   constructor(opts: { margin?: number } = {}) {
-    this.margin = checkLossOption('margin', opts.margin ?? DEFAULT_TRIPLET_MARGIN, (x) => x >= 0, 'a number >= 0');
+    this.margin = checkNumber('margin', opts.margin ?? DEFAULT_TRIPLET_MARGIN, (x) => x >= 0, 'a number >= 0');
     this.options = Object.freeze({ margin: this.margin });
   }
 

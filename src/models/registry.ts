@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from './params';
 import { Rng } from '../util/rng';
+import { listingOf, type RegistryListing } from '../util/listing';
 
 /** A feature extractor: images `[B, H, W, C]` -> flattened feature map `[B, featureDim]`. */
 export interface Backbone {
@@ -60,15 +61,15 @@ export function registerBackbone(name: string, entry: BackboneEntry): void {
   registry.set(name, entry);
 }
 
-/** Names of the registered backbones, sorted. */
-export function listBackbones(): string[] {
-  return [...registry.keys()].sort();
+/** Every registered backbone (name, description), sorted by name. */
+export function listBackbones(): RegistryListing[] {
+  return listingOf(registry);
 }
 
 /** The registry entry of a backbone (throws listing the registered names when unknown). */
 export function getBackboneEntry(name: string): BackboneEntry {
   const e = registry.get(name);
-  if (!e) throw new Error(`unknown backbone '${name}'; registered: ${listBackbones().join(', ')}`);
+  if (!e) throw new Error(`unknown backbone '${name}'; registered: ${listBackbones().map((b) => b.name).join(', ')}`);
   return e;
 }
 

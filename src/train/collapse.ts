@@ -5,6 +5,10 @@
  * and on glyphs at distortion 1 with dropout (docs/NOTES.md): the loss keeps falling while the margin-free
  * training accuracy stays at chance. Nothing is stopped; the run goes on and the trainer prints this once.
  */
+import type { TrainerCallback } from './callbacks';
+import type { MetricsWriter } from './metrics-log';
+import type { EpochRecord } from './records';
+import type { Trainer } from './trainer';
 
 /** What {@link collapseWarning} reads of one finished epoch. */
 export interface EpochTrend {
@@ -43,4 +47,25 @@ export function collapseWarning(epochs: readonly EpochTrend[], o: CollapseCheckO
     `from ${first.meanLoss.toFixed(3)} to ${last.meanLoss.toFixed(3)}: the embeddings have probably collapsed into ArcFace's degenerate ` +
     `solution (cos(t + m) rises again past t = pi - m). Verification will be near chance. Remedies: head.options.easyMargin true, ` +
     'a smaller margin, less dropout, or an easier dataset (docs/NOTES.md).';
+}
+
+/**
+ * Warns once per run (stderr, and a `warning` line in metrics.jsonl) when the head's training accuracy sits at
+ * chance while its loss falls ({@link collapseWarning}); a resumed run whose metrics.jsonl kept the warning does
+ * not repeat it. Not for runs whose head is unweighted (pair loss alone).
+ */
+export class CollapseMonitor implements TrainerCallback {
+  private warned = false;
+
+  constructor(private readonly metrics: MetricsWriter | null) {}
+
+  onEpoch(_rec: EpochRecord, t: Trainer): void {
+    const cfg = t.config;
+    if (this.warned || this.metrics?.restoredWarning || (cfg.pairLoss.name !== 'none' && cfg.pairLoss.headWeight === 0)) return;
+    const msg = collapseWarning(t.state.epochs, { numClasses: t.benchmark.numClasses, warmupEpochs: cfg.optimizer.warmupEpochs });
+    if (!msg) return;
+    this.warned = true;
+    process.stderr.write(`\nwarning: ${cfg.name}: ${msg}\n`);
+    this.metrics?.warning(t.state.epochsDone - 1, msg);
+  }
 }

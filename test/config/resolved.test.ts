@@ -15,11 +15,11 @@ const REQUIRED: Record<string, Record<string, unknown>> = { 'image-folder': { pa
 
 describe('config: fully resolved configs and run keys (issue 15 part 5)', () => {
   it('every registered head, backbone and pair loss has its defaults written into the config', () => {
-    for (const name of listHeads()) assert.deepEqual(resolveTrainConfig({ head: { name } }).head.options, getHeadEntry(name).defaults, name);
-    for (const name of listBackbones()) {
+    for (const { name } of listHeads()) assert.deepEqual(resolveTrainConfig({ head: { name } }).head.options, getHeadEntry(name).defaults, name);
+    for (const { name } of listBackbones()) {
       assert.deepEqual(resolveTrainConfig({ model: { backbone: name } }).model.backboneOptions, getBackboneEntry(name).defaults, name);
     }
-    for (const name of listPairLosses()) {
+    for (const { name } of listPairLosses()) {
       assert.deepEqual(resolveTrainConfig({ pairLoss: { name } }).pairLoss.options, getPairLossEntry(name).defaults, name);
     }
   });

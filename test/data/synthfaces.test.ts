@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 import { Rng } from '../../src/util/rng';
 import {
-  createDataset, createSynthFaces, describe as describeSynth, effectiveNuisance, identityVector, listDatasets,
+  createDataset, createSynthFaces, describeSynthFaces as describeSynth, effectiveNuisance, identityVector, listDatasets,
   registerDataset, renderFace, renderIdentitySet, resolveSynthFacesOptions, sampleIdentity, synthIdentities,
   type FaceBenchmark, type ImageSet, type SynthFacesOptions,
 } from '../../src/data';

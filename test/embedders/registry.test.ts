@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  checkEmbedderAvailable, createEmbedder, EmbedderPackageError, getEmbedderEntry, listEmbedderNames, listEmbedders,
+  checkEmbedderAvailable, createEmbedder, EmbedderPackageError, getEmbedderEntry, listEmbedders,
   loadEmbedder, registerEmbedder, resolveEmbedderSpec, UnknownEmbedderError,
 } from '../../src/embedders';
 
@@ -14,7 +14,7 @@ describe('embedders: registry', function () {
   this.timeout(300000);
 
   it('registers faceres and face-api with their declared dimensions', () => {
-    const names = listEmbedderNames();
+    const names = listEmbedders().map((e) => e.name);
     assert.ok(names.includes('faceres') && names.includes('face-api'), names.join(', '));
     const byName = new Map(listEmbedders().map((e) => [e.name, e]));
     assert.deepEqual(

@@ -69,7 +69,7 @@ const REFS: Array<[string, Record<string, number>, (x: Mat, y: number[]) => numb
 
 describe('pair losses: registry', () => {
   it('lists the six losses with defaults and papers', () => {
-    assert.deepEqual(listPairLosses(), ['circle', 'contrastive', 'npair', 'ntxent', 'supcon', 'triplet']);
+    assert.deepEqual(listPairLosses().map((l) => l.name), ['circle', 'contrastive', 'npair', 'ntxent', 'supcon', 'triplet']);
     assert.deepEqual(getPairLossEntry('circle').defaults, { margin: 0.25, gamma: 256 });
     assert.deepEqual(getPairLossEntry('ntxent').defaults, { temperature: 0.1 });
     assert.deepEqual(getPairLossEntry('supcon').defaults, { temperature: 0.1 });
@@ -106,7 +106,7 @@ describe('pair losses: values against hand loops', () => {
   }
 
   it('batches without pairs give 0 (and a zero gradient)', () => {
-    for (const name of listPairLosses()) {
+    for (const { name } of listPairLosses()) {
       const loss = createPairLoss(name);
       assert.equal(compute(loss, X.slice(0, 1), [0]), 0, name);
       if (name !== 'contrastive') assert.equal(compute(loss, X.slice(0, 3), [0, 1, 2]), 0, name);
@@ -158,7 +158,7 @@ describe('pair losses: gradients against finite differences', () => {
 });
 
 describe('pair losses: registry-driven properties', () => {
-  for (const name of listPairLosses()) {
+  for (const { name } of listPairLosses()) {
     describe(name, () => {
       const B = 8, E = 4;
       const rng = new Rng(`${name}/data`);

@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import { fromRecords, meanStd, meanStdTable, tableToHtml, tableToMarkdown, fromDataFrame, formatCell } from '../../src/report/table';
-import { encodePng, notebookMode, setDisplay, showTable } from '../../src/report/notebook';
+import { encodePng, notebookMode, setDisplay, showTable } from '../../src/notebook';
 import { figureJson, savePlotHtml } from '../../src/report/plot';
 import * as fs from 'fs';
 import * as os from 'os';

@@ -7,6 +7,10 @@ import { strict as assert } from 'assert';
 import fc from 'fast-check';
 import { resolveTrainConfig, configHash, ConfigError, TRAIN_SCHEMA, MAX_RECORD_DEPTH } from '../../src/config';
 import type { FieldSpec, Schema, TrainConfig } from '../../src/config';
+import { listDatasets, resolveDatasetOptions } from '../../src/data';
+import { listHeads } from '../../src/heads';
+import { listPairLosses } from '../../src/losses';
+import { listBackbones } from '../../src/models';
 
 const SEED = 20261123;
 /** Slowest acceptable single call (a huge array takes a few ms; a hang or quadratic blow-up would not). */
@@ -133,17 +137,38 @@ function validFor(spec: Leaf['spec']): fc.Arbitrary<unknown> {
     case 'numberOrEnum': return fc.oneof(fc.constantFrom(...spec.oneOf), fc.double({ min: spec.min ?? -1e6, max: spec.max ?? 1e6, noNaN: true }));
     case 'numberList':
       return fc.uniqueArray(fc.integer({ min: spec.min ?? 0, max: 1000 }), { maxLength: 6 }).map((l) => (spec.increasing ? l.sort((a, b) => a - b) : l));
-    case 'record': return fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 });
+    // the registered component validates its record since coreface-lab 0.2.0 (fully resolved configs): {} is what
+    // every one accepts, other records mostly name unknown options
+    case 'record': return fc.oneof({ arbitrary: fc.constant({}), weight: 4 }, { arbitrary: fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 4 }), weight: 1 });
   }
 }
 
+/**
+ * Valid values of the fields that name a registered component (checked at config time since coreface-lab 0.2.0):
+ * the registered names (datasets whose default options resolve without a path or a file).
+ */
+const REGISTERED: Record<string, string[]> = {
+  'config.dataset.name': listDatasets().map((d) => d.name).filter((n) => {
+    try {
+      resolveDatasetOptions(n, {});
+      return true;
+    } catch {
+      return false;
+    }
+  }),
+  'config.model.backbone': listBackbones().map((b) => b.name),
+  'config.head.name': listHeads().map((h) => h.name),
+  'config.pairLoss.name': ['none', ...listPairLosses().map((l) => l.name)],
+};
+
 /** A schema-guided config: mostly known keys with valid or wrong values, sometimes unknown keys or junk. */
-function configArb(schema: Schema): fc.Arbitrary<unknown> {
+function configArb(schema: Schema, path = 'config'): fc.Arbitrary<unknown> {
   const fields: Record<string, fc.Arbitrary<unknown>> = {};
   for (const [k, spec] of Object.entries(schema)) {
+    const names = REGISTERED[`${path}.${k}`];
     fields[k] = spec.kind === 'object'
-      ? fc.oneof({ arbitrary: configArb(spec.fields), weight: 30 }, { arbitrary: fc.jsonValue({ maxDepth: 2 }), weight: 1 })
-      : fc.oneof({ arbitrary: validFor(spec), weight: 60 }, { arbitrary: invalidFor(spec), weight: 1 }, { arbitrary: fc.jsonValue({ maxDepth: 2 }), weight: 1 });
+      ? fc.oneof({ arbitrary: configArb(spec.fields, `${path}.${k}`), weight: 30 }, { arbitrary: fc.jsonValue({ maxDepth: 2 }), weight: 1 })
+      : fc.oneof({ arbitrary: names ? fc.constantFrom(...names) : validFor(spec), weight: 60 }, { arbitrary: invalidFor(spec), weight: 1 }, { arbitrary: fc.jsonValue({ maxDepth: 2 }), weight: 1 });
   }
   return fc.tuple(
     fc.record(fields, { requiredKeys: [] }),
@@ -256,8 +281,9 @@ describe('reliability: config fuzz (fast-check)', function () {
     check('nesting', fc.integer({ min: 1, max: 3 * MAX_RECORD_DEPTH }), 100, (depth) => {
       let v: unknown = { leaf: true };
       for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { k: v };
+      // within the limit the schema takes the value and the dataset refuses the unknown option 'x' (a ConfigError too)
       const r = outcome({ dataset: { options: { x: v } } });
-      assert.equal('ok' in r, depth < MAX_RECORD_DEPTH, `depth ${depth}`);
+      assert.equal('err' in r && /nested more than/.test(r.err.message), depth >= MAX_RECORD_DEPTH, `depth ${depth}`);
     });
   });
 

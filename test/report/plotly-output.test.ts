@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PLOTLY_LOADER_MARKER, PLOTLY_MIME, plotlyFigureHtml, plotlyLoaderScript, plotlyMimeBundle, resetPlotlyLoader } from '../../src/report/plotly-output';
 import { CHROMIUM_ARGS, chromiumAvailable, chromiumPath, closePlotRenderer, plotlyBundlePath, type PlotFigure } from '../../src/report/plot';
-import { setDisplay, showPlot } from '../../src/report/notebook';
+import { setDisplay, showPlot } from '../../src/notebook';
 import type { MimeBundle } from '../../src/report/plotly-output';
 
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]);

@@ -13,7 +13,7 @@ describe('train: every head as the base head of CoReFace', function () {
     bench = createDataset('synthfaces', { trainIdentities: 8, imagesPerIdentity: 8, testIdentities: 30, testImagesPerIdentity: 4, pairsPerFold: 10, resolution: 16, channels: 1 });
   });
 
-  for (const head of listHeads()) {
+  for (const { name: head } of listHeads()) {
     it(`${head}: two-view steps with the contrastive term give finite losses and move the margin, no leak`, () => {
       const t = new Trainer(
         {

@@ -6,7 +6,7 @@ import { ConfigError, configHash, resolveTrainConfig } from '../../src/config';
 import type { TrainConfig } from '../../src/config';
 import { createDataset } from '../../src/data';
 import type { FaceBenchmark } from '../../src/data/types';
-import { createPairLoss, listPairLosses } from '../../src/losses';
+import { createPairLoss, getPairLossEntry, listPairLosses } from '../../src/losses';
 import { Rng } from '../../src/util/rng';
 
 // Pair/batch losses (src/losses) wired into training through config `pairLoss` (docs/losses.md).
@@ -52,9 +52,9 @@ describe('train: pair losses through config (pairLoss)', function () {
 
   describe('every registered loss trains one epoch (headWeight 1 and 0): finite, recorded, no leak', () => {
     it('the registry has (at least) the six losses', () => {
-      for (const n of ['circle', 'contrastive', 'npair', 'ntxent', 'supcon', 'triplet']) assert.ok(listPairLosses().includes(n), n);
+      for (const n of ['circle', 'contrastive', 'npair', 'ntxent', 'supcon', 'triplet']) assert.ok(listPairLosses().some((l) => l.name === n), n);
     });
-    for (const name of listPairLosses()) {
+    for (const { name } of listPairLosses()) {
       for (const headWeight of [1, 0]) {
         it(`${name}, headWeight ${headWeight}`, () => {
           const recs: StepRecord[] = [];
@@ -79,7 +79,7 @@ describe('train: pair losses through config (pairLoss)', function () {
   });
 
   describe('the step total is headWeight * CE + weight * pair, computed independently', () => {
-    for (const name of listPairLosses()) {
+    for (const { name } of listPairLosses()) {
       it(name, () => {
         const cfg = { ...TINY, training: { ...TINY.training, flip: false }, pairLoss: { name, weight: 0.7, headWeight: 0.4 } };
         const t = new Trainer(cfg, { benchmark: bench, progress: false });
@@ -194,12 +194,14 @@ describe('train: pair losses through config (pairLoss)', function () {
 
     it('defaults: none, weight 1, options {}, headWeight 1', () => {
       assert.deepEqual(resolveTrainConfig({}).pairLoss, { name: 'none', weight: 1, options: {}, headWeight: 1 });
-      assert.deepEqual(resolveTrainConfig({ pairLoss: { name: 'circle', options: { gamma: 64 } } }).pairLoss, { name: 'circle', weight: 1, options: { gamma: 64 }, headWeight: 1 });
+      // a named loss's options are written out with its defaults (issue 15: fully resolved configs)
+      const circle = { ...getPairLossEntry('circle').defaults, gamma: 64 };
+      assert.deepEqual(resolveTrainConfig({ pairLoss: { name: 'circle', options: { gamma: 64 } } }).pairLoss, { name: 'circle', weight: 1, options: circle, headWeight: 1 });
     });
 
     it('an unknown loss name is a ConfigError listing the registered names', () => {
       for (const bad of ['supcn', 'None', '']) {
-        configError({ pairLoss: { name: bad } }, 'config.pairLoss.name', new RegExp(`must be 'none' or a registered pair loss \\(${listPairLosses().join(', ')}\\), got "${bad}"`));
+        configError({ pairLoss: { name: bad } }, 'config.pairLoss.name', new RegExp(`must be 'none' or a registered pair loss \\(${listPairLosses().map((l) => l.name).join(', ')}\\), got "${bad}"`));
       }
       configError({ pairLoss: { name: 'x'.repeat(100000) } }, 'config.pairLoss.name', /got "x{80}\.\.\."$/);
       // The Trainer resolves its config first: the same error before anything is built.

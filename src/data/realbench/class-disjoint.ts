@@ -26,7 +26,9 @@ import { Rng } from '../../util/rng';
 import { makeIdentificationSplit, makeVerificationPairs } from '../splits';
 import type { FaceBenchmark, ImageSet, VerificationPairs } from '../types';
 import type { IdxImages } from './idx';
-import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt, writeNormalised } from './options';
+import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt } from '../options';
+import { writeNormalised } from '../pixels';
+import { DatasetError } from '../errors';
 
 // ---------------------------------------------------------------------------------------------------------
 // Partitions
@@ -46,14 +48,14 @@ const partitionMemo = new Map<string, number[][]>();
  * sorted ascending). Memoised; the returned arrays must not be modified.
  */
 export function classPartitions(numClasses: number, testClasses: number): readonly (readonly number[])[] {
-  if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`numClasses must be an integer >= 2, got ${numClasses}`);
+  if (!Number.isInteger(numClasses) || numClasses < 2) throw new DatasetError(`numClasses must be an integer >= 2, got ${numClasses}`);
   if (!Number.isInteger(testClasses) || testClasses < 1 || testClasses >= numClasses) {
-    throw new Error(`testClasses must be an integer in [1, ${numClasses - 1}], got ${testClasses}`);
+    throw new DatasetError(`testClasses must be an integer in [1, ${numClasses - 1}], got ${testClasses}`);
   }
   const key = `${numClasses}/${testClasses}`;
   const memo = partitionMemo.get(key);
   if (memo) return memo;
-  if (binomial(numClasses, testClasses) > 20000) throw new Error(`C(${numClasses}, ${testClasses}) partitions are too many to enumerate`);
+  if (binomial(numClasses, testClasses) > 20000) throw new DatasetError(`C(${numClasses}, ${testClasses}) partitions are too many to enumerate`);
   // all subsets in lexicographic order
   const all: number[][] = [];
   const cur: number[] = [];
@@ -85,7 +87,7 @@ export function classPartitions(numClasses: number, testClasses: number): readon
 export function classPartition(numClasses: number, testClasses: number, partition: number): { trainClasses: number[]; testClasses: number[] } {
   const parts = classPartitions(numClasses, testClasses);
   if (!Number.isInteger(partition) || partition < 0 || partition >= parts.length) {
-    throw new Error(`partition must be an integer in [0, ${parts.length - 1}] (C(${numClasses}, ${testClasses}) = ${parts.length} ` +
+    throw new DatasetError(`partition must be an integer in [0, ${parts.length - 1}] (C(${numClasses}, ${testClasses}) = ${parts.length} ` +
       `choices of ${testClasses} test classes), got ${fmt(partition)}`);
   }
   const test = [...parts[partition]];
@@ -158,9 +160,9 @@ export function resolveClassDisjointOptions(dataset: string, opts: ClassDisjoint
   numClasses = 10): ResolvedClassDisjointOptions {
   const o = checkOptionNames(dataset, opts, CLASS_DISJOINT_OPTION_NAMES);
   const resize = o.resize === undefined ? 'pad' : o.resize;
-  if (resize !== 'pad' && resize !== 'scale') throw new Error(`resize must be 'pad' or 'scale', got ${fmt(resize)}`);
+  if (resize !== 'pad' && resize !== 'scale') throw new DatasetError(`resize must be 'pad' or 'scale', got ${fmt(resize)}`);
   const dir = o.dir === undefined ? null : o.dir;
-  if (dir !== null && (typeof dir !== 'string' || dir.length === 0)) throw new Error(`dir must be a non-empty string (a folder), got ${fmt(dir)}`);
+  if (dir !== null && (typeof dir !== 'string' || dir.length === 0)) throw new DatasetError(`dir must be a non-empty string (a folder), got ${fmt(dir)}`);
   const testClasses = intOpt(o, 'testClasses', DEFAULT_CLASS_DISJOINT_TEST_CLASSES, 2, numClasses - 2);
   const r: ResolvedClassDisjointOptions = {
     partition: 0,
@@ -180,11 +182,11 @@ export function resolveClassDisjointOptions(dataset: string, opts: ClassDisjoint
   r.partition = intOpt(o, 'partition', 0, 0, nParts - 1);
   const minPer = minTestPerClass(r.testClasses, r.pairsPerFold, r.folds);
   if (r.testPerClass < minPer) {
-    throw new Error(`testPerClass=${r.testPerClass} is too small for ${r.folds} image-disjoint folds x ${r.pairsPerFold} same + ` +
+    throw new DatasetError(`testPerClass=${r.testPerClass} is too small for ${r.folds} image-disjoint folds x ${r.pairsPerFold} same + ` +
       `${r.pairsPerFold} different pairs over ${r.testClasses} test classes: need testPerClass >= ${minPer}`);
   }
   if (r.testClasses - Math.round(r.unknownFraction * r.testClasses) < 1) {
-    throw new Error(`unknownFraction=${r.unknownFraction} leaves no known test class for the gallery (testClasses=${r.testClasses})`);
+    throw new DatasetError(`unknownFraction=${r.unknownFraction} leaves no known test class for the gallery (testClasses=${r.testClasses})`);
   }
   return r;
 }
@@ -265,7 +267,7 @@ function indicesByClass(labels: Uint8Array, numClasses: number, what: string): n
   const by: number[][] = Array.from({ length: numClasses }, () => []);
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i];
-    if (l >= numClasses) throw new Error(`${what}: label ${l} at index ${i} is outside [0, ${numClasses})`);
+    if (l >= numClasses) throw new DatasetError(`${what}: label ${l} at index ${i} is outside [0, ${numClasses})`);
     by[l].push(i);
   }
   return by;
@@ -285,7 +287,7 @@ function selectSet(src: IdxImages, classes: number[], perClass: number, r: Resol
   classes.forEach((cls, label) => {
     const pool = [...byClass[cls]];
     if (pool.length < perClass) {
-      throw new Error(`${what} has only ${pool.length} images of class ${cls} (${classNames[cls]}); asked for ${perClass} per class`);
+      throw new DatasetError(`${what} has only ${pool.length} images of class ${cls} (${classNames[cls]}); asked for ${perClass} per class`);
     }
     rng.fork(cls).shuffle(pool);
     const chosen = pool.slice(0, perClass).sort((a, b) => a - b);
@@ -323,7 +325,7 @@ export function imageDisjointPairs(labels: Int32Array, numClasses: number, folds
     try {
       p = makeVerificationPairs(sub, numClasses, { folds: 1, pairsPerFold: P }, rng.fork(`fold/${k}`));
     } catch (e) {
-      throw new Error(`image-disjoint fold ${k} (${idx.length} images): ${(e as Error).message}`);
+      throw new DatasetError(`image-disjoint fold ${k} (${idx.length} images): ${(e as Error).message}`);
     }
     for (let j = 0; j < 2 * P; j++) {
       const at = k * 2 * P + j;
@@ -342,7 +344,7 @@ export function createClassDisjointBenchmark(src: ClassDisjointSource, r: Resolv
   const K = src.classNames.length;
   for (const [part, s] of [['training', src.train], ['test', src.test]] as const) {
     if (r.resize === 'pad' && (s.rows > r.resolution || s.cols > r.resolution)) {
-      throw new Error(`resolution=${r.resolution} is smaller than the ${s.rows}x${s.cols} ${src.name} ${part} images: use ` +
+      throw new DatasetError(`resolution=${r.resolution} is smaller than the ${s.rows}x${s.cols} ${src.name} ${part} images: use ` +
         `resolution >= ${Math.max(s.rows, s.cols)} or resize: 'scale'`);
     }
   }

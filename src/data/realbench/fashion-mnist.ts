@@ -10,7 +10,8 @@ import {
   createClassDisjointBenchmark, resolveClassDisjointOptions, type ClassDisjointOptions,
 } from './class-disjoint';
 import { loadIdxDataset } from './idx';
-import { displayPath } from './options';
+import { displayPath } from '../../util/package';
+import { DatasetError } from '../errors';
 
 /** Where Debian's `dataset-fashion-mnist` installs the IDX files. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -22,7 +23,7 @@ export const FASHION_MNIST_CLASS_NAMES: readonly string[] = Object.freeze([
 
 /** The error thrown when the IDX files are missing: says what to install (or, for a user folder, what is missing). */
 export function fashionMnistNotFound(dir: string, absent: string[], userDir = false): Error {
-  return new Error(userDir
+  return new DatasetError(userDir
     ? `Fashion-MNIST not found at ${dir} (missing ${absent.join(', ')}): point \`dir\` at a folder holding the four Fashion-MNIST IDX files`
     : `Fashion-MNIST not found at ${dir}: run \`sudo bash data/setup.sh\` (apt-get install ${FASHION_MNIST_PACKAGE})`);
 }

@@ -11,6 +11,7 @@
  * chosen font passes; the renderer then also checks that every rendering has ink.
  */
 import * as fs from 'fs';
+import { DatasetError } from '../errors';
 
 /** One font of the glyph benchmark. */
 export interface GlyphFont {
@@ -49,7 +50,7 @@ export function glyphFontPackages(fonts: readonly GlyphFont[] = GLYPH_FONTS): st
 export function glyphFontsById(ids: readonly string[]): GlyphFont[] {
   return ids.map((id) => {
     const f = GLYPH_FONTS.find((g) => g.id === id);
-    if (!f) throw new Error(`unknown glyph font '${id}'; known: ${GLYPH_FONTS.map((g) => g.id).join(', ')}`);
+    if (!f) throw new DatasetError(`unknown glyph font '${id}'; known: ${GLYPH_FONTS.map((g) => g.id).join(', ')}`);
     return f;
   });
 }
@@ -59,7 +60,7 @@ export function assertFontsInstalled(fonts: readonly GlyphFont[]): void {
   const missing = fonts.filter((f) => !fs.existsSync(f.path));
   if (missing.length === 0) return;
   const pkgs = glyphFontPackages(missing);
-  throw new Error(`glyph font${missing.length > 1 ? 's' : ''} not found: ${missing.map((f) => f.path).join(', ')}: run ` +
+  throw new DatasetError(`glyph font${missing.length > 1 ? 's' : ''} not found: ${missing.map((f) => f.path).join(', ')}: run ` +
     `\`sudo bash data/setup.sh\` (apt-get install ${pkgs.join(' ')})`);
 }
 
@@ -70,7 +71,7 @@ interface TableRecord { offset: number; length: number }
 
 /** Number of faces in a font file buffer (1 for .ttf/.otf, n for a .ttc collection). */
 export function sfntFaceCount(buf: Uint8Array, what = 'font'): number {
-  if (buf.length < 12) throw new Error(`${what}: too short to be a font file (${buf.length} bytes)`);
+  if (buf.length < 12) throw new DatasetError(`${what}: too short to be a font file (${buf.length} bytes)`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (tagAt(buf, 0) === 'ttcf') return dv.getUint32(8, false);
   return 1;
@@ -85,20 +86,20 @@ function tableDirectory(buf: Uint8Array, face: number, what: string): Map<string
   let base = 0;
   if (tagAt(buf, 0) === 'ttcf') {
     const n = dv.getUint32(8, false);
-    if (face < 0 || face >= n) throw new Error(`${what}: face ${face} out of range (collection has ${n} faces)`);
+    if (face < 0 || face >= n) throw new DatasetError(`${what}: face ${face} out of range (collection has ${n} faces)`);
     base = dv.getUint32(12 + 4 * face, false);
   } else if (face !== 0) {
-    throw new Error(`${what}: face ${face} requested from a single-face font`);
+    throw new DatasetError(`${what}: face ${face} requested from a single-face font`);
   }
   const version = dv.getUint32(base, false);
   const vtag = tagAt(buf, base);
-  if (version !== 0x00010000 && vtag !== 'OTTO' && vtag !== 'true') throw new Error(`${what}: not a TrueType/OpenType font (version tag '${vtag}')`);
+  if (version !== 0x00010000 && vtag !== 'OTTO' && vtag !== 'true') throw new DatasetError(`${what}: not a TrueType/OpenType font (version tag '${vtag}')`);
   const numTables = dv.getUint16(base + 4, false);
   const tables = new Map<string, TableRecord>();
   for (let i = 0; i < numTables; i++) {
     const r = base + 12 + 16 * i;
     const rec = { offset: dv.getUint32(r + 8, false), length: dv.getUint32(r + 12, false) };
-    if (rec.offset + rec.length > buf.length) throw new Error(`${what}: table '${tagAt(buf, r)}' extends past the end of the file (truncated font?)`);
+    if (rec.offset + rec.length > buf.length) throw new DatasetError(`${what}: table '${tagAt(buf, r)}' extends past the end of the file (truncated font?)`);
     tables.set(tagAt(buf, r), rec);
   }
   return tables;
@@ -109,7 +110,7 @@ export function readCmap(buf: Uint8Array, face = 0, what = 'font'): Map<number, 
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const tables = tableDirectory(buf, face, what);
   const cmap = tables.get('cmap');
-  if (!cmap) throw new Error(`${what}: no cmap table`);
+  if (!cmap) throw new DatasetError(`${what}: no cmap table`);
   const n = dv.getUint16(cmap.offset + 2, false);
   let best: { score: number; at: number } | null = null;
   for (let i = 0; i < n; i++) {
@@ -122,7 +123,7 @@ export function readCmap(buf: Uint8Array, face = 0, what = 'font'): Map<number, 
     const score = format === 12 ? 2 : 1;
     if (!best || score > best.score) best = { score, at };
   }
-  if (!best) throw new Error(`${what}: no Unicode cmap subtable of format 4 or 12`);
+  if (!best) throw new DatasetError(`${what}: no Unicode cmap subtable of format 4 or 12`);
   const map = new Map<number, number>();
   const at = best.at;
   if (dv.getUint16(at, false) === 12) {
@@ -160,7 +161,7 @@ export function faceCoverage(buf: Uint8Array, face = 0, what = 'font'): Set<numb
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const tables = tableDirectory(buf, face, what);
   const maxp = tables.get('maxp');
-  if (!maxp) throw new Error(`${what}: no maxp table`);
+  if (!maxp) throw new DatasetError(`${what}: no maxp table`);
   const numGlyphs = dv.getUint16(maxp.offset + 4, false);
   const head = tables.get('head'), loca = tables.get('loca'), glyf = tables.get('glyf');
   let glyphLength: ((gid: number) => number) | null = null;
@@ -209,7 +210,7 @@ export const CJK_BLOCK: readonly [number, number] = [0x4e00, 0x9fff];
 /** Code points in [lo, hi] that every font can draw, sorted ascending. */
 export function commonCoverage(fonts: readonly GlyphFont[], range: readonly [number, number] = CJK_BLOCK,
   coverageOf: (f: GlyphFont) => Set<number> = fontCoverage): number[] {
-  if (fonts.length === 0) throw new Error('commonCoverage: no fonts given');
+  if (fonts.length === 0) throw new DatasetError('commonCoverage: no fonts given');
   const covs = fonts.map(coverageOf);
   const out: number[] = [];
   for (let c = range[0]; c <= range[1]; c++) if (covs.every((s) => s.has(c))) out.push(c);
@@ -232,5 +233,5 @@ export function checkCoverage(fonts: readonly GlyphFont[], codePoints: readonly 
         (missing.length > 10 ? ', ...' : ''));
     }
   }
-  if (problems.length) throw new Error(`font coverage check failed: ${problems.join('; ')}`);
+  if (problems.length) throw new DatasetError(`font coverage check failed: ${problems.join('; ')}`);
 }

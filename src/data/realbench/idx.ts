@@ -8,6 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
+import { DatasetError } from '../errors';
 
 /** A parsed IDX array of unsigned bytes. */
 export interface IdxArray {
@@ -41,20 +42,20 @@ export function parseIdx(buf: Uint8Array, what = 'IDX buffer', allowTrailing = f
     try {
       b = zlib.gunzipSync(b);
     } catch (e) {
-      throw new Error(`${what}: gzip data is corrupt or truncated (${(e as Error).message})`);
+      throw new DatasetError(`${what}: gzip data is corrupt or truncated (${(e as Error).message})`);
     }
   }
-  if (b.length < 4) throw new Error(`${what}: truncated IDX header: ${b.length} bytes, need at least 4`);
+  if (b.length < 4) throw new DatasetError(`${what}: truncated IDX header: ${b.length} bytes, need at least 4`);
   if (b[0] !== 0 || b[1] !== 0) {
-    throw new Error(`${what}: bad IDX magic number: first bytes are ${hex(b[0])} ${hex(b[1])}, expected 0x00 0x00 ` +
+    throw new DatasetError(`${what}: bad IDX magic number: first bytes are ${hex(b[0])} ${hex(b[1])}, expected 0x00 0x00 ` +
       '(is this an IDX file of MNIST/Fashion-MNIST?)');
   }
   const type = b[2], ndims = b[3];
-  if (!(type in IDX_TYPES)) throw new Error(`${what}: bad IDX magic number: unknown element type ${hex(type)}`);
-  if (type !== 0x08) throw new Error(`${what}: IDX element type ${hex(type)} (${IDX_TYPES[type]}) is not supported; only 0x08 (unsigned byte)`);
-  if (ndims < 1) throw new Error(`${what}: IDX header declares 0 dimensions`);
+  if (!(type in IDX_TYPES)) throw new DatasetError(`${what}: bad IDX magic number: unknown element type ${hex(type)}`);
+  if (type !== 0x08) throw new DatasetError(`${what}: IDX element type ${hex(type)} (${IDX_TYPES[type]}) is not supported; only 0x08 (unsigned byte)`);
+  if (ndims < 1) throw new DatasetError(`${what}: IDX header declares 0 dimensions`);
   const headerLen = 4 + 4 * ndims;
-  if (b.length < headerLen) throw new Error(`${what}: truncated IDX header: ${b.length} bytes, the ${ndims} dimension sizes need ${headerLen}`);
+  if (b.length < headerLen) throw new DatasetError(`${what}: truncated IDX header: ${b.length} bytes, the ${ndims} dimension sizes need ${headerLen}`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const shape: number[] = [];
   let size = 1;
@@ -64,25 +65,25 @@ export function parseIdx(buf: Uint8Array, what = 'IDX buffer', allowTrailing = f
     size *= d;
   }
   if (b.length - headerLen < size) {
-    throw new Error(`${what}: truncated IDX data: shape [${shape.join(', ')}] needs ${size} bytes after the ${headerLen}-byte header, ` +
+    throw new DatasetError(`${what}: truncated IDX data: shape [${shape.join(', ')}] needs ${size} bytes after the ${headerLen}-byte header, ` +
       `found ${b.length - headerLen}`);
   }
   if (!allowTrailing && b.length - headerLen > size) {
-    throw new Error(`${what}: ${b.length - headerLen - size} unexpected bytes after the IDX data of shape [${shape.join(', ')}]`);
+    throw new DatasetError(`${what}: ${b.length - headerLen - size} unexpected bytes after the IDX data of shape [${shape.join(', ')}]`);
   }
   return { shape, data: b.subarray(headerLen, headerLen + size) };
 }
 
 /** Read and parse an IDX file (`.gz` or raw). A missing file throws with the path. */
 export function readIdxFile(file: string): IdxArray {
-  if (!fs.existsSync(file)) throw new Error(`IDX file not found: ${file}`);
+  if (!fs.existsSync(file)) throw new DatasetError(`IDX file not found: ${file}`);
   return parseIdx(fs.readFileSync(file), file);
 }
 
 /** Build an IDX unsigned-byte buffer (for tests and for writing small fixtures). */
 export function encodeIdx(shape: number[], data: Uint8Array): Uint8Array {
   const size = shape.reduce((a, b) => a * b, 1);
-  if (data.length !== size) throw new Error(`encodeIdx: data has ${data.length} values, shape [${shape.join(', ')}] needs ${size}`);
+  if (data.length !== size) throw new DatasetError(`encodeIdx: data has ${data.length} values, shape [${shape.join(', ')}] needs ${size}`);
   const out = new Uint8Array(4 + 4 * shape.length + size);
   const dv = new DataView(out.buffer);
   out[2] = 0x08;
@@ -106,10 +107,10 @@ export interface IdxImages {
 export function readIdxImages(imagesFile: string, labelsFile: string): IdxImages {
   const img = readIdxFile(imagesFile);
   const lab = readIdxFile(labelsFile);
-  if (img.shape.length !== 3) throw new Error(`${imagesFile}: expected a 3-dimensional images array [N, rows, cols], got shape [${img.shape.join(', ')}]`);
-  if (lab.shape.length !== 1) throw new Error(`${labelsFile}: expected a 1-dimensional labels array [N], got shape [${lab.shape.join(', ')}]`);
+  if (img.shape.length !== 3) throw new DatasetError(`${imagesFile}: expected a 3-dimensional images array [N, rows, cols], got shape [${img.shape.join(', ')}]`);
+  if (lab.shape.length !== 1) throw new DatasetError(`${labelsFile}: expected a 1-dimensional labels array [N], got shape [${lab.shape.join(', ')}]`);
   if (img.shape[0] !== lab.shape[0]) {
-    throw new Error(`${imagesFile} has ${img.shape[0]} images but ${labelsFile} has ${lab.shape[0]} labels`);
+    throw new DatasetError(`${imagesFile} has ${img.shape[0]} images but ${labelsFile} has ${lab.shape[0]} labels`);
   }
   return { pixels: img.data, labels: lab.data, count: img.shape[0], rows: img.shape[1], cols: img.shape[2] };
 }

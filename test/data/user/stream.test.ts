@@ -16,6 +16,7 @@ import {
 } from '../../../src/data';
 import type { FaceBenchmark, ImageSet } from '../../../src/data';
 import { embedImageSet, Trainer } from '../../../src/train';
+import { batchTensors } from '../../../src/train/batch';
 import { Rng } from '../../../src/util/rng';
 import type { StepRecord } from '../../../src/train';
 import { identityPng, makeFaceFolder, writeInsightfaceRec } from './helpers';
@@ -374,7 +375,7 @@ describe('data/user: streamed training sets (option stream)', function () {
   });
 
   it('the trainer\'s batches of an in-memory set are those of the gathering code before streaming (copy, seeded flips)', () => {
-    /** The batch gathering of src/train/trainer.ts before readImageInto (a copy, or a mirrored copy). */
+    /** The batch gathering of src/train/trainer.ts before readImageInto (a copy, or a mirrored copy); now src/train/batch.ts. */
     const oldBatch = (set: ImageSet, idx: Int32Array, rng: Rng, flip: boolean): Float32Array => {
       const { height: h, width: w, channels: c } = set;
       const pix = h * w * c;
@@ -392,18 +393,15 @@ describe('data/user: streamed training sets (option stream)', function () {
       }
       return buf;
     };
-    type Gather = { batchTensors(idx: Int32Array, rng: Rng): { x: tf.Tensor4D; y: tf.Tensor1D } };
     for (const [res, channels] of [[17, 3], [16, 1]] as const) {
       const bench = createDataset('synthfaces', { trainIdentities: 6, imagesPerIdentity: 6, testIdentities: 20, testImagesPerIdentity: 2, pairsPerFold: 2, resolution: res, channels });
       for (const flip of [true, false]) {
-        const t = new Trainer({ dataset: { name: 'synthfaces', options: {} }, model: { backbone: 'iresnet-tiny', embeddingDim: 8 }, training: { batchSize: 8, flip } },
-          { benchmark: bench, progress: false });
+        // what Trainer.step gathers: batchTensors(train set, batch indices, config.training.flip, the step's rng)
         const idx = Int32Array.from(scrambled(bench.train.count).slice(0, 24));
-        const { x, y } = (t as unknown as Gather).batchTensors(idx, new Rng('batch'));
+        const { x, y } = batchTensors(bench.train, idx, flip, new Rng('batch'));
         assert.deepEqual(x.dataSync(), oldBatch(bench.train, idx, new Rng('batch'), flip), `${res}x${res}x${channels} flip ${flip}`);
         assert.deepEqual(Array.from(y.dataSync()), Array.from(idx, (i) => bench.train.labels[i]));
         tf.dispose([x, y]);
-        t.dispose();
       }
     }
   });

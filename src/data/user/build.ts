@@ -38,175 +38,21 @@
  *   file (and byte offset for RecordIO): never wrong pixels. The labels, counts, pairs and split are those of the
  *   in-memory build.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { Rng } from '../../util/rng';
 import { decodeImage, preprocessInto } from '../readers/decode';
-import { DataReaderError, ImageDecodeError, errorMessage } from '../readers/errors';
-import type { ErrorPosition } from '../readers/errors';
-import { formatReadSummary, stderrLog } from '../readers/stream';
-import type { LogFn, ReadSummary } from '../readers/stream';
-import { checkOptionNames, displayPath, fmt, intOpt, numOpt } from '../realbench/options';
+import { ImageDecodeError, errorMessage } from '../readers/errors';
+import { formatReadSummary, stderrLog, type ReadSummary } from '../readers/stream';
+import { displayPath } from '../../util/package';
 import { makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from '../splits';
 import type { FaceBenchmark, ImageSet, VerificationPairs } from '../types';
-import type { DecodedImage } from '../readers/decode';
+import {
+  DEFAULT_USER_PROGRESS_EVERY, DEFAULT_USER_STREAM, USER_DATASET_FOLDS, USER_MAX_AUTO_PAIRS_PER_FOLD, UserDatasetError, userDatasetBytes,
+  type ResolvedUserDatasetOptions, type UserDatasetName, type UserLoadOptions,
+} from './options';
+import { streamedSet, userImageChecksum, type UserImageSource } from './source';
 
-/** Registered names of the user datasets. */
-export const USER_DATASET_NAMES = ['image-folder', 'recordio'] as const;
-export type UserDatasetName = (typeof USER_DATASET_NAMES)[number];
-
-/** Default training resolution (height = width) of the user datasets. */
-export const DEFAULT_USER_SIZE = 32;
-/** Default channels (RGB). */
-export const DEFAULT_USER_CHANNELS = 3;
-/** Default share of the identities held out for evaluation. */
-export const DEFAULT_USER_TEST_IDENTITIES = 0.2;
-/** Default minimum number of images an identity needs to be kept. */
-export const DEFAULT_USER_MIN_IMAGES = 2;
-/** Default memory guard: most images held in memory (train + test; test only when the training set is streamed). */
-export const DEFAULT_USER_MAX_IMAGES = 200000;
-/** Values of the `stream` option: `'auto'` streams the training images when all listed images exceed `maxImages`. */
-export type UserStreamOption = boolean | 'auto';
-/** Default `stream`. */
-export const DEFAULT_USER_STREAM: UserStreamOption = 'auto';
-/** Default fraction of the held-out identities not enrolled in the gallery (as synthfaces). */
-export const DEFAULT_USER_UNKNOWN_FRACTION = 0.3;
-/** Largest automatic `pairsPerFold` (LFW's 300). */
-export const USER_MAX_AUTO_PAIRS_PER_FOLD = 300;
-/** Verification folds (LFW protocol). */
-export const USER_DATASET_FOLDS = 10;
-/** Default number of images between progress lines. */
-export const DEFAULT_USER_PROGRESS_EVERY = 1000;
 /** At most this many identity names are listed in `meta` per list. */
 const META_MAX_NAMES = 100;
-
-/**
- * A problem with the user's data or dataset options that the user must fix (too few identities, the memory guard,
- * a bad option value). The CLI prints its message and exits with code 2.
- */
-export class UserDatasetError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UserDatasetError';
-  }
-}
-
-/** Options shared by `image-folder` and `recordio` (a type alias, so it is a valid `DatasetOptions` record). */
-export type UserDatasetOptions = {
-  /** The image folder (`<path>/<identity>/<image>`) or the `.rec` file (its `.idx` beside it). Required. */
-  path?: string;
-  /** Training resolution: images are resized (short side) and centre-cropped to size x size (default 32). */
-  size?: number;
-  /** 3 (RGB, default) or 1 (luma). */
-  channels?: number;
-  /** Identities held out for evaluation, disjoint from training: a count (integer >= 1) or a fraction in (0, 1) (default 0.2). */
-  testIdentities?: number;
-  /** Identities with fewer images are dropped and counted (default 2, at least 2). */
-  minImagesPerIdentity?: number;
-  /** Memory guard: refuse to hold more images than this in memory (default 200000; see `stream`). */
-  maxImages?: number;
-  /**
-   * Where the training images live: false = in memory; true = streamed (decoded from the source for each batch;
-   * only the held-out test images are held, and counted by `maxImages`); 'auto' (default) = in memory when all
-   * listed images fit under `maxImages`, streamed otherwise.
-   */
-  stream?: UserStreamOption;
-  /** Seed of the held-out choice, the pairs and the identification split (default 0). */
-  seed?: number;
-  /** Same pairs per fold, and as many different pairs (default: as many as every fold holds, at most 300). */
-  pairsPerFold?: number;
-  /** Fraction of the held-out identities that are unknown (not enrolled) in the open-set split, in [0, 1) (default 0.3). */
-  unknownFraction?: number;
-};
-
-/** Options with defaults filled in (`pairsPerFold` null = automatic). */
-export interface ResolvedUserDatasetOptions {
-  path: string;
-  size: number;
-  channels: 1 | 3;
-  testIdentities: number;
-  minImagesPerIdentity: number;
-  maxImages: number;
-  seed: number;
-  pairsPerFold: number | null;
-  unknownFraction: number;
-  /** `stream` as given; absent when not given (= 'auto', {@link DEFAULT_USER_STREAM}). */
-  stream?: UserStreamOption;
-}
-
-export const USER_DATASET_OPTION_NAMES: readonly (keyof UserDatasetOptions)[] = [
-  'path', 'size', 'channels', 'testIdentities', 'minImagesPerIdentity', 'maxImages', 'seed', 'pairsPerFold', 'unknownFraction', 'stream',
-];
-
-/** How a build reports (not part of the dataset options, so not part of a config). */
-export interface UserLoadOptions {
-  /** Sink for the scan line, progress lines and summaries; `null` for silence. Default standard error. */
-  log?: LogFn | null;
-  /** Images between progress lines (logged when the load has more). Default {@link DEFAULT_USER_PROGRESS_EVERY}. */
-  progressEvery?: number;
-}
-
-/**
- * Validates and completes the options of `dataset` ('image-folder' or 'recordio'); every message names the field,
- * the value and what is allowed.
- * @throws UserDatasetError
- */
-export function resolveUserDatasetOptions(dataset: string, opts: UserDatasetOptions | Record<string, unknown> = {}): ResolvedUserDatasetOptions {
-  try {
-    const o = checkOptionNames(dataset, opts, USER_DATASET_OPTION_NAMES);
-    const p = o.path;
-    if (p === undefined) {
-      throw new Error(`${dataset} needs options.path (${dataset === 'recordio' ? 'the .rec file; its .idx beside it' : 'the folder of <identity>/<image> files'})`);
-    }
-    if (typeof p !== 'string' || p.length === 0) throw new Error(`path must be a non-empty string, got ${fmt(p)}`);
-    const channels = o.channels === undefined ? DEFAULT_USER_CHANNELS : o.channels;
-    if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 or 3, got ${fmt(channels)}`);
-    const testIdentities = numOpt(o, 'testIdentities', DEFAULT_USER_TEST_IDENTITIES, (x) => (x > 0 && x < 1) || (Number.isInteger(x) && x >= 1),
-      'a count (an integer >= 1) or a fraction of the identities in (0, 1)');
-    let pairsPerFold: number | null = null;
-    if (o.pairsPerFold !== undefined && o.pairsPerFold !== null) pairsPerFold = intOpt(o, 'pairsPerFold', 0, 1);
-    if (o.stream !== undefined && o.stream !== true && o.stream !== false && o.stream !== 'auto') {
-      throw new Error(`stream must be true (stream the training images), false (hold them in memory) or 'auto', got ${fmt(o.stream)}`);
-    }
-    const stream = o.stream as UserStreamOption | undefined;
-    return {
-      path: p,
-      size: intOpt(o, 'size', DEFAULT_USER_SIZE, 8, 1024),
-      channels,
-      testIdentities,
-      minImagesPerIdentity: intOpt(o, 'minImagesPerIdentity', DEFAULT_USER_MIN_IMAGES, 2),
-      maxImages: intOpt(o, 'maxImages', DEFAULT_USER_MAX_IMAGES, 1),
-      seed: numOpt(o, 'seed', 0, () => true, 'a finite number'),
-      pairsPerFold,
-      unknownFraction: numOpt(o, 'unknownFraction', DEFAULT_USER_UNKNOWN_FRACTION, (x) => x >= 0 && x < 1, 'a number in [0, 1)'),
-      // only when given, so the resolved options (and meta.options) of configs without it are unchanged
-      ...(stream === undefined ? {} : { stream }),
-    };
-  } catch (e) {
-    if (e instanceof UserDatasetError) throw e;
-    const msg = (e as Error).message;
-    throw new UserDatasetError(msg.includes(dataset) ? msg : `${dataset}: ${msg}`);
-  }
-}
-
-/**
- * The user dataset for a path: a folder is an `image-folder`, a file whose name ends in `.rec` (any case) a
- * `recordio` set.
- * @throws UserDatasetError for a missing path or anything else.
- */
-export function userDatasetForPath(p: string): UserDatasetName {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(p);
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserDatasetError(`${p}: no such file or folder`);
-    throw new UserDatasetError(`${p}: cannot read (${typeof code === 'string' ? code : errorMessage(e)})`);
-  }
-  if (st.isDirectory()) return 'image-folder';
-  if (st.isFile() && path.extname(p).toLowerCase() === '.rec') return 'recordio';
-  throw new UserDatasetError(`${p} is neither a folder (<identity>/<image> files) nor an insightface .rec file`);
-}
 
 /** `"1.23 GB"`-style size. */
 function formatBytes(n: number): string {
@@ -216,68 +62,9 @@ function formatBytes(n: number): string {
   return u === 0 ? `${n} bytes` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
 }
 
-/** Bytes of `count` images held as float32: count * size * size * channels * 4. */
-export function userDatasetBytes(count: number, size: number, channels: number): number {
-  return count * size * size * channels * 4;
-}
-
 /** Number of held-out identities for `testIdentities` (a count, or a fraction of `kept`, rounded). */
 function heldOutCount(testIdentities: number, kept: number): number {
   return testIdentities < 1 ? Math.round(testIdentities * kept) : testIdentities;
-}
-
-/**
- * A training image of a streamed set that can no longer be read as it was during the build's validation pass (the
- * file was removed, truncated or rewritten since). `file` is the image file or the .rec; `offset` the record's
- * byte offset (RecordIO). The run cannot continue with wrong pixels: rebuild the dataset (restart the run).
- */
-export class StreamedImageError extends DataReaderError {
-  constructor(file: string, reason: string, pos: ErrorPosition = {}, readonly index = -1) {
-    super(file, reason, pos);
-  }
-}
-
-/** 32-bit FNV-1a of `bytes`: the validation pass's fingerprint of each streamed training image. */
-export function userImageChecksum(bytes: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return h >>> 0;
-}
-
-/** Reads chosen items of a {@link UserImageSource} after its build, by position `k` in the chosen list. */
-export interface UserItemReader {
-  /** Encoded bytes of the k-th chosen item (throws when it cannot be read). */
-  read(k: number): Uint8Array;
-  /** Name of the k-th chosen item (as `UserImageSource.source`). */
-  source(k: number): string;
-  /** The file holding the k-th item and the byte offset of its record, for error messages. */
-  where(k: number): { file: string; offset?: number };
-}
-
-/** Encoded images grouped by identity, as listed by a user dataset before decoding. */
-export interface UserImageSource {
-  /** The folder or .rec, for messages and summaries. */
-  name: string;
-  /** Identity names, in label order (label i = identities[i]). */
-  identities: string[];
-  /** Items (image indices) of each identity, each list in input order. */
-  groups: number[][];
-  /** Number of items. */
-  count: number;
-  /** Name of item `i` (a path or `"<rec>#<record id>"`). */
-  source(i: number): string;
-  /** Encoded bytes of item `i`; throws ImageDecodeError to skip it, anything else ends the load. */
-  read(i: number): Uint8Array;
-  /** Identities found with no image at all (e.g. empty folders); counted as dropped. */
-  emptyIdentities?: string[];
-  /** Extra description for `meta.source` (format, paths). */
-  describe: Record<string, unknown>;
-  /**
-   * A reader of `items` (item indices) that stays usable after the build returns, holding only what those items
-   * need (a streamed training set reads through it). Default: `read` and `source` of this object, with the item's
-   * name as its file.
-   */
-  streamItems?(items: Int32Array): UserItemReader;
 }
 
 function listNames(names: string[]): { count: number; names: string[]; truncated: boolean } {
@@ -351,49 +138,6 @@ function buildPairs(dataset: string, labels: Int32Array, T: number, requested: n
       `${USER_DATASET_FOLDS} folds; at least ${2 * USER_DATASET_FOLDS} held-out identities with >= 2 images are needed`);
   }
   return { pairs: best.pairs, perFold: best.P };
-}
-
-/**
- * The streamed training set over `items` (source item indices, in training order) with their validation-pass
- * checksums: `fetch` reads, checks, decodes and preprocesses one image as the in-memory path does.
- */
-function streamedSet(dataset: UserDatasetName, src: UserImageSource, items: Int32Array, sums: Uint32Array, labels: Int32Array,
-  size: number, channels: 1 | 3): ImageSet {
-  const reader: UserItemReader = src.streamItems?.(items) ?? {
-    read: (k) => src.read(items[k]), source: (k) => src.source(items[k]), where: (k) => ({ file: src.source(items[k]) }),
-  };
-  const count = items.length;
-  const fail = (k: number, what: string, e?: unknown): never => {
-    const w = reader.where(k);
-    const pos = e instanceof DataReaderError && e.offset !== undefined && e.file === w.file ? { offset: e.offset } : w.offset === undefined ? {} : { offset: w.offset };
-    const name = reader.source(k);
-    throw new StreamedImageError(w.file, `training image ${k} of ${dataset}${name !== w.file ? ` (${name})` : ''} ${what}; ` +
-      'it was read by the validation pass when the dataset was built, so its source changed since. Streamed training reads ' +
-      'each batch from the source: restore the data, or rebuild the dataset by restarting the run (--resume continues from ' +
-      'the last checkpoint)', pos, k);
-  };
-  return {
-    images: new Float32Array(0), labels, count, height: size, width: size, channels,
-    fetch(index: number, out: Float32Array, offset: number): void {
-      if (!Number.isInteger(index) || index < 0 || index >= count) throw new RangeError(`image index ${index} outside [0, ${count})`);
-      let bytes: Uint8Array;
-      try {
-        bytes = reader.read(index);
-      } catch (e) {
-        return fail(index, `can no longer be read (${errorMessage(e)})`, e);
-      }
-      if (userImageChecksum(bytes) !== sums[index]) {
-        fail(index, `changed: its ${bytes.length} bytes differ from those decoded by the validation pass`);
-      }
-      let img: DecodedImage;
-      try {
-        img = decodeImage(bytes, reader.source(index));
-      } catch (e) {
-        return fail(index, `can no longer be decoded (${errorMessage(e)})`, e);
-      }
-      preprocessInto(img, out, offset, size, channels, false);
-    },
-  };
 }
 
 /** Target of one identity while decoding. */

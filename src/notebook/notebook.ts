@@ -10,12 +10,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createRequire } from 'module';
 import { PNG } from 'pngjs';
-import { PlotFigure, RenderPlotOptions, renderPlotPng, savePlotHtml } from './plot';
-import { MimeBundle, PlotlyLoaderMode, plotlyMimeBundle } from './plotly-output';
-import { TableData, DataFrameLike, TableFormatOptions, tableToHtml } from './table';
+import { PlotFigure, RenderPlotOptions, renderPlotPng, savePlotHtml } from '../report/plot';
+import { MimeBundle, PlotlyLoaderMode, plotlyMimeBundle } from '../report/plotly-output';
+import { TableData, DataFrameLike, TableFormatOptions, tableToHtml } from '../report/table';
 import { Trainer } from '../train/trainer';
-import { cachedResult } from '../train/cache';
-import type { RunResult, TrainerOptions } from '../train/trainer';
+import { cachedResult } from '../experiments/cache';
+import type { RunResult, TrainerOptions } from '../train';
 
 /** The subset of tslab's `Display` used here. */
 export interface NotebookDisplay {

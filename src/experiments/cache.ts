@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { configHash, resolveTrainConfig } from '../config';
-import type { RunResult } from './trainer';
+import type { RunResult } from '../train';
 
 /**
  * The finished result in `dir/result.json` when it exists, parses and was produced by the same resolved config

@@ -10,14 +10,17 @@
  * Layout: images are identity-major (all images of identity 0, then identity 1, ...); train labels are
  * 0..trainIdentities-1, test labels 0..testIdentities-1.
  */
-import { Rng } from '../util/rng';
-import { registerDataset } from './registry';
-import { checkHeldOutOption, defaultHeldOutPerIdentity, makeHeldOutSet, makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from './splits';
-import type { FaceBenchmark, ImageSet } from './types';
+import { Rng } from '../../util/rng';
+import { registerDataset } from '../registry';
+import { checkHeldOutOption, defaultHeldOutPerIdentity, makeHeldOutSet, makeIdentificationSplit, makeVerificationPairs, minIdentitiesPerFold } from '../splits';
+import type { FaceBenchmark, ImageSet } from '../types';
 import {
-  DEFAULT_NUISANCE_PARAMS, effectiveNuisance, renderInto, sampleIdentity, sampleNuisance,
+  DEFAULT_NUISANCE_PARAMS, effectiveNuisance, sampleIdentity, sampleNuisance,
   type NuisanceParams, type SynthIdentity,
-} from './synthfaces-render';
+} from './identity';
+import { renderInto } from './render';
+import { channelsOpt, checkOptionNames, fmt, intOpt, numOpt } from '../options';
+import { DatasetError } from '../errors';
 
 export const DEFAULT_TRAIN_IDENTITIES = 500;
 export const DEFAULT_TEST_IDENTITIES = 300;
@@ -77,45 +80,22 @@ const OPTION_NAMES: readonly (keyof SynthFacesOptions)[] = [
   'nuisance', 'nuisanceParams', 'unknownFraction', 'pairsPerFold', 'folds', 'heldOutPerIdentity',
 ];
 
-function fmt(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : String(v);
-}
-
-function intOpt(o: Record<string, unknown>, name: string, def: number, min: number): number {
-  const v = o[name];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer >= ${min}, got ${fmt(v)}`);
-  return v;
-}
-
-function numOpt(o: Record<string, unknown>, name: string, def: number, ok: (x: number) => boolean, allowed: string): number {
-  const v = o[name];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new Error(`${name} must be ${allowed}, got ${fmt(v)}`);
-  return v;
-}
-
 /**
  * Validate and complete options; messages name the field, the value and what is allowed. Unless
  * `checkProtocols` is false, also checks that the test set can hold the requested identity-disjoint pairs
  * (stating the minimum testIdentities if not) and leaves at least one known identity.
  */
 export function resolveSynthFacesOptions(opts: SynthFacesOptions | Record<string, unknown> = {}, checkProtocols = true): ResolvedSynthFacesOptions {
-  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new Error(`synthfaces options must be an object, got ${fmt(opts)}`);
-  const o = opts as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (!(OPTION_NAMES as readonly string[]).includes(k)) throw new Error(`unknown synthfaces option '${k}'; allowed: ${OPTION_NAMES.join(', ')}`);
-  }
-  const channels = o.channels === undefined ? DEFAULT_CHANNELS : o.channels;
-  if (channels !== 1 && channels !== 3) throw new Error(`channels must be 1 or 3, got ${fmt(channels)}`);
+  const o = checkOptionNames('synthfaces', opts, OPTION_NAMES);
+  const channels = channelsOpt(o, DEFAULT_CHANNELS);
   const np = o.nuisanceParams ?? {};
-  if (np === null || typeof np !== 'object' || Array.isArray(np)) throw new Error(`nuisanceParams must be an object, got ${fmt(np)}`);
+  if (np === null || typeof np !== 'object' || Array.isArray(np)) throw new DatasetError(`nuisanceParams must be an object, got ${fmt(np)}`);
   const nuisanceParams: Partial<NuisanceParams> = {};
   for (const [k, v] of Object.entries(np)) {
     if (!(k in DEFAULT_NUISANCE_PARAMS)) {
-      throw new Error(`unknown nuisanceParams field '${k}'; allowed: ${Object.keys(DEFAULT_NUISANCE_PARAMS).join(', ')}`);
+      throw new DatasetError(`unknown nuisanceParams field '${k}'; allowed: ${Object.keys(DEFAULT_NUISANCE_PARAMS).join(', ')}`);
     }
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`nuisanceParams.${k} must be a finite number >= 0, got ${fmt(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new DatasetError(`nuisanceParams.${k} must be a finite number >= 0, got ${fmt(v)}`);
     nuisanceParams[k as keyof NuisanceParams] = v;
   }
   const r: ResolvedSynthFacesOptions = {
@@ -135,16 +115,16 @@ export function resolveSynthFacesOptions(opts: SynthFacesOptions | Record<string
   };
   r.heldOutPerIdentity = intOpt(o, 'heldOutPerIdentity', defaultHeldOutPerIdentity(r.trainIdentities, r.folds), 0);
   checkHeldOutOption(r);
-  if (r.resolution > 1024) throw new Error(`resolution must be an integer >= 16 and <= 1024, got ${r.resolution}`);
+  if (r.resolution > 1024) throw new DatasetError(`resolution must be an integer >= 16 and <= 1024, got ${r.resolution}`);
   if (!checkProtocols) return r;
   const perFold = minIdentitiesPerFold(r.pairsPerFold, r.testImagesPerIdentity);
   const minTest = perFold * r.folds;
   if (r.testIdentities < minTest) {
-    throw new Error(`testIdentities=${r.testIdentities} is too small for ${r.folds} identity-disjoint folds x ${r.pairsPerFold} same + ` +
+    throw new DatasetError(`testIdentities=${r.testIdentities} is too small for ${r.folds} identity-disjoint folds x ${r.pairsPerFold} same + ` +
       `${r.pairsPerFold} different pairs with testImagesPerIdentity=${r.testImagesPerIdentity}: need testIdentities >= ${minTest}`);
   }
   if (r.testIdentities - Math.round(r.unknownFraction * r.testIdentities) < 1) {
-    throw new Error(`unknownFraction=${r.unknownFraction} leaves no known test identity for the gallery`);
+    throw new DatasetError(`unknownFraction=${r.unknownFraction} leaves no known test identity for the gallery`);
   }
   return r;
 }
@@ -224,7 +204,7 @@ export function createSynthFaces(opts: SynthFacesOptions | Record<string, unknow
 }
 
 /** Human-readable description of the benchmark and its options. */
-export function describe(): string {
+export function describeSynthFaces(): string {
   return [
     'synthfaces: procedural face images, deterministic from a seed (pure TypeScript renderer).',
     '  identity: face outline (axes, forehead/jaw taper), eyes (size, spacing, height, tilt, iris colour), brows (length,',
@@ -248,6 +228,3 @@ registerDataset('synthfaces', {
   },
   create: (opts) => createSynthFaces(opts ?? {}),
 });
-
-/** Alias of `describe` that cannot be confused with mocha's global `describe` in re-exports. */
-export const describeSynthFaces = describe;
