@@ -2,12 +2,13 @@
  * The fixed bench model of issue 5, built from the library's ops (so its speed tracks theirs):
  * input 64x64x1, conv3x3 (no bias) + BN + PReLU blocks 32 s1, max-pool 2, 64 s1, depthwise 3x3 s2 (+ BN + PReLU),
  * 128 s1, 128 s2, 256 s2, flatten, dropout 0.2, dense 128 (no bias), BN1d, ArcFace (s 64, m 0.5) over 500
- * classes, SGD momentum 0.9 (weight decay 5e-4, backbone clip 5: the library defaults).
+ * classes, SGD momentum 0.9 (weight decay 5e-4, backbone clip 5: the library defaults). BN + PReLU is the library's
+ * `batchNormPrelu` (= `prelu(batchNorm(...))`; one fused kernel each way with the native kernels).
  * bench/torch_bench.py builds the same network in PyTorch.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from '../src/models/params';
-import { BatchNormParams, batchNorm, conv2d, createBatchNorm, createPrelu, dense, dropout, prelu } from '../src/models/ops';
+import { BatchNormParams, batchNorm, batchNormPrelu, conv2d, createBatchNorm, createPrelu, dense, dropout } from '../src/models/ops';
 import { createHead } from '../src/heads';
 import type { MarginHead } from '../src/heads';
 import { Sgd } from '../src/train/sgd';
@@ -82,7 +83,7 @@ export class BenchModel {
     let h = x;
     this.blocks.forEach((b, i) => {
       const z = b.kind === 'conv' ? conv2d(h, b.w, b.stride) : tf.depthwiseConv2d(h, b.w as tf.Tensor4D, b.stride, 1);
-      h = prelu(batchNorm(z, b.bn, { training: true }), b.alpha);
+      h = batchNormPrelu(z, b.bn, b.alpha, { training: true });
       if (i === 0) h = tf.maxPool(h, 2, 2, 'valid');
     });
     const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;

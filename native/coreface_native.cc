@@ -11,6 +11,9 @@
 #include <node_api.h>
 #include <cblas.h>
 #include <omp.h>
+#ifdef COREFACE_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -18,8 +21,12 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
+
+#define NOINLINE __attribute__((noinline))
 
 namespace {
 
@@ -102,16 +109,17 @@ bool GetArgs(napi_env env, napi_callback_info info, size_t n, napi_value* argv) 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Convolution geometry: [N, H, W, C] input, [KH, KW, C, CO] filter (or [KH, KW, C, mult] depthwise),
-// [N, OH, OW, CO] output; strides SH, SW; dilations DH, DW; zero padding PT (top) and PL (left).
+// [N, OH, OW, CO] output; strides SH, SW; dilations DH, DW; zero padding PT (top), PL (left), PB (bottom) and
+// PR (right; tfjs's padInfo, negative-free: rows no window reaches are simply not read).
 struct Conv {
-  int64_t n, h, w, c, oh, ow, co, kh, kw, sh, sw, dh, dw, pt, pl;
-  static constexpr size_t kParams = 15;
+  int64_t n, h, w, c, oh, ow, co, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+  static constexpr size_t kParams = 17;
   explicit Conv(const std::vector<int64_t>& p)
       : n(p[0]), h(p[1]), w(p[2]), c(p[3]), oh(p[4]), ow(p[5]), co(p[6]), kh(p[7]), kw(p[8]), sh(p[9]),
-        sw(p[10]), dh(p[11]), dw(p[12]), pt(p[13]), pl(p[14]) {}
+        sw(p[10]), dh(p[11]), dw(p[12]), pt(p[13]), pl(p[14]), pb(p[15]), pr(p[16]) {}
   bool Valid() const {
     return n > 0 && h > 0 && w > 0 && c > 0 && oh > 0 && ow > 0 && co > 0 && kh > 0 && kw > 0 && sh > 0 && sw > 0 &&
-           dh > 0 && dw > 0 && pt >= 0 && pl >= 0;
+           dh > 0 && dw > 0 && pt >= 0 && pl >= 0 && pb >= 0 && pr >= 0;
   }
   int64_t K() const { return kh * kw * c; }
   int64_t InSize() const { return n * h * w * c; }
@@ -127,6 +135,157 @@ bool GetConv(napi_env env, napi_value v, Conv* out) {
   if (!GetI32(env, v, "params", &p, Conv::kParams)) return false;
   *out = Conv(p);
   return !ThrowIf(env, !out->Valid(), "invalid convolution geometry");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// oneDNN convolutions (built with -DCOREFACE_DNNL and -ldnnl when Debian's libdnnl-dev is installed; native/build.js
+// decides). Forward, backward-data and backward-weights of regular and depthwise convolutions on the tensors as
+// they lie on the wasm heap: activations NHWC, filters in tfjs's [KH, KW, C, CO] (hwio, or hwigo for depthwise).
+// Each primitive is created once per geometry and thread count (JIT code and blocking depend on both) and kept;
+// filters are reordered into the layout the primitive prefers (a small copy). A geometry oneDNN has no
+// implementation for returns false and runs as im2col + BLAS instead.
+enum ConvEngine { kEngineBlas = 0, kEngineDnnl = 1 };
+#ifdef COREFACE_DNNL
+constexpr bool kHaveDnnl = true;
+int gConvEngine = kEngineDnnl;
+#else
+constexpr bool kHaveDnnl = false;
+int gConvEngine = kEngineBlas;
+#endif
+
+#ifdef COREFACE_DNNL
+namespace dn {
+using dnnl::memory;
+using Tag = memory::format_tag;
+constexpr auto kF32 = memory::data_type::f32;
+
+dnnl::engine& Engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+dnnl::stream& Stream() {
+  static dnnl::stream s(Engine());
+  return s;
+}
+
+enum Op { kFwd = 0, kBwdData = 1, kBwdWeights = 2 };
+
+// One convolution geometry's primitives, created on first use.
+struct Plan {
+  memory::desc src, dst, wUser;
+  memory::dims strides, dilates, padL, padR;
+  dnnl::convolution_forward::primitive_desc fwdPd;
+  std::unique_ptr<dnnl::primitive> prim[3];
+  memory::desc wPrim[3];                 // the filter layout each primitive wants
+  std::unique_ptr<memory> wBuf[3];       // filter in that layout, when it differs from the user's
+  std::unique_ptr<dnnl::reorder> wReorder[3];
+  bool failed[3] = {false, false, false};
+};
+
+using Key = std::array<int64_t, Conv::kParams + 2>;
+std::map<Key, std::unique_ptr<Plan>>& Plans() {
+  static std::map<Key, std::unique_ptr<Plan>> plans;
+  return plans;
+}
+
+Plan* GetPlan(const Conv& g, bool depthwise) {
+  Key key{g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.pb, g.pr, depthwise ? 1 : 0, gThreads};
+  auto& plans = Plans();
+  auto it = plans.find(key);
+  if (it != plans.end()) return it->second.get();
+  auto plan = std::make_unique<Plan>();
+  Plan& p = *plan;
+  p.src = memory::desc({g.n, g.c, g.h, g.w}, kF32, Tag::nhwc);
+  p.dst = memory::desc({g.n, g.co, g.oh, g.ow}, kF32, Tag::nhwc);
+  p.wUser = depthwise ? memory::desc({g.c, g.co / g.c, 1, g.kh, g.kw}, kF32, Tag::hwigo)
+                      : memory::desc({g.co, g.c, g.kh, g.kw}, kF32, Tag::hwio);
+  p.strides = {g.sh, g.sw};
+  p.dilates = {g.dh - 1, g.dw - 1};
+  p.padL = {g.pt, g.pl};
+  p.padR = {g.pb, g.pr};
+  const memory::desc wAny(p.wUser.dims(), kF32, Tag::any);
+  dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, p.src, wAny, p.dst,
+                                     p.strides, p.dilates, p.padL, p.padR);
+  p.fwdPd = dnnl::convolution_forward::primitive_desc(fd, Engine());
+  Plan* raw = plan.get();
+  plans.emplace(key, std::move(plan));
+  return raw;
+}
+
+// Creates primitive `op` of the plan (once).
+void Ensure(Plan& p, Op op) {
+  if (p.prim[op]) return;
+  const memory::desc wAny(p.wUser.dims(), kF32, Tag::any);
+  if (op == kFwd) {
+    p.prim[op] = std::make_unique<dnnl::convolution_forward>(p.fwdPd);
+    p.wPrim[op] = p.fwdPd.weights_desc();
+  } else if (op == kBwdData) {
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, p.src, wAny, p.dst, p.strides, p.dilates, p.padL, p.padR);
+    dnnl::convolution_backward_data::primitive_desc pd(d, Engine(), p.fwdPd);
+    p.prim[op] = std::make_unique<dnnl::convolution_backward_data>(pd);
+    p.wPrim[op] = pd.weights_desc();
+  } else {
+    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, p.src, wAny, p.dst, p.strides, p.dilates, p.padL, p.padR);
+    dnnl::convolution_backward_weights::primitive_desc pd(d, Engine(), p.fwdPd);
+    p.prim[op] = std::make_unique<dnnl::convolution_backward_weights>(pd);
+    p.wPrim[op] = pd.diff_weights_desc();
+  }
+  if (p.wPrim[op] != p.wUser) {
+    p.wBuf[op] = std::make_unique<memory>(p.wPrim[op], Engine());
+    p.wReorder[op] = op == kBwdWeights ? std::make_unique<dnnl::reorder>(*p.wBuf[op], memory(p.wUser, Engine(), DNNL_MEMORY_NONE))
+                                       : std::make_unique<dnnl::reorder>(memory(p.wUser, Engine(), DNNL_MEMORY_NONE), *p.wBuf[op]);
+  }
+}
+
+// Runs `op` of a convolution: kFwd (a = x, b = filter, out = y), kBwdData (a = dy, b = filter, out = dx),
+// kBwdWeights (a = x, b = dy, out = dfilter). False when oneDNN cannot run this geometry.
+bool Run(const Conv& g, bool depthwise, Op op, float* a, float* b, float* out) {
+  Plan* p = nullptr;
+  try {
+    p = GetPlan(g, depthwise);
+    if (p->failed[op]) return false;
+    Ensure(*p, op);
+  } catch (const dnnl::error&) {
+    if (p) p->failed[op] = true;
+    return false;
+  }
+  dnnl::stream& s = Stream();
+  const dnnl::engine& e = Engine();
+  const bool reorderW = p->wBuf[op] != nullptr;
+  if (op == kFwd || op == kBwdData) {
+    memory w(p->wUser, e, b);
+    if (reorderW) p->wReorder[op]->execute(s, w, *p->wBuf[op]);
+    const memory& wp = reorderW ? *p->wBuf[op] : w;
+    if (op == kFwd) {
+      p->prim[op]->execute(s, {{DNNL_ARG_SRC, memory(p->src, e, a)}, {DNNL_ARG_WEIGHTS, wp}, {DNNL_ARG_DST, memory(p->dst, e, out)}});
+    } else {
+      p->prim[op]->execute(s, {{DNNL_ARG_DIFF_DST, memory(p->dst, e, a)}, {DNNL_ARG_WEIGHTS, wp}, {DNNL_ARG_DIFF_SRC, memory(p->src, e, out)}});
+    }
+  } else {
+    memory dw(p->wUser, e, out);
+    const memory& dwp = reorderW ? *p->wBuf[op] : dw;
+    p->prim[op]->execute(s, {{DNNL_ARG_SRC, memory(p->src, e, a)}, {DNNL_ARG_DIFF_DST, memory(p->dst, e, b)}, {DNNL_ARG_DIFF_WEIGHTS, dwp}});
+    if (reorderW) p->wReorder[op]->execute(s, *p->wBuf[op], dw);
+  }
+  s.wait();
+  return true;
+}
+}  // namespace dn
+#endif
+
+// Convolution calls (forward or gradient, regular or depthwise) run by each engine since the addon loaded.
+int64_t gConvCalls[2] = {0, 0};
+
+// True when the convolution ran on oneDNN (engine selected and the geometry supported); counts the call.
+bool DnnlConv(const Conv& g, bool depthwise, int op, float* a, float* b, float* out) {
+  bool ran = false;
+#ifdef COREFACE_DNNL
+  if (gConvEngine == kEngineDnnl) ran = dn::Run(g, depthwise, static_cast<dn::Op>(op), a, b, out);
+#else
+  (void)g, (void)depthwise, (void)op, (void)a, (void)b, (void)out;
+#endif
+  ++gConvCalls[ran ? kEngineDnnl : kEngineBlas];
+  return ran;
 }
 
 // col[(b*OH + oy)*OW + ox, (ky*KW + kx)*C + ci] = x[n0 + b, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW, ci] (0 outside).
@@ -212,6 +371,7 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
   if (!ConvArgs(env, info, "x", "filter", &x, &w, &y, &g, [](const Conv& c) { return Sizes3{c.InSize(), c.K() * c.co, c.OutSize()}; })) {
     return nullptr;
   }
+  if (DnnlConv(g, false, 0, x.data, w.data, y.data)) return nullptr;
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
   if (g.Pointwise()) {
@@ -237,6 +397,7 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
   if (!ConvArgs(env, info, "dy", "filter", &dy, &w, &dx, &g, [](const Conv& c) { return Sizes3{c.OutSize(), c.K() * c.co, c.InSize()}; })) {
     return nullptr;
   }
+  if (DnnlConv(g, false, 1, dy.data, w.data, dx.data)) return nullptr;
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
   if (g.Pointwise()) {
@@ -263,6 +424,7 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
   if (!ConvArgs(env, info, "x", "dy", &x, &dy, &dw, &g, [](const Conv& c) { return Sizes3{c.InSize(), c.OutSize(), c.K() * c.co}; })) {
     return nullptr;
   }
+  if (DnnlConv(g, false, 2, x.data, dy.data, dw.data)) return nullptr;
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
   if (g.Pointwise()) {
@@ -329,6 +491,7 @@ napi_value DepthwiseKernel(napi_env env, napi_callback_info info) {
       !DepthwiseGeometry(env, g)) {
     return nullptr;
   }
+  if (DnnlConv(g, true, static_cast<int>(kKind), a.data, b.data, out.data)) return nullptr;
   const int64_t outSize = sizes(g)[2];
   const int64_t m = g.co / g.c;
   const int64_t co = g.co;
@@ -428,22 +591,6 @@ struct ColumnSums {
   }
 };
 
-// Column sums of rows [0, n) computed in parallel ranges: add(r, part) adds row r into part; returns the totals
-// (the parts' double totals added in part order).
-template <class AddRow>
-std::vector<double> ParallelColumnSums(int64_t n, int64_t cols, AddRow&& add) {
-  std::vector<ColumnSums> parts(std::max(1, gThreads), ColumnSums(cols));
-  const int used = ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int k) {
-    for (int64_t r = r0; r < r1; ++r) add(r, parts[k].Row());
-    parts[k].Flush();
-  });
-  std::vector<double> total(cols, 0.0);
-  for (int k = 0; k < used; ++k) {
-    for (int64_t j = 0; j < cols; ++j) total[j] += parts[k].total[j];
-  }
-  return total;
-}
-
 // sumMiddle(x, out, [outer, reduce, inner]): out[o, i] = sum_r x[o, r, i] (a reduction over a contiguous block
 // of axes). Accumulates in double per output element, in index order, so the result does not depend on threads.
 napi_value SumMiddle(napi_env env, napi_callback_info info) {
@@ -505,48 +652,182 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
 
 
 // ---------------------------------------------------------------------------------------------------------------
-// Fused batch norm (training mode) and PReLU gradient over a [rows, channels] matrix (the channel axis last).
-// Sums: float partials over blocks of rows, double totals, combined in a fixed order (see ParallelColumnSums).
+// Batch norm over a [rows, channels] matrix (the channel axis last), optionally followed by PReLU, fused: training
+// forward, its gradient (which recomputes the batch-norm output from x instead of storing it), inference (running
+// statistics), and the PReLU gradient alone. Memory-bound loops: every pass over the data is one read of each input
+// and one write; the per-channel loops are written so the compiler vectorises them (no conditional loads).
 
-// batchNormForward(x, gamma|empty, beta, y, mean, variance, rstd, [rows, channels], eps):
-// mean and biased variance per channel, rstd = 1/sqrt(variance + eps), y = (x - mean) * rstd * gamma + beta.
+// Column sums of `width` accumulators over rows [0, n): block(r0, r1, acc) adds rows [r0, r1) (at most kBlock)
+// into the float accumulators acc[0, width); after each block they are added to double totals. Parallel over
+// fixed row ranges (ParallelRanges), the ranges' totals added in range order: deterministic per thread count.
+constexpr int64_t kSumBlock = 64;
+template <class Block>
+std::vector<double> ColumnReduce(int64_t n, int64_t width, Block&& block) {
+  std::vector<double> totals(static_cast<size_t>(std::max(1, gThreads)) * width, 0.0);
+  const int used = ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int k) {
+    std::vector<float> acc(width);
+    double* tot = totals.data() + k * width;
+    for (int64_t b0 = r0; b0 < r1; b0 += kSumBlock) {
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      block(b0, std::min(r1, b0 + kSumBlock), acc.data());
+      for (int64_t j = 0; j < width; ++j) tot[j] += acc[j];
+    }
+  });
+  std::vector<double> out(totals.begin(), totals.begin() + width);
+  for (int k = 1; k < used; ++k) {
+    for (int64_t j = 0; j < width; ++j) out[j] += totals[k * width + j];
+  }
+  return out;
+}
+
+// y = x * scale + shift per channel, then PReLU with slope alpha (when given): y > 0 ? y : alpha * y.
+NOINLINE void AffineRow(const float* __restrict x, const float* __restrict scale, const float* __restrict shift,
+                      const float* __restrict alpha, float* __restrict y, int64_t c) {
+  if (alpha) {
+    for (int64_t j = 0; j < c; ++j) {
+      const float v = x[j] * scale[j] + shift[j];
+      const float a = alpha[j];
+      y[j] = v > 0.0f ? v : v * a;
+    }
+  } else {
+    for (int64_t j = 0; j < c; ++j) y[j] = x[j] * scale[j] + shift[j];
+  }
+}
+
+void AffineRows(const float* x, const float* scale, const float* shift, const float* alpha, float* y, int64_t n, int64_t c) {
+  ParallelRanges(n, 256, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) AffineRow(x + r * c, scale, shift, alpha, y + r * c, c);
+  });
+}
+
+// Row kernels of the batch-norm and PReLU passes: restrict-qualified and not inlined, so that they vectorise (inlined
+// into the passes' lambdas GCC lost the restrict qualifiers and kept them scalar, 10x slower). acc += x.
+NOINLINE void AddRow(const float* __restrict x, float* __restrict acc, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) acc[j] += x[j];
+}
+
+// acc += (x - mean)^2
+NOINLINE void AddSquaredDeviationRow(const float* __restrict x, const float* __restrict mean, float* __restrict acc, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const float d = x[j] - mean[j];
+    acc[j] += d * d;
+  }
+}
+
+// Batch-norm gradient sums: sg += dy, sgx += dy * (x - mean).
+NOINLINE void BnGradSumsRow(const float* __restrict dy, const float* __restrict x, const float* __restrict mean, float* __restrict sg,
+                          float* __restrict sgx, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    sg[j] += dy[j];
+    sgx[j] += dy[j] * (x[j] - mean[j]);
+  }
+}
+
+// The same behind PReLU: z = x * scale + shift, g = z > 0 ? dy : dy * alpha; sg += g, sgx += g * (x - mean),
+// sneg += dy * min(z, 0).
+NOINLINE void BnPreluGradSumsRow(const float* __restrict dy, const float* __restrict x, const float* __restrict scale,
+                               const float* __restrict shift, const float* __restrict alpha, const float* __restrict mean,
+                               float* __restrict sg, float* __restrict sgx, float* __restrict sneg, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const float z = x[j] * scale[j] + shift[j];
+    const float d = dy[j];
+    const float a = alpha[j];
+    const bool pos = z > 0.0f;
+    const float g = pos ? d : d * a;
+    sg[j] += g;
+    sgx[j] += g * (x[j] - mean[j]);
+    sneg[j] += pos ? 0.0f : d * z;
+  }
+}
+
+// dx = a * dy + cx * (x - mean) + c0
+NOINLINE void BnGradRow(const float* __restrict dy, const float* __restrict x, const float* __restrict mean, const float* __restrict a,
+                      const float* __restrict cx, const float* __restrict c0, float* __restrict dx, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) dx[j] = a[j] * dy[j] + cx[j] * (x[j] - mean[j]) + c0[j];
+}
+
+// The same behind PReLU (g as in BnPreluGradSumsRow instead of dy).
+NOINLINE void BnPreluGradRow(const float* __restrict dy, const float* __restrict x, const float* __restrict scale,
+                           const float* __restrict shift, const float* __restrict alpha, const float* __restrict mean,
+                           const float* __restrict a, const float* __restrict cx, const float* __restrict c0, float* __restrict dx,
+                           int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const float z = x[j] * scale[j] + shift[j];
+    const float d = dy[j];
+    const float al = alpha[j];
+    const float g = z > 0.0f ? d : d * al;
+    dx[j] = a[j] * g + cx[j] * (x[j] - mean[j]) + c0[j];
+  }
+}
+
+// PReLU gradient: dx = x > 0 ? dy : dy * alpha, acc += dy * min(x, 0).
+NOINLINE void PreluGradRow(const float* __restrict dy, const float* __restrict x, const float* __restrict alpha, float* __restrict dx,
+                         float* __restrict acc, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const float v = x[j];
+    const float d = dy[j];
+    const float a = alpha[j];
+    dx[j] = v > 0.0f ? d : d * a;
+    acc[j] += v > 0.0f ? 0.0f : d * v;
+  }
+}
+
+// Shape [rows, channels] and the optional per-channel arrays (empty Float32Array = absent) of the batch-norm kernels.
+struct ChannelArgs {
+  int64_t n = 0, c = 0;
+  bool Get(napi_env env, napi_value v, const char* what) {
+    std::vector<int64_t> p;
+    if (!GetI32(env, v, "params", &p, 2)) return false;
+    n = p[0];
+    c = p[1];
+    return !ThrowIf(env, n < 1 || c < 1, std::string(what) + ": invalid sizes");
+  }
+  // a must hold rows x channels values.
+  bool Full(napi_env env, const Arr& a, const char* name) const { return Need(env, a, n * c, name); }
+  // a must hold one value per channel, or be empty when optional.
+  bool PerChannel(napi_env env, const Arr& a, const char* name, bool optional = false) const {
+    return (optional && a.length == 0) || Need(env, a, c, name);
+  }
+};
+
+const float* OrNull(const Arr& a) { return a.length > 0 ? a.data : nullptr; }
+
+// batchNormForward(x, gamma|empty, beta, alpha|empty, y, mean, variance, rstd, [rows, channels], eps):
+// mean and biased variance per channel (two passes: the second sums squared deviations from the first's mean),
+// rstd = 1/sqrt(variance + eps), y = (x - mean) * rstd * gamma + beta, then PReLU(alpha) when alpha is given.
 napi_value BatchNormForward(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  if (!GetArgs(env, info, 9, argv)) return nullptr;
-  Arr x, gamma, beta, y, mean, var, rstd;
-  std::vector<int64_t> p;
+  napi_value argv[10];
+  if (!GetArgs(env, info, 10, argv)) return nullptr;
+  Arr x, gamma, beta, alpha, y, mean, var, rstd;
+  ChannelArgs g;
   double eps = 0;
   if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "gamma", &gamma) || !GetF32(env, argv[2], "beta", &beta) ||
-      !GetF32(env, argv[3], "y", &y) || !GetF32(env, argv[4], "mean", &mean) || !GetF32(env, argv[5], "variance", &var) ||
-      !GetF32(env, argv[6], "rstd", &rstd) || !GetI32(env, argv[7], "params", &p, 2)) {
+      !GetF32(env, argv[3], "alpha", &alpha) || !GetF32(env, argv[4], "y", &y) || !GetF32(env, argv[5], "mean", &mean) ||
+      !GetF32(env, argv[6], "variance", &var) || !GetF32(env, argv[7], "rstd", &rstd) || !g.Get(env, argv[8], "batchNorm")) {
     return nullptr;
   }
-  if (napi_get_value_double(env, argv[8], &eps) != napi_ok || !(eps >= 0)) {
+  if (napi_get_value_double(env, argv[9], &eps) != napi_ok || !(eps >= 0)) {
     ThrowIf(env, true, "eps must be a non-negative number");
     return nullptr;
   }
-  const int64_t n = p[0], c = p[1];
-  if (ThrowIf(env, n < 1 || c < 1, "batchNorm: invalid sizes")) return nullptr;
-  const bool hasGamma = gamma.length > 0;
-  if (!Need(env, x, n * c, "x") || !Need(env, y, n * c, "y") || !Need(env, beta, c, "beta") || !Need(env, mean, c, "mean") ||
-      !Need(env, var, c, "variance") || !Need(env, rstd, c, "rstd") || (hasGamma && !Need(env, gamma, c, "gamma"))) {
+  if (!g.Full(env, x, "x") || !g.Full(env, y, "y") || !g.PerChannel(env, beta, "beta") || !g.PerChannel(env, mean, "mean") ||
+      !g.PerChannel(env, var, "variance") || !g.PerChannel(env, rstd, "rstd") || !g.PerChannel(env, gamma, "gamma", true) ||
+      !g.PerChannel(env, alpha, "alpha", true)) {
     return nullptr;
   }
-  std::vector<double> s1 = ParallelColumnSums(n, c, [&](int64_t r, float* part) {
-    const float* row = x.data + r * c;
-    for (int64_t j = 0; j < c; ++j) part[j] += row[j];
+  const int64_t n = g.n, c = g.c;
+  const float* xd = x.data;
+  std::vector<double> s1 = ColumnReduce(n, c, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t r = r0; r < r1; ++r) AddRow(xd + r * c, acc, c);
   });
   std::vector<float> m1(c);
   for (int64_t j = 0; j < c; ++j) {
     s1[j] /= static_cast<double>(n);
     m1[j] = static_cast<float>(s1[j]);
   }
-  const std::vector<double> s2 = ParallelColumnSums(n, c, [&](int64_t r, float* part) {
-    const float* row = x.data + r * c;
-    for (int64_t j = 0; j < c; ++j) {
-      const float d = row[j] - m1[j];
-      part[j] += d * d;
-    }
+  const float* mp = m1.data();
+  const std::vector<double> s2 = ColumnReduce(n, c, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t r = r0; r < r1; ++r) AddSquaredDeviationRow(xd + r * c, mp, acc, c);
   });
   std::vector<float> scale(c), shift(c);
   for (int64_t j = 0; j < c; ++j) {
@@ -555,74 +836,113 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
     mean.data[j] = static_cast<float>(s1[j]);
     var.data[j] = static_cast<float>(v);
     rstd.data[j] = static_cast<float>(rs);
-    const double a = rs * (hasGamma ? gamma.data[j] : 1.0f);
+    const double a = rs * (gamma.length ? gamma.data[j] : 1.0f);
     scale[j] = static_cast<float>(a);
     shift[j] = static_cast<float>(beta.data[j] - s1[j] * a);
   }
-  ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int) {
+  AffineRows(xd, scale.data(), shift.data(), OrNull(alpha), y.data, n, c);
+  return nullptr;
+}
+
+// batchNormBackward(dy, x, mean, rstd, gamma|empty, beta, alpha|empty, dx, dgamma, dbeta, dalpha|empty, [rows, c]):
+// the gradient of batchNormForward. With alpha, dy is the gradient of the PReLU output: the batch-norm output
+// z = (x - mean) * rstd * gamma + beta is recomputed, g = dy * (z > 0 ? 1 : alpha), dalpha = sum dy * min(z, 0);
+// without alpha, g = dy. Then xhat = (x - mean) * rstd, dbeta = sum g, dgamma = sum g * xhat,
+// dx = gamma * rstd * (g - dbeta / n - xhat * dgamma / n). Two passes: sums, then dx.
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  if (!GetArgs(env, info, 12, argv)) return nullptr;
+  Arr dy, x, mean, rstd, gamma, beta, alpha, dx, dgamma, dbeta, dalpha;
+  ChannelArgs g;
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "mean", &mean) ||
+      !GetF32(env, argv[3], "rstd", &rstd) || !GetF32(env, argv[4], "gamma", &gamma) || !GetF32(env, argv[5], "beta", &beta) ||
+      !GetF32(env, argv[6], "alpha", &alpha) || !GetF32(env, argv[7], "dx", &dx) || !GetF32(env, argv[8], "dgamma", &dgamma) ||
+      !GetF32(env, argv[9], "dbeta", &dbeta) || !GetF32(env, argv[10], "dalpha", &dalpha) || !g.Get(env, argv[11], "batchNorm")) {
+    return nullptr;
+  }
+  const bool prelu = alpha.length > 0;
+  if (!g.Full(env, dy, "dy") || !g.Full(env, x, "x") || !g.Full(env, dx, "dx") || !g.PerChannel(env, mean, "mean") ||
+      !g.PerChannel(env, rstd, "rstd") || !g.PerChannel(env, dgamma, "dgamma") || !g.PerChannel(env, dbeta, "dbeta") ||
+      !g.PerChannel(env, gamma, "gamma", true) || !g.PerChannel(env, beta, "beta", !prelu) || !g.PerChannel(env, alpha, "alpha", true) ||
+      !g.PerChannel(env, dalpha, "dalpha", !prelu)) {
+    return nullptr;
+  }
+  const int64_t n = g.n, c = g.c;
+  // the forward's scale and shift, to recompute the batch-norm output exactly as AffineRow did
+  std::vector<float> scale(c), shift(c);
+  for (int64_t j = 0; j < c; ++j) {
+    const double a = static_cast<double>(rstd.data[j]) * (gamma.length ? gamma.data[j] : 1.0f);
+    scale[j] = static_cast<float>(a);
+    shift[j] = prelu ? static_cast<float>(beta.data[j] - static_cast<double>(mean.data[j]) * a) : 0.0f;
+  }
+  const float *dyd = dy.data, *xd = x.data, *md = mean.data, *sc = scale.data(), *sh = shift.data(), *al = alpha.data;
+  // columns [0, c): g; [c, 2c): g * (x - mean); [2c, 3c): dy * min(z, 0) (PReLU only)
+  const std::vector<double> sums = ColumnReduce(n, (prelu ? 3 : 2) * c, [&](int64_t r0, int64_t r1, float* acc) {
     for (int64_t r = r0; r < r1; ++r) {
-      const float* row = x.data + r * c;
-      float* out = y.data + r * c;
-      for (int64_t j = 0; j < c; ++j) out[j] = row[j] * scale[j] + shift[j];
+      if (prelu) {
+        BnPreluGradSumsRow(dyd + r * c, xd + r * c, sc, sh, al, md, acc, acc + c, acc + 2 * c, c);
+      } else {
+        BnGradSumsRow(dyd + r * c, xd + r * c, md, acc, acc + c, c);
+      }
+    }
+  });
+  std::vector<float> a(c), cx(c), c0(c);
+  for (int64_t j = 0; j < c; ++j) {
+    const double rs = rstd.data[j];
+    const double gm = gamma.length ? gamma.data[j] : 1.0;
+    const double dg = sums[c + j] * rs;  // sum g * xhat
+    dbeta.data[j] = static_cast<float>(sums[j]);
+    dgamma.data[j] = static_cast<float>(dg);
+    if (prelu) dalpha.data[j] = static_cast<float>(sums[2 * c + j]);
+    // dx = aj * g + cx * (x - mean) + c0
+    const double aj = gm * rs;
+    a[j] = static_cast<float>(aj);
+    cx[j] = static_cast<float>(-aj * rs * dg / static_cast<double>(n));
+    c0[j] = static_cast<float>(-aj * sums[j] / static_cast<double>(n));
+  }
+  const float *ap = a.data(), *cxp = cx.data(), *c0p = c0.data();
+  float* dxd = dx.data;
+  ParallelRanges(n, 256, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      if (prelu) {
+        BnPreluGradRow(dyd + r * c, xd + r * c, sc, sh, al, md, ap, cxp, c0p, dxd + r * c, c);
+      } else {
+        BnGradRow(dyd + r * c, xd + r * c, md, ap, cxp, c0p, dxd + r * c, c);
+      }
     }
   });
   return nullptr;
 }
 
-// batchNormBackward(dy, x, mean, rstd, gamma|empty, dx, dgamma, dbeta, [rows, channels]):
-// xhat = (x - mean) * rstd, dbeta = sum dy, dgamma = sum dy * xhat,
-// dx = gamma * rstd * (dy - dbeta / n - xhat * dgamma / n).
-napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+// channelAffine(x, mean, variance, gamma|empty, beta, alpha|empty, y, [rows, channels], eps): inference-mode batch
+// norm with running statistics, y = (x - mean) / sqrt(variance + eps) * gamma + beta (scale and shift computed in
+// double), then PReLU(alpha) when given.
+napi_value ChannelAffine(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   if (!GetArgs(env, info, 9, argv)) return nullptr;
-  Arr dy, x, mean, rstd, gamma, dx, dgamma, dbeta;
-  std::vector<int64_t> p;
-  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "mean", &mean) ||
-      !GetF32(env, argv[3], "rstd", &rstd) || !GetF32(env, argv[4], "gamma", &gamma) || !GetF32(env, argv[5], "dx", &dx) ||
-      !GetF32(env, argv[6], "dgamma", &dgamma) || !GetF32(env, argv[7], "dbeta", &dbeta) ||
-      !GetI32(env, argv[8], "params", &p, 2)) {
+  Arr x, mean, var, gamma, beta, alpha, y;
+  ChannelArgs g;
+  double eps = 0;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "mean", &mean) || !GetF32(env, argv[2], "variance", &var) ||
+      !GetF32(env, argv[3], "gamma", &gamma) || !GetF32(env, argv[4], "beta", &beta) || !GetF32(env, argv[5], "alpha", &alpha) ||
+      !GetF32(env, argv[6], "y", &y) || !g.Get(env, argv[7], "batchNorm")) {
     return nullptr;
   }
-  const int64_t n = p[0], c = p[1];
-  if (ThrowIf(env, n < 1 || c < 1, "batchNorm: invalid sizes")) return nullptr;
-  const bool hasGamma = gamma.length > 0;
-  if (!Need(env, dy, n * c, "dy") || !Need(env, x, n * c, "x") || !Need(env, dx, n * c, "dx") || !Need(env, mean, c, "mean") ||
-      !Need(env, rstd, c, "rstd") || !Need(env, dgamma, c, "dgamma") || !Need(env, dbeta, c, "dbeta") ||
-      (hasGamma && !Need(env, gamma, c, "gamma"))) {
+  if (napi_get_value_double(env, argv[8], &eps) != napi_ok || !(eps >= 0)) {
+    ThrowIf(env, true, "eps must be a non-negative number");
     return nullptr;
   }
-  // one pass for both sums: columns [0, c) hold dy, [c, 2c) hold dy * (x - mean)
-  const std::vector<double> both = ParallelColumnSums(n, 2 * c, [&](int64_t r, float* part) {
-    const float* d = dy.data + r * c;
-    const float* row = x.data + r * c;
-    for (int64_t j = 0; j < c; ++j) {
-      part[j] += d[j];
-      part[c + j] += d[j] * (row[j] - mean.data[j]);
-    }
-  });
-  const std::vector<double> sdy(both.begin(), both.begin() + c);
-  const std::vector<double> sdyx(both.begin() + c, both.end());
-  std::vector<float> a(c), cx(c), c0(c);
-  for (int64_t j = 0; j < c; ++j) {
-    const double rs = rstd.data[j];
-    const double g = hasGamma ? gamma.data[j] : 1.0;
-    const double dg = sdyx[j] * rs;  // sum dy * xhat
-    dbeta.data[j] = static_cast<float>(sdy[j]);
-    dgamma.data[j] = static_cast<float>(dg);
-    const double aj = g * rs;
-    // dx = aj * dy - aj * rs * dg / n * (x - mean) - aj * dbeta / n
-    a[j] = static_cast<float>(aj);
-    cx[j] = static_cast<float>(-aj * rs * dg / static_cast<double>(n));
-    c0[j] = static_cast<float>(-aj * sdy[j] / static_cast<double>(n) - cx[j] * static_cast<double>(mean.data[j]));
+  if (!g.Full(env, x, "x") || !g.Full(env, y, "y") || !g.PerChannel(env, mean, "mean") || !g.PerChannel(env, var, "variance") ||
+      !g.PerChannel(env, beta, "beta") || !g.PerChannel(env, gamma, "gamma", true) || !g.PerChannel(env, alpha, "alpha", true)) {
+    return nullptr;
   }
-  ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* d = dy.data + r * c;
-      const float* row = x.data + r * c;
-      float* out = dx.data + r * c;
-      for (int64_t j = 0; j < c; ++j) out[j] = a[j] * d[j] + cx[j] * row[j] + c0[j];
-    }
-  });
+  std::vector<float> scale(g.c), shift(g.c);
+  for (int64_t j = 0; j < g.c; ++j) {
+    const double a = (gamma.length ? gamma.data[j] : 1.0) / std::sqrt(static_cast<double>(var.data[j]) + eps);
+    scale[j] = static_cast<float>(a);
+    shift[j] = static_cast<float>(beta.data[j] - static_cast<double>(mean.data[j]) * a);
+  }
+  AffineRows(x.data, scale.data(), shift.data(), OrNull(alpha), y.data, g.n, g.c);
   return nullptr;
 }
 
@@ -632,28 +952,20 @@ napi_value PreluBackward(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   if (!GetArgs(env, info, 6, argv)) return nullptr;
   Arr dy, x, alpha, dx, dalpha;
-  std::vector<int64_t> p;
+  ChannelArgs g;
   if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "alpha", &alpha) ||
-      !GetF32(env, argv[3], "dx", &dx) || !GetF32(env, argv[4], "dalpha", &dalpha) || !GetI32(env, argv[5], "params", &p, 2)) {
+      !GetF32(env, argv[3], "dx", &dx) || !GetF32(env, argv[4], "dalpha", &dalpha) || !g.Get(env, argv[5], "prelu")) {
     return nullptr;
   }
-  const int64_t n = p[0], c = p[1];
-  if (ThrowIf(env, n < 1 || c < 1, "prelu: invalid sizes")) return nullptr;
-  if (!Need(env, dy, n * c, "dy") || !Need(env, x, n * c, "x") || !Need(env, dx, n * c, "dx") || !Need(env, alpha, c, "alpha") ||
-      !Need(env, dalpha, c, "dalpha")) {
+  if (!g.Full(env, dy, "dy") || !g.Full(env, x, "x") || !g.Full(env, dx, "dx") || !g.PerChannel(env, alpha, "alpha") ||
+      !g.PerChannel(env, dalpha, "dalpha")) {
     return nullptr;
   }
-  const float* al = alpha.data;
-  const std::vector<double> da = ParallelColumnSums(n, c, [&](int64_t r, float* part) {
-    const float* d = dy.data + r * c;
-    const float* row = x.data + r * c;
-    float* out = dx.data + r * c;
-    for (int64_t j = 0; j < c; ++j) {  // branch-free, so it vectorises
-      const float v = row[j];
-      const float neg = v < 0.0f ? v : 0.0f;
-      out[j] = d[j] * (v > 0.0f ? 1.0f : al[j]);
-      part[j] += d[j] * neg;
-    }
+  const int64_t c = g.c;
+  const float *dyd = dy.data, *xd = x.data, *al = alpha.data;
+  float* dxd = dx.data;
+  const std::vector<double> da = ColumnReduce(g.n, c, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t r = r0; r < r1; ++r) PreluGradRow(dyd + r * c, xd + r * c, al, dxd + r * c, acc, c);
   });
   for (int64_t j = 0; j < c; ++j) dalpha.data[j] = static_cast<float>(da[j]);
   return nullptr;
@@ -1032,8 +1344,28 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   openblas_set_num_threads(n);
+  omp_set_num_threads(n);  // oneDNN's OpenMP regions
   gThreads = n;
   return nullptr;
+}
+
+// setConvEngine(engine): 1 = oneDNN (when built with it), 0 = im2col + BLAS; returns the previous one. Tests run
+// both; the default is oneDNN whenever it is built in.
+napi_value SetConvEngine(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!GetArgs(env, info, 1, argv)) return nullptr;
+  int32_t e = -1;
+  napi_get_value_int32(env, argv[0], &e);
+#ifdef COREFACE_DNNL
+  const bool ok = e == kEngineBlas || e == kEngineDnnl;
+#else
+  const bool ok = e == kEngineBlas;
+#endif
+  if (ThrowIf(env, !ok, "conv engine must be 0 (BLAS)" + std::string(kHaveDnnl ? " or 1 (oneDNN)" : " (built without oneDNN)"))) return nullptr;
+  napi_value prev;
+  napi_create_int32(env, gConvEngine, &prev);
+  gConvEngine = e;
+  return prev;
 }
 
 // setColumnBudget(floats): the im2col chunk budget; returns the previous value.
@@ -1064,6 +1396,23 @@ napi_value Info(napi_env env, napi_callback_info /*info*/) {
   napi_set_named_property(env, obj, "threads", v);
   napi_create_int32(env, 1, &v);
   napi_set_named_property(env, obj, "abi", v);
+#ifdef COREFACE_DNNL
+  const dnnl_version_t* ver = dnnl_version();
+  const std::string dnnl = "oneDNN " + std::to_string(ver->major) + "." + std::to_string(ver->minor) + "." + std::to_string(ver->patch);
+#else
+  const std::string dnnl;
+#endif
+  napi_create_string_utf8(env, dnnl.c_str(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "dnnl", v);
+  napi_create_int32(env, gConvEngine, &v);
+  napi_set_named_property(env, obj, "convEngine", v);
+  napi_value calls;
+  napi_create_array_with_length(env, 2, &calls);
+  for (uint32_t i = 0; i < 2; ++i) {
+    napi_create_int64(env, gConvCalls[i], &v);
+    napi_set_element(env, calls, i, v);
+  }
+  napi_set_named_property(env, obj, "convCalls", calls);
   return obj;
 }
 
@@ -1080,6 +1429,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"batchMatMul", nullptr, BatchMatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"channelAffine", nullptr, ChannelAffine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"preluBackward", nullptr, PreluBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"marginCE", nullptr, MarginCE, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"marginCEGrad", nullptr, MarginCEGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -1087,6 +1437,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"contrastLoss", nullptr, ContrastLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"contrastGrad", nullptr, ContrastGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setColumnBudget", nullptr, SetColumnBudget, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setConvEngine", nullptr, SetConvEngine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -1,6 +1,7 @@
 /**
- * Optional native kernels for the wasm backend: convolution forward and both gradients as im2col + OpenBLAS
- * sgemm (multi-threaded; the addon's own loops use OpenMP with the same thread count), depthwise convolution and its gradients, the max-pool gradient, sums over a
+ * Optional native kernels for the wasm backend: convolution forward and both gradients, regular and depthwise, on
+ * oneDNN (the library PyTorch's CPU convolutions use; when the addon was built with Debian's libdnnl-dev) or else as
+ * im2col + OpenBLAS sgemm (multi-threaded; the addon's own loops use OpenMP with the same thread count), the max-pool gradient, sums over a
  * contiguous block of axes and batched matmul. They are the kernels that dominate a training step on wasm,
  * which runs one thread in Node (issue 5: conv was ~55% of the bench model's step, column sums ~17%, the
  * max-pool gradient ~7%). Also fused training-mode batch norm (forward, backward) and PReLU backward kernels
@@ -36,8 +37,9 @@ interface NativeAddon {
   maxPoolGrad(dy: Float32Array, x: Float32Array, out: Float32Array, p: Int32Array): void;
   sumMiddle(x: Float32Array, out: Float32Array, p: Int32Array): void;
   batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, p: Int32Array): void;
-  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, rstd: Float32Array, p: Int32Array, eps: number): void;
-  batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, p: Int32Array): void;
+  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, rstd: Float32Array, p: Int32Array, eps: number): void;
+  batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dalpha: Float32Array, p: Int32Array): void;
+  channelAffine(x: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, y: Float32Array, p: Int32Array, eps: number): void;
   preluBackward(dy: Float32Array, x: Float32Array, alpha: Float32Array, dx: Float32Array, dalpha: Float32Array, p: Int32Array): void;
   marginCE(x: Float32Array, w: Float32Array, loss: Float32Array, logits: Float32Array, raw: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array): void;
   marginCEGrad(x: Float32Array, w: Float32Array, raw: Float32Array, dloss: Float32Array, dlogits: Float32Array, dx: Float32Array, dw: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array): void;
@@ -45,8 +47,9 @@ interface NativeAddon {
   contrastLoss(a: Float32Array, b: Float32Array, loss: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
   contrastGrad(a: Float32Array, b: Float32Array, dloss: Float32Array, da: Float32Array, db: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
   setThreads(n: number): void;
+  setConvEngine(engine: number): number;
   setColumnBudget(floats: number): number;
-  info(): { blas: string; core: string; threads: number };
+  info(): { blas: string; core: string; threads: number; dnnl: string; convEngine: number; convCalls: [number, number] };
 }
 
 /** The part of tfjs-backend-wasm's BackendWasm the kernels use. */
@@ -69,6 +72,7 @@ export const NATIVE_KERNELS: readonly string[] = [
   'BatchMatMul',
   'CorefaceBatchNormTrain',
   'CorefaceBatchNormGrad',
+  'CorefaceChannelAffine',
   'CorefacePreluGrad',
   'CorefaceMarginCE',
   'CorefaceMarginCEGrad',
@@ -88,6 +92,13 @@ export const BLAS_TIMEOUT_ENV_VAR = 'OPENBLAS_THREAD_TIMEOUT';
 /** Our default for {@link BLAS_TIMEOUT_ENV_VAR}: 4, i.e. sleep almost at once (OpenBLAS's default is 28). */
 const BLAS_THREAD_TIMEOUT = '4';
 
+/**
+ * Convolution engines of the addon: oneDNN's direct convolutions (when the addon was built with Debian's
+ * libdnnl-dev; the default then) or im2col + BLAS sgemm (always available).
+ */
+export type NativeConvEngine = 'onednn' | 'blas';
+const CONV_ENGINES: readonly NativeConvEngine[] = ['blas', 'onednn'];
+
 /** Where `node native/build.js` writes the addon. */
 export const NATIVE_ADDON_PATH = path.join(PACKAGE.root, 'native', 'build', 'coreface_native.node');
 
@@ -99,6 +110,10 @@ export interface NativeKernelsStatus {
   threads?: number;
   /** BLAS build, e.g. "OpenBLAS 0.3.21 ... Zen" (active only). */
   blas?: string;
+  /** oneDNN version when the addon was built with it, e.g. "oneDNN 2.6.3" (active only). */
+  dnnl?: string;
+  /** What runs the convolutions (active only): 'onednn' when built with it (the default), else 'blas'. */
+  convEngine?: NativeConvEngine;
   /** Why they are off (inactive only). */
   reason?: string;
 }
@@ -170,9 +185,40 @@ export function enableNativeKernels(opts: EnableNativeOptions = {}): NativeKerne
       tf.registerKernel(k);
     }
   }
+  return refreshStatus(a);
+}
+
+function refreshStatus(a: NativeAddon): NativeKernelsStatus {
   const info = a.info();
-  status = { active: true, threads: info.threads, blas: `${info.blas.trim()}` };
+  status = { active: true, threads: info.threads, blas: `${info.blas.trim()}`, convEngine: CONV_ENGINES[info.convEngine] };
+  if (info.dnnl) status.dnnl = info.dnnl;
   return status;
+}
+
+/**
+ * How many convolution calls (forward or gradient, regular or depthwise) each engine ran since the addon loaded:
+ * 'onednn' counts those oneDNN ran, 'blas' the others (im2col + BLAS and the direct depthwise loops, including
+ * geometries oneDNN has no implementation for). For tests and diagnostics; zeros when the addon is not loaded.
+ */
+export function nativeConvCalls(): Record<NativeConvEngine, number> {
+  if (!addon) return { blas: 0, onednn: 0 };
+  const [blas, onednn] = addon.info().convCalls;
+  return { blas, onednn };
+}
+
+/**
+ * Selects the convolution engine of the native kernels and returns the previous one (tests run both; the default
+ * is 'onednn' when the addon was built with it). Throws when the addon is not built, or for 'onednn' when it was
+ * built without oneDNN.
+ */
+export function setNativeConvEngine(engine: NativeConvEngine): NativeConvEngine {
+  const i = CONV_ENGINES.indexOf(engine);
+  if (i < 0) throw new Error(`conv engine must be one of ${CONV_ENGINES.map((e) => `'${e}'`).join(', ')}, got '${String(engine)}'`);
+  const a = loadAddon();
+  if (engine === 'onednn' && !a.info().dnnl) throw new Error("conv engine 'onednn': the native kernels were built without oneDNN (apt-get install libdnnl-dev, then node native/build.js --force)");
+  const prev = CONV_ENGINES[a.setConvEngine(i)];
+  if (status?.active) refreshStatus(a);
+  return prev;
 }
 
 /**
@@ -232,7 +278,7 @@ function convParams(info: tf.backend_util.Conv2DInfo): Int32Array {
   return Int32Array.from([
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
     info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    info.padInfo.top, info.padInfo.left,
+    info.padInfo.top, info.padInfo.left, info.padInfo.bottom, info.padInfo.right,
   ]);
 }
 
@@ -354,30 +400,55 @@ function rowsChannels(t: tf.TensorInfo): Int32Array {
 
 const EMPTY = new Float32Array(0);
 
+/** A view of an optional input, or an empty array when it is absent. */
+function optional(b: WasmHeapBackend, t: tf.TensorInfo | undefined): Float32Array {
+  return t ? heap(b, t) : EMPTY;
+}
+
 /**
- * CorefaceBatchNormTrain: inputs {x, gamma?, beta}, attr eps; outputs [y, mean, variance (biased), rstd], the
- * statistics over every axis but the last. Used by ops.ts batchNorm in training mode.
+ * CorefaceBatchNormTrain: inputs {x, gamma?, beta, alpha?}, attr eps; outputs [y, mean, variance (biased), rstd],
+ * the statistics over every axis but the last; with alpha, y is PReLU(alpha) of the batch-norm output. Used by
+ * ops.ts batchNorm and batchNormPrelu in training mode.
  */
 function batchNormTrain(args: Args): tf.TensorInfo[] {
-  const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma?: tf.TensorInfo; beta: tf.TensorInfo };
+  const { x, gamma, beta, alpha } = args.inputs as { x: tf.TensorInfo; gamma?: tf.TensorInfo; beta: tf.TensorInfo; alpha?: tf.TensorInfo };
   const { eps } = args.attrs as { eps: number };
   const b = args.backend as WasmHeapBackend;
   const c = x.shape[x.shape.length - 1];
   const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')];
   const [y, mean, variance, rstd] = outs.map((o) => heap(b, o));
-  loadAddon().batchNormForward(heap(b, x), gamma ? heap(b, gamma) : EMPTY, heap(b, beta), y, mean, variance, rstd, rowsChannels(x), eps);
+  loadAddon().batchNormForward(heap(b, x), optional(b, gamma), heap(b, beta), optional(b, alpha), y, mean, variance, rstd, rowsChannels(x), eps);
   return outs;
 }
 
-/** CorefaceBatchNormGrad: inputs {dy, x, mean, rstd, gamma?}; outputs [dx, dgamma, dbeta]. */
+/**
+ * CorefaceBatchNormGrad: inputs {dy, x, mean, rstd, gamma?, beta?, alpha?}; outputs [dx, dgamma, dbeta] and, with
+ * alpha (then beta is needed too: the batch-norm output is recomputed), dalpha.
+ */
 function batchNormGrad(args: Args): tf.TensorInfo[] {
-  const { dy, x, mean, rstd, gamma } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; rstd: tf.TensorInfo; gamma?: tf.TensorInfo };
+  const { dy, x, mean, rstd, gamma, beta, alpha } = args.inputs as Record<'dy' | 'x' | 'mean' | 'rstd', tf.TensorInfo> & Partial<Record<'gamma' | 'beta' | 'alpha', tf.TensorInfo>>;
   const b = args.backend as WasmHeapBackend;
   const c = x.shape[x.shape.length - 1];
   const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')];
-  const [dx, dgamma, dbeta] = outs.map((o) => heap(b, o));
-  loadAddon().batchNormBackward(heap(b, dy), heap(b, x), heap(b, mean), heap(b, rstd), gamma ? heap(b, gamma) : EMPTY, dx, dgamma, dbeta, rowsChannels(x));
+  if (alpha) outs.push(b.makeOutput([c], 'float32'));
+  const [dx, dgamma, dbeta, dalpha] = outs.map((o) => heap(b, o));
+  loadAddon().batchNormBackward(heap(b, dy), heap(b, x), heap(b, mean), heap(b, rstd), optional(b, gamma), optional(b, beta), optional(b, alpha),
+    dx, dgamma, dbeta, dalpha ?? EMPTY, rowsChannels(x));
   return outs;
+}
+
+/**
+ * CorefaceChannelAffine: inputs {x, mean, variance, gamma?, beta, alpha?}, attr eps; output
+ * (x - mean) / sqrt(variance + eps) * gamma + beta over the last axis, then PReLU(alpha) when given: inference-mode
+ * batch norm (and PReLU) in one pass.
+ */
+function channelAffine(args: Args): tf.TensorInfo {
+  const { x, mean, variance, gamma, beta, alpha } = args.inputs as Record<'x' | 'mean' | 'variance' | 'beta', tf.TensorInfo> & Partial<Record<'gamma' | 'alpha', tf.TensorInfo>>;
+  const { eps } = args.attrs as { eps: number };
+  const b = args.backend as WasmHeapBackend;
+  const out = b.makeOutput(x.shape, 'float32');
+  loadAddon().channelAffine(heap(b, x), heap(b, mean), heap(b, variance), optional(b, gamma), heap(b, beta), optional(b, alpha), heap(b, out), rowsChannels(x), eps);
+  return out;
 }
 
 /** CorefacePreluGrad: inputs {dy, x, alpha}; outputs [dx, dalpha]. */
@@ -483,6 +554,7 @@ const KERNELS: tf.KernelConfig[] = [
   { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity },
   { kernelName: 'CorefaceBatchNormTrain', backendName: 'wasm', kernelFunc: batchNormTrain },
   { kernelName: 'CorefaceBatchNormGrad', backendName: 'wasm', kernelFunc: batchNormGrad },
+  { kernelName: 'CorefaceChannelAffine', backendName: 'wasm', kernelFunc: channelAffine },
   { kernelName: 'CorefacePreluGrad', backendName: 'wasm', kernelFunc: preluGrad },
   { kernelName: 'CorefaceMarginCE', backendName: 'wasm', kernelFunc: marginCE },
   { kernelName: 'CorefaceMarginCEGrad', backendName: 'wasm', kernelFunc: marginCEGrad },

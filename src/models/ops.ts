@@ -149,10 +149,11 @@ export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
  * Inference: `x * (gamma / sqrt(runningVar + eps)) + (beta - runningMean * gamma / sqrt(...))`.
  */
 export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: BatchNormOptions = {}): T {
-  const eps = opts.eps ?? DEFAULT_BN_EPS;
-  if (x.rank !== 2 && x.rank !== 4) throw new Error(`batchNorm expects a rank-2 or rank-4 tensor, got shape [${x.shape}]`);
+  const { eps, momentum, n } = checkBatchNorm(x, p, opts);
   const c = x.shape[x.rank - 1];
-  if (c !== p.beta.shape[0]) throw new Error(`batchNorm: input has ${c} channels, parameters have ${p.beta.shape[0]}`);
+  if (nativeKernelsInUse() && x.dtype === 'float32') {
+    return opts.training ? nativeBatchNorm(x, p, momentum, eps, n) : channelAffine(x, p, eps);
+  }
   if (!opts.training) {
     return tf.tidy(() => {
       const rstd = tf.rsqrt(tf.add(p.runningVar, eps));
@@ -161,13 +162,8 @@ export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: B
       return tf.add(tf.mul(x, scale), shift) as T;
     });
   }
-  const momentum = opts.momentum ?? DEFAULT_BN_MOMENTUM;
-  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`momentum must be in [0, 1], got ${momentum}`);
-  const n = x.size / c;
-  if (n < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${x.shape}]`);
   const gamma = p.gamma;
   const shape = x.shape;
-  if (nativeKernelsInUse()) return nativeBatchNorm(x, p, momentum, eps, n);
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x2 = tf.reshape(args[0] as tf.Tensor, [n, c]) as tf.Tensor2D;
@@ -205,36 +201,119 @@ export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: B
 }
 
 
+/** Validates batchNorm's arguments; returns eps, momentum and the number of values per channel. */
+function checkBatchNorm(x: tf.Tensor, p: BatchNormParams, opts: BatchNormOptions): { eps: number; momentum: number; n: number } {
+  const eps = opts.eps ?? DEFAULT_BN_EPS;
+  if (x.rank !== 2 && x.rank !== 4) throw new Error(`batchNorm expects a rank-2 or rank-4 tensor, got shape [${x.shape}]`);
+  const c = x.shape[x.rank - 1];
+  if (c !== p.beta.shape[0]) throw new Error(`batchNorm: input has ${c} channels, parameters have ${p.beta.shape[0]}`);
+  const momentum = opts.momentum ?? DEFAULT_BN_MOMENTUM;
+  const n = x.size / c;
+  if (opts.training) {
+    if (!(momentum >= 0 && momentum <= 1)) throw new Error(`momentum must be in [0, 1], got ${momentum}`);
+    if (n < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${x.shape}]`);
+  }
+  return { eps, momentum, n };
+}
+
 /**
- * Training-mode {@link batchNorm} through the fused native kernels (CorefaceBatchNormTrain / ...Grad): the same
- * equations in two passes over the data each way instead of ~14 elementwise tfjs ops.
+ * `prelu(batchNorm(x, p, opts), alpha)` as one op. With the native kernels (src/backends/native-kernels.ts) it is
+ * one fused kernel each way in training mode (the batch-norm output is never stored: the gradient recomputes it
+ * from x) and one per-channel pass in inference mode; otherwise it is exactly `prelu(batchNorm(x, p, opts), alpha)`.
  */
-function nativeBatchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, momentum: number, eps: number, n: number): T {
+export function batchNormPrelu<T extends tf.Tensor>(x: T, p: BatchNormParams, alpha: tf.Tensor | tf.Variable, opts: BatchNormOptions = {}): T {
+  const c = x.shape[x.rank - 1];
+  if (alpha.rank !== 1 || alpha.shape[0] !== c) throw new Error(`prelu: alpha must have shape [${c}], got [${alpha.shape}]`);
+  if (!nativeKernelsInUse() || x.dtype !== 'float32') return prelu(batchNorm(x, p, opts), alpha);
+  const { eps, momentum, n } = checkBatchNorm(x, p, opts);
+  return opts.training ? nativeBatchNorm(x, p, momentum, eps, n, alpha) : channelAffine(x, p, eps, alpha);
+}
+
+/**
+ * Inference-mode batch norm (and PReLU) through the native CorefaceChannelAffine kernel, one pass over x. Its
+ * gradient (inference-mode gradients are rare; the running statistics are constants here) is built from tfjs ops:
+ * with r = 1 / sqrt(var + eps), s = gamma r and z = (x - mean) s + beta, g = dy (or dy * PReLU'(z)): dx = g s,
+ * dgamma = r sum g (x - mean), dbeta = sum g, dalpha = sum dy min(z, 0).
+ */
+function channelAffine<T extends tf.Tensor>(x: T, p: BatchNormParams, eps: number, alpha?: tf.Tensor): T {
+  const gamma = p.gamma;
+  const c = x.shape[x.rank - 1];
+  const n = x.size / c;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xx = args[0] as tf.Tensor;
+    const g = gamma ? (args[1] as tf.Tensor) : undefined;
+    const b = args[gamma ? 2 : 1] as tf.Tensor;
+    const al = alpha ? (args[gamma ? 3 : 2] as tf.Tensor) : undefined;
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const inputs: tf.NamedTensorMap = { x: xx, mean: p.runningMean, variance: p.runningVar, beta: b };
+    if (g) inputs.gamma = g;
+    if (al) inputs.alpha = al;
+    save([xx, b, ...(g ? [g] : []), ...(al ? [al] : [])]);
+    return {
+      value: tf.engine().runKernel('CorefaceChannelAffine', inputs, { eps }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sb] = saved;
+        const sg = gamma ? saved[2] : undefined;
+        const sal = alpha ? saved[saved.length - 1] : undefined;
+        const x2 = tf.reshape(sx, [n, c]);
+        const dy2 = tf.reshape(dy, [n, c]);
+        const rstd = tf.rsqrt(tf.add(p.runningVar, eps));
+        const scale = sg ? tf.mul(sg, rstd) : rstd;
+        const xc = tf.sub(x2, p.runningMean);
+        const z = tf.add(tf.mul(xc, scale), sb);
+        const gr = sal ? tf.where(tf.greater(z, 0), dy2, tf.mul(dy2, sal)) : dy2;
+        const grads = [tf.reshape(tf.mul(gr, scale), sx.shape)];
+        if (sg) grads.push(tf.mul(tf.sum(tf.mul(gr, xc), 0), rstd));
+        grads.push(tf.sum(gr, 0));
+        if (sal) grads.push(tf.sum(tf.mul(dy2, tf.minimum(z, 0)), 0));
+        return grads;
+      },
+    };
+  });
+  const ins: tf.Tensor[] = [x, ...(gamma ? [gamma] : []), p.beta, ...(alpha ? [alpha] : [])];
+  return op(...ins) as T;
+}
+
+/**
+ * Training-mode {@link batchNorm} (and {@link batchNormPrelu} when alpha is given) through the fused native kernels
+ * (CorefaceBatchNormTrain / ...Grad): the same equations in three passes over the data forward and two backward
+ * instead of ~14 elementwise tfjs ops (and PReLU's own passes).
+ */
+function nativeBatchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, momentum: number, eps: number, n: number, alpha?: tf.Tensor): T {
   const gamma = p.gamma;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xx = args[0] as tf.Tensor;
-    const g = gamma ? (args[1] as tf.Tensor1D) : null;
+    const g = gamma ? (args[1] as tf.Tensor1D) : undefined;
     const b = args[gamma ? 2 : 1] as tf.Tensor1D;
+    const al = alpha ? (args[gamma ? 3 : 2] as tf.Tensor1D) : undefined;
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const inputs: tf.NamedTensorMap = g ? { x: xx, gamma: g, beta: b } : { x: xx, beta: b };
+    const inputs: tf.NamedTensorMap = { x: xx, beta: b };
+    if (g) inputs.gamma = g;
+    if (al) inputs.alpha = al;
     const [y, mean, variance, rstd] = tf.engine().runKernel('CorefaceBatchNormTrain', inputs, { eps }) as tf.Tensor[];
     p.runningMean.assign(tf.tidy(() => tf.add(tf.mul(p.runningMean, momentum), tf.mul(mean, 1 - momentum))));
     p.runningVar.assign(tf.tidy(() => tf.add(tf.mul(p.runningVar, momentum), tf.mul(variance, (1 - momentum) * (n / (n - 1))))));
     variance.dispose();
-    save(g ? [xx, mean, rstd, g] : [xx, mean, rstd]);
+    // the gradient needs beta and alpha only to recompute the PReLU input
+    save([xx, mean, rstd, ...(g ? [g] : []), ...(al ? [b, al] : [])]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, smean, srstd, sg] = saved;
-        const grads: tf.NamedTensorMap = sg ? { dy, x: sx, mean: smean, rstd: srstd, gamma: sg } : { dy, x: sx, mean: smean, rstd: srstd };
-        const [dx, dgamma, dbeta] = tf.engine().runKernel('CorefaceBatchNormGrad', grads) as tf.Tensor[];
-        if (sg) return [dx, dgamma, dbeta];
-        dgamma.dispose();
-        return [dx, dbeta];
+        const [sx, smean, srstd] = saved;
+        const grads: tf.NamedTensorMap = { dy, x: sx, mean: smean, rstd: srstd };
+        if (gamma) grads.gamma = saved[3];
+        if (alpha) {
+          grads.beta = saved[saved.length - 2];
+          grads.alpha = saved[saved.length - 1];
+        }
+        const [dx, dgamma, dbeta, dalpha] = tf.engine().runKernel('CorefaceBatchNormGrad', grads) as tf.Tensor[];
+        if (!gamma) dgamma.dispose();
+        return [dx, ...(gamma ? [dgamma] : []), dbeta, ...(alpha ? [dalpha] : [])];
       },
     };
   });
-  return (gamma ? op(x, gamma, p.beta) : op(x, p.beta)) as T;
+  const ins: tf.Tensor[] = [x, ...(gamma ? [gamma] : []), p.beta, ...(alpha ? [alpha] : [])];
+  return op(...ins) as T;
 }
 
 /** Create a per-channel PReLU slope variable `[channels]` initialised to {@link DEFAULT_PRELU_ALPHA} (0.25). */
