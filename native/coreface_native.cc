@@ -516,48 +516,55 @@ napi_value DepthwiseKernel(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// maxPoolGrad(dy, x, dx, params): params as Conv with c == co (pool geometry). Each output's gradient goes to
-// the first maximum of its window in row-major order (strict '>', padding never wins): tfjs's cpu rule.
+// One window tap of the max-pool gradient: where x equals the window's maximum y and no earlier tap did, dx += dy.
+NOINLINE void MaxPoolTapRow(const float* __restrict x, const float* __restrict y, const float* __restrict dy, float* __restrict dx,
+                            float* __restrict taken, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const bool hit = taken[j] == 0.0f && x[j] == y[j];
+    dx[j] += hit ? dy[j] : 0.0f;
+    taken[j] = hit ? 1.0f : taken[j];
+  }
+}
+
+// maxPoolGrad(dy, x, y, dx, params): params as Conv with c == co (pool geometry), y the forward output. Each output's
+// gradient goes to the first maximum of its window in row-major order (padding never wins): tfjs's cpu rule. The
+// maximum is found as the first tap equal to y, so every tap is one vectorised compare over the channels.
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  Arr dy, x, dx;
+  napi_value argv[5];
+  if (!GetArgs(env, info, 5, argv)) return nullptr;
+  Arr dy, x, y, dx;
   Conv g(std::vector<int64_t>(Conv::kParams, 1));
-  if (!ConvArgs(env, info, "dy", "x", &dy, &x, &dx, &g, [](const Conv& c) { return Sizes3{c.OutSize(), c.InSize(), c.InSize()}; }) ||
-      ThrowIf(env, g.c != g.co, "maxPoolGrad: input and output channels differ")) {
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "y", &y) ||
+      !GetF32(env, argv[3], "dx", &dx) || !GetConv(env, argv[4], &g)) {
     return nullptr;
   }
-  std::memset(dx.data, 0, sizeof(float) * g.InSize());
+  if (ThrowIf(env, g.c != g.co, "maxPoolGrad: input and output channels differ") || !Need(env, dy, g.OutSize(), "dy") ||
+      !Need(env, y, g.OutSize(), "y") || !Need(env, x, g.InSize(), "x") || !Need(env, dx, g.InSize(), "dx")) {
+    return nullptr;
+  }
+  const int64_t c = g.c;
   ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int) {  // images write disjoint parts of dx
-  std::vector<float> best(g.c);
-  std::vector<int64_t> where(g.c);
-  for (int64_t b = b0; b < b1; ++b) {
-    const int64_t base = b * g.h * g.w * g.c;
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-        std::fill(where.begin(), where.end(), -1);
-        for (int64_t ky = 0; ky < g.kh; ++ky) {
-          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
-          if (iy < 0 || iy >= g.h) continue;
-          for (int64_t kx = 0; kx < g.kw; ++kx) {
-            const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
-            if (ix < 0 || ix >= g.w) continue;
-            const int64_t off = base + (iy * g.w + ix) * g.c;
-            const float* in = x.data + off;
-            for (int64_t ci = 0; ci < g.c; ++ci) {
-              if (in[ci] > best[ci] || where[ci] < 0) {
-                best[ci] = in[ci];
-                where[ci] = off + ci;
-              }
+    std::vector<float> taken(c);
+    std::memset(dx.data + b0 * g.h * g.w * c, 0, sizeof(float) * (b1 - b0) * g.h * g.w * c);
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t base = b * g.h * g.w * c;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const int64_t o = ((b * g.oh + oy) * g.ow + ox) * c;
+          std::fill(taken.begin(), taken.end(), 0.0f);
+          for (int64_t ky = 0; ky < g.kh; ++ky) {
+            const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+            if (iy < 0 || iy >= g.h) continue;
+            for (int64_t kx = 0; kx < g.kw; ++kx) {
+              const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+              if (ix < 0 || ix >= g.w) continue;
+              const int64_t off = base + (iy * g.w + ix) * c;
+              MaxPoolTapRow(x.data + off, y.data + o, dy.data + o, dx.data + off, taken.data(), c);
             }
           }
         }
-        const float* d = dy.data + ((b * g.oh + oy) * g.ow + ox) * g.c;
-        for (int64_t ci = 0; ci < g.c; ++ci) {
-          if (where[ci] >= 0) dx.data[where[ci]] += d[ci];
-        }
       }
     }
-  }
   });
   return nullptr;
 }
@@ -1335,6 +1342,121 @@ napi_value ContrastGrad(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// SGD with momentum over all parameters in one call (src/train/sgd.ts semantics): the gradient norms (all
+// parameters, and those flagged for clipping), then per element g' = g * (flagged ? clipScale : 1) + wd * w,
+// v' = momentum * v + g', w' = w - lr * v'. The update is skipped when the total norm is not finite.
+
+// Arrays of Float32Array argument `v` (a JS array), each checked against `lengths` when given.
+bool GetF32List(napi_env env, napi_value v, const char* name, std::vector<Arr>* out) {
+  bool isArray = false;
+  napi_is_array(env, v, &isArray);
+  if (ThrowIf(env, !isArray, std::string(name) + " must be an array of Float32Array")) return false;
+  uint32_t n = 0;
+  napi_get_array_length(env, v, &n);
+  out->resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    if (!GetF32(env, e, name, &(*out)[i])) return false;
+  }
+  return true;
+}
+
+NOINLINE double SumSquares(const float* __restrict g, int64_t n) {
+  // float partial sums of 256 elements (vectorised), added in double
+  double total = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += 256) {
+    const int64_t i1 = std::min(n, i0 + 256);
+    float part = 0.0f;
+    for (int64_t i = i0; i < i1; ++i) part += g[i] * g[i];
+    total += part;
+  }
+  return total;
+}
+
+NOINLINE void SgdRange(const float* __restrict w, const float* __restrict g, const float* __restrict v, float* __restrict wOut,
+                       float* __restrict vOut, int64_t n, float gScale, float wd, float momentum, float lr) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i] * gScale + wd * w[i];
+    const float vi = momentum * v[i] + gi;
+    vOut[i] = vi;
+    wOut[i] = w[i] - lr * vi;
+  }
+}
+
+// sgdStep(ws[], gs[], vs[], wOut[], vOut[], clip Int32Array (1 = in the clipped group), [clipNorm, lr, momentum,
+// weightDecay] Float64Array, norms Float32Array [2]): norms = [clipped group's norm, total norm].
+napi_value SgdStep(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!GetArgs(env, info, 8, argv)) return nullptr;
+  std::vector<Arr> ws, gs, vs, wo, vo;
+  Arr norms;
+  if (!GetF32List(env, argv[0], "w", &ws) || !GetF32List(env, argv[1], "g", &gs) || !GetF32List(env, argv[2], "v", &vs) ||
+      !GetF32List(env, argv[3], "wOut", &wo) || !GetF32List(env, argv[4], "vOut", &vo) || !GetF32(env, argv[7], "norms", &norms) ||
+      !Need(env, norms, 2, "norms")) {
+    return nullptr;
+  }
+  const size_t k = ws.size();
+  std::vector<int64_t> clip;
+  if (!GetI32(env, argv[5], "clip", &clip, k)) return nullptr;
+  bool isTa = false;
+  napi_is_typedarray(env, argv[6], &isTa);
+  napi_typedarray_type type = napi_int8_array;
+  size_t hn = 0;
+  void* hd = nullptr;
+  napi_value ab;
+  size_t off;
+  if (isTa) napi_get_typedarray_info(env, argv[6], &type, &hn, &hd, &ab, &off);
+  if (ThrowIf(env, !isTa || type != napi_float64_array || hn != 4, "hyper must be a Float64Array [clipNorm, lr, momentum, weightDecay]")) return nullptr;
+  const double* hyper = static_cast<const double*>(hd);
+  for (size_t i = 0; i < k; ++i) {
+    const int64_t n = static_cast<int64_t>(ws[i].length);
+    if (ThrowIf(env, gs.size() != k || vs.size() != k || wo.size() != k || vo.size() != k, "sgdStep: the five lists must have the same length") ||
+        !Need(env, gs[i], n, "g") || !Need(env, vs[i], n, "v") || !Need(env, wo[i], n, "wOut") || !Need(env, vo[i], n, "vOut")) {
+      return nullptr;
+    }
+  }
+  // Work items: contiguous chunks of at most kChunk elements of one parameter, in parameter order.
+  constexpr int64_t kChunk = 1 << 15;
+  struct Item {
+    size_t param;
+    int64_t begin, end;
+  };
+  std::vector<Item> items;
+  for (size_t i = 0; i < k; ++i) {
+    const int64_t n = static_cast<int64_t>(ws[i].length);
+    for (int64_t b = 0; b < n; b += kChunk) items.push_back({i, b, std::min(n, b + kChunk)});
+  }
+  const int64_t m = static_cast<int64_t>(items.size());
+  std::vector<double> sq(m);
+  ParallelRanges(m, 2, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) sq[i] = SumSquares(gs[items[i].param].data + items[i].begin, items[i].end - items[i].begin);
+  });
+  double clipped = 0, total = 0;
+  for (int64_t i = 0; i < m; ++i) {  // item order: deterministic whatever the threads
+    total += sq[i];
+    if (clip[items[i].param]) clipped += sq[i];
+  }
+  clipped = std::sqrt(clipped);
+  total = std::sqrt(total);
+  norms.data[0] = static_cast<float>(clipped);
+  norms.data[1] = static_cast<float>(total);
+  if (!std::isfinite(total)) return nullptr;
+  const double clipNorm = hyper[0];
+  const float clipScale = clipNorm > 0 && clipped > clipNorm ? static_cast<float>(clipNorm / (clipped + 1e-6)) : 1.0f;
+  const float lr = static_cast<float>(hyper[1]), momentum = static_cast<float>(hyper[2]), wd = static_cast<float>(hyper[3]);
+  ParallelRanges(m, 2, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const Item& it = items[i];
+      const size_t p = it.param;
+      SgdRange(ws[p].data + it.begin, gs[p].data + it.begin, vs[p].data + it.begin, wo[p].data + it.begin, vo[p].data + it.begin,
+               it.end - it.begin, clip[p] ? clipScale : 1.0f, wd, momentum, lr);
+    }
+  });
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!GetArgs(env, info, 1, argv)) return nullptr;
@@ -1437,6 +1559,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"contrastLoss", nullptr, ContrastLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"contrastGrad", nullptr, ContrastGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setColumnBudget", nullptr, SetColumnBudget, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setConvEngine", nullptr, SetConvEngine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -34,7 +34,7 @@ interface NativeAddon {
   depthwiseConv2d(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
   depthwiseBackpropInput(dy: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
   depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, p: Int32Array): void;
-  maxPoolGrad(dy: Float32Array, x: Float32Array, out: Float32Array, p: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, y: Float32Array, out: Float32Array, p: Int32Array): void;
   sumMiddle(x: Float32Array, out: Float32Array, p: Int32Array): void;
   batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, p: Int32Array): void;
   batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, rstd: Float32Array, p: Int32Array, eps: number): void;
@@ -46,6 +46,7 @@ interface NativeAddon {
   contrastStats(a: Float32Array, b: Float32Array, pos: Float32Array, neg: Float32Array, labels: Int32Array, p: Int32Array): void;
   contrastLoss(a: Float32Array, b: Float32Array, loss: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
   contrastGrad(a: Float32Array, b: Float32Array, dloss: Float32Array, da: Float32Array, db: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
+  sgdStep(w: Float32Array[], g: Float32Array[], v: Float32Array[], wOut: Float32Array[], vOut: Float32Array[], clip: Int32Array, hyper: Float64Array, norms: Float32Array): void;
   setThreads(n: number): void;
   setConvEngine(engine: number): number;
   setColumnBudget(floats: number): number;
@@ -79,6 +80,7 @@ export const NATIVE_KERNELS: readonly string[] = [
   'CorefaceContrastStats',
   'CorefaceContrastLoss',
   'CorefaceContrastGrad',
+  'CorefaceSgdStep',
   'Identity',
 ];
 
@@ -348,11 +350,11 @@ function depthwiseBackpropFilter(args: Args): tf.TensorInfo | tf.TensorInfo[] {
 }
 
 function maxPoolGrad(args: Args): tf.TensorInfo | tf.TensorInfo[] {
-  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { dy, input, output } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
   const a = args.attrs as { filterSize: [number, number] | number; strides: [number, number] | number; pad: Pad; dimRoundingMode: Rounding };
-  if (!allFloat(dy, input)) return fallback('MaxPoolGrad', args);
+  if (!allFloat(dy, input, output)) return fallback('MaxPoolGrad', args);
   const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-  return run(args.backend as WasmHeapBackend, input.shape, [dy, input], ([d, xv], o) => loadAddon().maxPoolGrad(d, xv, o, convParams(info)));
+  return run(args.backend as WasmHeapBackend, input.shape, [dy, input, output], ([d, xv, yv], o) => loadAddon().maxPoolGrad(d, xv, yv, o, convParams(info)));
 }
 
 function sum(args: Args): tf.TensorInfo | tf.TensorInfo[] {
@@ -539,6 +541,24 @@ function contrastGrad(args: Args): tf.TensorInfo[] {
 }
 
 /**
+ * CorefaceSgdStep: inputs {w0, g0, v0, w1, g1, v1, ...}, attrs {count, clip (0/1 per parameter), hyper [clipNorm, lr,
+ * momentum, weightDecay]}; outputs [norms [clipped, total], w0', v0', w1', v1', ...] (src/backends/fused-sgd.ts).
+ */
+function sgdStep(args: Args): tf.TensorInfo[] {
+  const { count, clip, hyper } = args.attrs as { count: number; clip: number[]; hyper: number[] };
+  const b = args.backend as WasmHeapBackend;
+  const ins = args.inputs as Record<string, tf.TensorInfo>;
+  const params = Array.from({ length: count }, (_, i) => [ins[`w${i}`], ins[`g${i}`], ins[`v${i}`]]);
+  const norms = b.makeOutput([2], 'float32');
+  const outs = params.flatMap(([w]) => [b.makeOutput(w.shape, 'float32'), b.makeOutput(w.shape, 'float32')]);
+  // views after every allocation (an allocation may grow the heap and detach earlier views)
+  const view = (t: tf.TensorInfo): Float32Array => heap(b, t);
+  loadAddon().sgdStep(params.map((p) => view(p[0])), params.map((p) => view(p[1])), params.map((p) => view(p[2])),
+    outs.filter((_, i) => i % 2 === 0).map(view), outs.filter((_, i) => i % 2 === 1).map(view), Int32Array.from(clip), Float64Array.from(hyper), view(norms));
+  return [norms, ...outs];
+}
+
+/**
  * Identity without a copy: the output shares the input's data (reference-counted), as tfjs's cpu backend does.
  * tfjs clones every tensor a gradient saves through Identity, and wasm's copies it (~10% of a bench step).
  * Safe because tfjs never writes into an existing buffer (variables get new buffers on assign).
@@ -552,6 +572,7 @@ function identity(args: Args): tf.TensorInfo | tf.TensorInfo[] {
 
 const KERNELS: tf.KernelConfig[] = [
   { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity },
+  { kernelName: 'CorefaceSgdStep', backendName: 'wasm', kernelFunc: sgdStep },
   { kernelName: 'CorefaceBatchNormTrain', backendName: 'wasm', kernelFunc: batchNormTrain },
   { kernelName: 'CorefaceBatchNormGrad', backendName: 'wasm', kernelFunc: batchNormGrad },
   { kernelName: 'CorefaceChannelAffine', backendName: 'wasm', kernelFunc: channelAffine },

@@ -130,9 +130,12 @@ describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu ba
     { size: 2, stride: 2, pad: 'valid' as const, xs: [2, 8, 8, 3] },
     { size: 3, stride: 2, pad: 'same' as const, xs: [2, 7, 7, 2] },
     { size: 3, stride: 1, pad: 'valid' as const, xs: [1, 6, 5, 4] },
+    { size: 2, stride: 2, pad: 'valid' as const, xs: [2, 9, 7, 5], ties: true },
+    { size: 3, stride: 2, pad: 'same' as const, xs: [2, 7, 7, 3], ties: true },
   ]) {
-    it(`MaxPoolGrad: ${c.size}x${c.size} stride ${c.stride} ${c.pad} on [${c.xs}]`, async () => {
-      const xd = randn(new Rng(`native/pool/${c.size}/${c.pad}`), size(c.xs));
+    // with ties (values in {-2, ..., 1}) the gradient must go to the first maximum of each window, and padding never wins
+    it(`MaxPoolGrad: ${c.size}x${c.size} stride ${c.stride} ${c.pad} on [${c.xs}]${c.ties ? ', tied maxima' : ''}`, async () => {
+      const xd = randn(new Rng(`native/pool/${c.size}/${c.pad}`), size(c.xs)).map((v) => (c.ties ? Math.max(-2, Math.min(1, Math.floor(v))) : v));
       await compare('maxpool', () => tf.tidy(() => {
         const x = tf.tensor4d(xd, c.xs as [number, number, number, number]);
         const r = tf.tensor(randn(new Rng('native/pool/r'), tf.maxPool(x, c.size, c.stride, c.pad).size), tf.maxPool(x, c.size, c.stride, c.pad).shape);
