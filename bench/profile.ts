@@ -69,10 +69,11 @@ export function profileStep(step: () => void, clock: () => number = wallMs): Ste
         const ms = clock() - t0;
         const inner = childMs.pop() ?? 0;
         if (childMs.length > 0) childMs[childMs.length - 1] += ms;
-        const row = by.get(c.kernelName) ?? { name: c.kernelName, calls: 0, ms: 0 };
+        const key = process.env.PROFILE_SHAPES ? `${c.kernelName} ${JSON.stringify(Object.values(args.inputs).map((t) => t?.shape))}` : c.kernelName;
+        const row = by.get(key) ?? { name: key, calls: 0, ms: 0 };
         row.calls++;
         row.ms += ms - inner;
-        by.set(c.kernelName, row);
+        by.set(key, row);
       }
     };
   });

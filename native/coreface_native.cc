@@ -1342,6 +1342,94 @@ napi_value ContrastGrad(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Inverted dropout with tfjs's mask: tf.randomUniform(shape, 0, 1, 'float32', seed) draws seedrandom's alea
+// generator seeded with String(seed), one double per element, stored as float32; ops.ts keeps u >= p and scales by
+// float32(1 / (1 - p)). The generator below is alea reproduced bit for bit (every double operation in the same
+// order; the empty asm statements keep the compiler from fusing a product and a sum into one FMA, which rounds
+// once instead of twice), so the native mask equals the tfjs one exactly.
+
+// Forces v to be rounded to a double here (no contraction across this point).
+inline double Materialize(double v) {
+  asm("" : "+x"(v));
+  return v;
+}
+
+// JavaScript's ToUint32 for a finite non-negative double.
+inline double ToUint32(double h) { return std::fmod(std::trunc(h), 4294967296.0); }
+
+class Alea {
+ public:
+  explicit Alea(const std::u16string& seed) {
+    n_ = 4022871197.0;  // 0xefc8249d
+    s0_ = Mash(u" ");
+    s1_ = Mash(u" ");
+    s2_ = Mash(u" ");
+    s0_ -= Mash(seed);
+    if (s0_ < 0) s0_ += 1;
+    s1_ -= Mash(seed);
+    if (s1_ < 0) s1_ += 1;
+    s2_ -= Mash(seed);
+    if (s2_ < 0) s2_ += 1;
+  }
+  double Next() {
+    const double t = Materialize(2091639.0 * s0_) + Materialize(c_ * 2.3283064365386963e-10);
+    s0_ = s1_;
+    s1_ = s2_;
+    c_ = std::trunc(t);  // t | 0, t in [0, 2^31)
+    s2_ = t - c_;
+    return s2_;
+  }
+
+ private:
+  double Mash(const std::u16string& data) {
+    for (const char16_t ch : data) {
+      n_ += static_cast<double>(ch);
+      double h = Materialize(0.02519603282416938 * n_);
+      n_ = ToUint32(h);
+      h -= n_;
+      h = Materialize(h * n_);
+      n_ = ToUint32(h);
+      h -= n_;
+      n_ += Materialize(h * 4294967296.0);
+    }
+    return Materialize(ToUint32(n_) * 2.3283064365386963e-10);
+  }
+  double n_ = 0, s0_ = 0, s1_ = 0, s2_ = 0, c_ = 1;
+};
+
+// dropout(x, y, mask, p, seed): u_i = float32(alea(seed)_i), mask_i = u_i >= float32(p) ? float32(1 / (1 - p)) : 0,
+// y = x * mask.
+napi_value Dropout(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!GetArgs(env, info, 5, argv)) return nullptr;
+  Arr x, y, mask;
+  double p = 0;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "y", &y) || !GetF32(env, argv[2], "mask", &mask)) return nullptr;
+  if (napi_get_value_double(env, argv[3], &p) != napi_ok || !(p >= 0 && p < 1)) {
+    ThrowIf(env, true, "dropout: p must be a number in [0, 1)");
+    return nullptr;
+  }
+  size_t len = 0;
+  if (napi_get_value_string_utf16(env, argv[4], nullptr, 0, &len) != napi_ok) {
+    ThrowIf(env, true, "dropout: seed must be a string");
+    return nullptr;
+  }
+  std::u16string seed(len, u'\0');
+  napi_get_value_string_utf16(env, argv[4], seed.data(), len + 1, &len);
+  const int64_t n = static_cast<int64_t>(x.length);
+  if (!Need(env, y, n, "y") || !Need(env, mask, n, "mask")) return nullptr;
+  Alea rng(seed);
+  const float pf = static_cast<float>(p);
+  const float scale = static_cast<float>(1.0 / (1.0 - p));
+  for (int64_t i = 0; i < n; ++i) mask.data[i] = static_cast<float>(rng.Next()) >= pf ? scale : 0.0f;
+  const float* __restrict xd = x.data;
+  const float* __restrict md = mask.data;
+  float* __restrict yd = y.data;
+  for (int64_t i = 0; i < n; ++i) yd[i] = xd[i] * md[i];
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // SGD with momentum over all parameters in one call (src/train/sgd.ts semantics): the gradient norms (all
 // parameters, and those flagged for clipping), then per element g' = g * (flagged ? clipScale : 1) + wd * w,
 // v' = momentum * v + g', w' = w - lr * v'. The update is skipped when the total norm is not finite.
@@ -1559,6 +1647,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"contrastLoss", nullptr, ContrastLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"contrastGrad", nullptr, ContrastGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setColumnBudget", nullptr, SetColumnBudget, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dropout", nullptr, Dropout, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setConvEngine", nullptr, SetConvEngine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

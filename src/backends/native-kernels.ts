@@ -46,6 +46,7 @@ interface NativeAddon {
   contrastStats(a: Float32Array, b: Float32Array, pos: Float32Array, neg: Float32Array, labels: Int32Array, p: Int32Array): void;
   contrastLoss(a: Float32Array, b: Float32Array, loss: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
   contrastGrad(a: Float32Array, b: Float32Array, dloss: Float32Array, da: Float32Array, db: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
+  dropout(x: Float32Array, y: Float32Array, mask: Float32Array, p: number, seed: string): void;
   sgdStep(w: Float32Array[], g: Float32Array[], v: Float32Array[], wOut: Float32Array[], vOut: Float32Array[], clip: Int32Array, hyper: Float64Array, norms: Float32Array): void;
   setThreads(n: number): void;
   setConvEngine(engine: number): number;
@@ -81,6 +82,7 @@ export const NATIVE_KERNELS: readonly string[] = [
   'CorefaceContrastLoss',
   'CorefaceContrastGrad',
   'CorefaceSgdStep',
+  'CorefaceDropout',
   'Identity',
 ];
 
@@ -541,6 +543,20 @@ function contrastGrad(args: Args): tf.TensorInfo[] {
 }
 
 /**
+ * CorefaceDropout: input {x}, attrs {p, seed}; outputs [y, mask] with tfjs's mask for that seed (the same bits as
+ * ops.ts dropout's tf.randomUniform on any backend) scaled by 1 / (1 - p), y = x * mask.
+ */
+function dropoutKernel(args: Args): tf.TensorInfo[] {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { p, seed } = args.attrs as { p: number; seed: number };
+  const b = args.backend as WasmHeapBackend;
+  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput(x.shape, 'float32')];
+  const [y, mask] = outs.map((o) => heap(b, o));
+  loadAddon().dropout(heap(b, x), y, mask, p, String(seed));
+  return outs;
+}
+
+/**
  * CorefaceSgdStep: inputs {w0, g0, v0, w1, g1, v1, ...}, attrs {count, clip (0/1 per parameter), hyper [clipNorm, lr,
  * momentum, weightDecay]}; outputs [norms [clipped, total], w0', v0', w1', v1', ...] (src/backends/fused-sgd.ts).
  */
@@ -573,6 +589,7 @@ function identity(args: Args): tf.TensorInfo | tf.TensorInfo[] {
 const KERNELS: tf.KernelConfig[] = [
   { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity },
   { kernelName: 'CorefaceSgdStep', backendName: 'wasm', kernelFunc: sgdStep },
+  { kernelName: 'CorefaceDropout', backendName: 'wasm', kernelFunc: dropoutKernel },
   { kernelName: 'CorefaceBatchNormTrain', backendName: 'wasm', kernelFunc: batchNormTrain },
   { kernelName: 'CorefaceBatchNormGrad', backendName: 'wasm', kernelFunc: batchNormGrad },
   { kernelName: 'CorefaceChannelAffine', backendName: 'wasm', kernelFunc: channelAffine },

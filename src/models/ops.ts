@@ -359,10 +359,12 @@ export function prelu<T extends tf.Tensor>(x: T, alpha: tf.Tensor | tf.Variable)
 
 /**
  * Dense layer without bias: `x @ w`, `w` is `[in, out]`. Custom gradient with explicit transposes
- * (`dx = dy @ w^T`, `dw = x^T @ dy`): tfjs-wasm's transposed-operand matmul is ~10x slower.
+ * (`dx = dy @ w^T`, `dw = x^T @ dy`): tfjs-wasm's transposed-operand matmul is ~10x slower. With the native kernels
+ * the transposes are BLAS flags instead (no copies).
  */
 export function dense(x: tf.Tensor2D, w: tf.Tensor2D | tf.Variable): tf.Tensor2D {
   if (w.rank !== 2 || x.shape[1] !== w.shape[0]) throw new Error(`dense: input [${x.shape}] does not match weight [${w.shape}]`);
+  const native = nativeKernelsInUse();
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xx = args[0] as tf.Tensor2D;
     const ww = args[1] as tf.Tensor2D;
@@ -372,6 +374,7 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D | tf.Variable): tf.Tensor2D
       value: tf.matMul(xx, ww),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved as tf.Tensor2D[];
+        if (native) return [tf.matMul(dy as tf.Tensor2D, sw, false, true), tf.matMul(sx, dy as tf.Tensor2D, true, false)];
         return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dy as tf.Tensor2D)];
       },
     };
@@ -389,7 +392,8 @@ export function checkDropout(p: number, field = 'dropout'): void {
 /**
  * Inverted dropout with an explicit tfjs seed: `x * mask / (1 - p)` with
  * `mask = randomUniform(x.shape, seed) >= p`. The mask comes from tfjs's seeded JS generator, so it
- * is identical on every backend. `p = 0` returns `x` itself (identity, no random numbers drawn).
+ * is identical on every backend (the native kernels reproduce that generator and apply the mask in one call).
+ * `p = 0` returns `x` itself (identity, no random numbers drawn).
  * @param p drop probability in [0, 1).
  * @param seed tfjs seed (e.g. `rng.tfSeed()`); required when p > 0.
  */
@@ -397,9 +401,25 @@ export function dropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
   checkDropout(p);
   if (p === 0) return x;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new Error(`dropout seed must be a finite number, got ${String(seed)}`);
+  if (nativeKernelsInUse() && x.dtype === 'float32') return nativeDropout(x, p, seed);
   return tf.tidy(() => {
     const u = tf.randomUniform(x.shape, 0, 1, 'float32', seed);
     const mask = tf.mul(tf.cast(tf.greaterEqual(u, p), 'float32'), 1 / (1 - p));
     return tf.mul(x, mask) as T;
   });
+}
+
+/**
+ * {@link dropout} as one native kernel (CorefaceDropout): the same mask, bit for bit (the addon reproduces tfjs's
+ * seeded generator), drawn and applied in one call; the gradient is dy * mask.
+ */
+function nativeDropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[1] as tf.GradSaveFunc;
+    const [y, mask] = tf.engine().runKernel('CorefaceDropout', { x: args[0] as tf.Tensor }, { p, seed }) as tf.Tensor[];
+    save([mask]); // a clone when the tape records
+    mask.dispose();
+    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0])] };
+  });
+  return op(x) as T;
 }

@@ -12,7 +12,7 @@ import {
   nativeKernelsStatus, setNativeColumnBudget, setNativeConvEngine,
 } from '../../src/backends';
 import type { NativeConvEngine } from '../../src/backends';
-import { batchNorm, batchNormPrelu, conv2d as libConv2d, prelu } from '../../src/models/ops';
+import { batchNorm, batchNormPrelu, conv2d as libConv2d, dense, dropout, prelu } from '../../src/models/ops';
 import { ParamStore } from '../../src/models/params';
 import { Rng } from '../../src/util/rng';
 import { TOLERANCE, compare, maxRelErr, randn } from './compare';
@@ -186,6 +186,39 @@ describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu ba
       ];
       return ops.flatMap((t) => [t.dataSync() as Float32Array, Float32Array.from(t.shape)]);
     }));
+  });
+
+  it('the library dropout draws exactly tfjs\'s mask natively (bit for bit), and its gradient is dy * mask', async () => {
+    const xd = randn(new Rng('native/dropout'), 3 * 1000);
+    for (const [p, seed] of [[0.4, 12345], [0.6, 2147483646], [0.2, 7], [0.5, 0.25]]) {
+      const run = (): Float32Array[] => tf.tidy(() => {
+        const x = tf.tensor2d(xd, [3, 1000]);
+        const r = tf.tensor2d(xd.map((v) => v * 0.5 + 1), [3, 1000]);
+        const { value, grads } = tf.valueAndGrads((a: tf.Tensor) => tf.sum(tf.mul(dropout(a, p, seed), r)))([x]);
+        return [dropout(x, p, seed).dataSync() as Float32Array, value.dataSync() as Float32Array, grads[0].dataSync() as Float32Array];
+      });
+      const before = tf.memory().numTensors;
+      const native = run();
+      assert.equal(tf.memory().numTensors, before, 'no tensor leak');
+      disableNativeKernels();
+      const plain = run();
+      enableNativeKernels();
+      const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      assert.ok(bits(native[0]).equals(bits(plain[0])), `dropout(p ${p}, seed ${seed}) equals tfjs's bit for bit`);
+      assert.ok(bits(native[2]).equals(bits(plain[2])), 'gradient bit for bit');
+      const kept = native[0].filter((v) => v !== 0).length / native[0].length;
+      assert.ok(Math.abs(kept - (1 - p)) < 0.05, `kept fraction ${kept} for p ${p}`);
+    }
+    // outside a tape and a tidy, the mask is not left behind
+    const x = tf.tensor2d(xd, [3, 1000]);
+    const before = tf.memory().numTensors;
+    const y = dropout(x, 0.3, 99);
+    assert.equal(tf.memory().numTensors, before + 1, 'only the output is new');
+    tf.dispose([x, y]);
+  });
+
+  it('the library dense (ops.ts) computes its gradients with transposed native matmuls, as on cpu', async () => {
+    await compare('dense', valueAndGrads((x, w) => dense(x as tf.Tensor2D, w as tf.Tensor2D), [6, 9], [9, 4], 77));
   });
 
   it('the library conv2d (ops.ts) trains through the native gradients with the same numbers as its wasm custom gradient', async () => {
