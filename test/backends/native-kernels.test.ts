@@ -189,11 +189,11 @@ describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu ba
   });
 
   it('the library dropout draws exactly tfjs\'s mask natively (bit for bit), and its gradient is dy * mask', async () => {
-    const xd = randn(new Rng('native/dropout'), 3 * 1000);
+    const xd = randn(new Rng('native/dropout'), 3 * 10000);
     for (const [p, seed] of [[0.4, 12345], [0.6, 2147483646], [0.2, 7], [0.5, 0.25]]) {
       const run = (): Float32Array[] => tf.tidy(() => {
-        const x = tf.tensor2d(xd, [3, 1000]);
-        const r = tf.tensor2d(xd.map((v) => v * 0.5 + 1), [3, 1000]);
+        const x = tf.tensor2d(xd, [3, 10000]);
+        const r = tf.tensor2d(xd.map((v) => v * 0.5 + 1), [3, 10000]);
         const { value, grads } = tf.valueAndGrads((a: tf.Tensor) => tf.sum(tf.mul(dropout(a, p, seed), r)))([x]);
         return [dropout(x, p, seed).dataSync() as Float32Array, value.dataSync() as Float32Array, grads[0].dataSync() as Float32Array];
       });
@@ -210,7 +210,7 @@ describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu ba
       assert.ok(Math.abs(kept - (1 - p)) < 0.05, `kept fraction ${kept} for p ${p}`);
     }
     // outside a tape and a tidy, the mask is not left behind
-    const x = tf.tensor2d(xd, [3, 1000]);
+    const x = tf.tensor2d(xd, [3, 10000]);
     const before = tf.memory().numTensors;
     const y = dropout(x, 0.3, 99);
     assert.equal(tf.memory().numTensors, before + 1, 'only the output is new');
