@@ -2,7 +2,7 @@
  * Per-kernel profile of training steps (issue 17): where a step's time goes, by tfjs kernel.
  *
  *   npx tsx bench/profile.ts [--task bench-model|quick-arcface|quick-coreface|embed] [--threads N] [--native 0|1]
- *                            [--steps 3] [--warmup 2] [--clock wall|cpu] [--json]
+ *                            [--steps 3] [--warmup 2] [--clock wall|cpu] [--engine onednn|blas] [--json]
  *
  * In each profiled step every wasm kernel function is timed (self time, see {@link profileStep}); times are summed
  * per kernel name, and "outside kernels" is the step's wall time minus their sum: tfjs bookkeeping (tape, tidy,
@@ -12,7 +12,8 @@
  */
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, NATIVE_ENV_VAR, THREADS_ENV_VAR } from '../src/backends';
+import { initBackend, NATIVE_ENV_VAR, setNativeConvEngine, THREADS_ENV_VAR } from '../src/backends';
+import type { NativeConvEngine } from '../src/backends';
 import { deepMerge } from '../src/config';
 import { QUICK_BASE, corefaceAblationVariants } from '../src/experiments/builtin';
 import { Trainer } from '../src/train/trainer';
@@ -133,11 +134,13 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '2' },
       json: { type: 'boolean', default: false },
       clock: { type: 'string', default: 'wall' },
+      engine: { type: 'string' },
     },
   });
   if (values.native === '0') process.env[NATIVE_ENV_VAR] = '0';
   if (values.threads) process.env[THREADS_ENV_VAR] = values.threads;
   const info = await initBackend({ backend: 'wasm', quiet: true });
+  if (values.engine) setNativeConvEngine(values.engine as NativeConvEngine);
   const { step, dispose } = stepFn(values.task);
   if (values.clock !== 'wall' && values.clock !== 'cpu') throw new Error(`--clock must be wall or cpu, got '${values.clock}'`);
   const clock = values.clock === 'cpu' ? cpuMs : wallMs;

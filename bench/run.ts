@@ -14,6 +14,7 @@ import { RESULT_PREFIX } from './worker';
 import type { StepResult, TaskOptions } from './worker';
 import { NATIVE_ADDON_PATH } from '../src/backends';
 import { renderMarkdown } from './report';
+import { BENCH_BATCH, benchModelFlops } from './bench-model';
 import type { BenchReport, TorchResult } from './report';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -90,7 +91,7 @@ function main(): void {
       cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memGiB: os.totalmem() / 2 ** 30,
       node: process.version, tfjs: tf.version_core, commit: gitCommit(),
     },
-    matmul, benchModels, quick, quickCpu, evaluation, memory, torch,
+    matmul, benchModels, quick, quickCpu, evaluation, memory, torch, benchFlops: benchModelFlops(BENCH_BATCH),
   };
   const dir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });

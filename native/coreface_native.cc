@@ -30,9 +30,10 @@
 
 namespace {
 
-// Largest im2col buffer per call, in floats (default 16 Mi = 64 MiB); bigger batches are processed in chunks of
+// Largest im2col buffer per call, in floats (default 1 Mi = 4 MiB, so that the columns written by im2col are still in
+// cache when sgemm reads them: 16 Mi, the earlier default, was up to 1.4x slower); bigger batches are processed in chunks of
 // images. setColumnBudget changes it (tests use a tiny budget to exercise chunking on small shapes).
-int64_t kMaxColFloats = 16 * 1024 * 1024;
+int64_t kMaxColFloats = 1024 * 1024;
 
 // Threads of the non-BLAS loops (set with the BLAS threads by setThreads).
 int gThreads = 1;
@@ -50,6 +51,16 @@ int ParallelRanges(int64_t n, int64_t minPerPart, F&& body) {
 #pragma omp parallel for num_threads(parts) schedule(static, 1)
   for (int k = 0; k < parts; ++k) body(n * k / parts, n * (k + 1) / parts, k);
   return parts;
+}
+
+// Reusable scratch arrays (the kernels are called from the JS thread only): slot k grows as needed and is never freed,
+// so a training step does not page-fault fresh allocations in every call. Slots: 0-4 the margin loss kernels,
+// 5 the im2col columns.
+float* Scratch(size_t slot, size_t n) {
+  static std::vector<std::vector<float>> slots;
+  if (slots.size() <= slot) slots.resize(slot + 1);
+  if (slots[slot].size() < n) slots[slot].resize(n);
+  return slots[slot].data();
 }
 
 struct Arr {
@@ -380,11 +391,11 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const int64_t chunk = g.Chunk();
-  std::vector<float> col(chunk * rowsPerImage * K);
+  float* col = Scratch(5, chunk * rowsPerImage * K);
   for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
     const int64_t nb = std::min(chunk, g.n - n0);
-    Im2Col(g, x.data, n0, nb, col.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * rowsPerImage, g.co, K, 1.0f, col.data(), K, w.data,
+    Im2Col(g, x.data, n0, nb, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * rowsPerImage, g.co, K, 1.0f, col, K, w.data,
                 g.co, 0.0f, y.data + n0 * rowsPerImage * g.co, g.co);
   }
   return nullptr;
@@ -407,12 +418,12 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
   }
   std::memset(dx.data, 0, sizeof(float) * g.InSize());
   const int64_t chunk = g.Chunk();
-  std::vector<float> dcol(chunk * rowsPerImage * K);
+  float* dcol = Scratch(5, chunk * rowsPerImage * K);
   for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
     const int64_t nb = std::min(chunk, g.n - n0);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb * rowsPerImage, K, g.co, 1.0f,
-                dy.data + n0 * rowsPerImage * g.co, g.co, w.data, g.co, 0.0f, dcol.data(), K);
-    Col2Im(g, dcol.data(), n0, nb, dx.data);
+                dy.data + n0 * rowsPerImage * g.co, g.co, w.data, g.co, 0.0f, dcol, K);
+    Col2Im(g, dcol, n0, nb, dx.data);
   }
   return nullptr;
 }
@@ -433,11 +444,11 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const int64_t chunk = g.Chunk();
-  std::vector<float> col(chunk * rowsPerImage * K);
+  float* col = Scratch(5, chunk * rowsPerImage * K);
   for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
     const int64_t nb = std::min(chunk, g.n - n0);
-    Im2Col(g, x.data, n0, nb, col.data());
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, nb * rowsPerImage, 1.0f, col.data(), K,
+    Im2Col(g, x.data, n0, nb, col);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, nb * rowsPerImage, 1.0f, col, K,
                 dy.data + n0 * rowsPerImage * g.co, g.co, n0 == 0 ? 0.0f : 1.0f, dw.data, g.co);
   }
   return nullptr;
@@ -516,6 +527,44 @@ napi_value DepthwiseKernel(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// m = max(m, x) over the channels (vectorised select; strict '>', so the earlier of equal values stays).
+NOINLINE void MaxRow(const float* __restrict x, float* __restrict m, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) m[j] = x[j] > m[j] ? x[j] : m[j];
+}
+
+// maxPool(x, y, params): params as Conv with c == co (pool geometry); y = the maximum of each window (padding
+// never counts). Parallel over images.
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  Arr x, y;
+  Conv g(std::vector<int64_t>(Conv::kParams, 1));
+  napi_value argv[3];
+  if (!GetArgs(env, info, 3, argv) || !GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "y", &y) || !GetConv(env, argv[2], &g)) return nullptr;
+  if (ThrowIf(env, g.c != g.co, "maxPool: input and output channels differ") || !Need(env, x, g.InSize(), "x") || !Need(env, y, g.OutSize(), "y")) {
+    return nullptr;
+  }
+  const int64_t c = g.c;
+  ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int) {
+    for (int64_t b = b0; b < b1; ++b) {
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          float* m = y.data + ((b * g.oh + oy) * g.ow + ox) * c;
+          std::fill(m, m + c, -std::numeric_limits<float>::infinity());
+          for (int64_t ky = 0; ky < g.kh; ++ky) {
+            const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+            if (iy < 0 || iy >= g.h) continue;
+            for (int64_t kx = 0; kx < g.kw; ++kx) {
+              const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+              if (ix < 0 || ix >= g.w) continue;
+              MaxRow(x.data + ((b * g.h + iy) * g.w + ix) * c, m, c);
+            }
+          }
+        }
+      }
+    }
+  });
+  return nullptr;
+}
+
 // One window tap of the max-pool gradient: where x equals the window's maximum y and no earlier tap did, dx += dy.
 NOINLINE void MaxPoolTapRow(const float* __restrict x, const float* __restrict y, const float* __restrict dy, float* __restrict dx,
                             float* __restrict taken, int64_t c) {
@@ -1171,14 +1220,7 @@ double MarginRow(const Target& t, const float* raw, int64_t c, int64_t y, float*
   return mx + std::log(sum);
 }
 
-// Reusable scratch arrays of the loss kernels (called from the JS thread only): slot k grows as needed and is never
-// freed, so a training step does not page-fault fresh allocations in every call.
-float* Scratch(size_t slot, size_t n) {
-  static std::vector<std::vector<float>> slots;
-  if (slots.size() <= slot) slots.resize(slot + 1);
-  if (slots[slot].size() < n) slots[slot].resize(n);
-  return slots[slot].data();
-}
+
 
 // marginCE(x [B,E], w [E,C], loss [1], logits [B,C], raw [B,C], labels Int32 [B], [B, E, C], target Float32 [7]):
 // raw = unit(x) unit(w) (unclipped), logits = s clip(raw), loss = mean_b CE(margin logits of row b, y_b).
@@ -1743,6 +1785,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"depthwiseConv2d", nullptr, DepthwiseKernel<DwKind::kForward>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"depthwiseBackpropInput", nullptr, DepthwiseKernel<DwKind::kBackpropInput>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"depthwiseBackpropFilter", nullptr, DepthwiseKernel<DwKind::kBackpropFilter>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumMiddle", nullptr, SumMiddle, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchMatMul", nullptr, BatchMatMul, nullptr, nullptr, nullptr, napi_default, nullptr},

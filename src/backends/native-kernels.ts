@@ -1,7 +1,7 @@
 /**
  * Optional native kernels for the wasm backend: convolution forward and both gradients, regular and depthwise, on
  * oneDNN (the library PyTorch's CPU convolutions use; when the addon was built with Debian's libdnnl-dev) or else as
- * im2col + OpenBLAS sgemm (multi-threaded; the addon's own loops use OpenMP with the same thread count), the max-pool gradient, sums over a
+ * im2col + OpenBLAS sgemm (multi-threaded; the addon's own loops use OpenMP with the same thread count), max pooling and its gradient, sums over a
  * contiguous block of axes and batched matmul. They are the kernels that dominate a training step on wasm,
  * which runs one thread in Node (issue 5: conv was ~55% of the bench model's step, column sums ~17%, the
  * max-pool gradient ~7%). Also fused training-mode batch norm (forward, backward) and PReLU backward kernels
@@ -34,6 +34,7 @@ interface NativeAddon {
   depthwiseConv2d(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
   depthwiseBackpropInput(dy: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
   depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, p: Int32Array): void;
+  maxPool(x: Float32Array, y: Float32Array, p: Int32Array): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, y: Float32Array, out: Float32Array, p: Int32Array): void;
   sumMiddle(x: Float32Array, out: Float32Array, p: Int32Array): void;
   batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, p: Int32Array): void;
@@ -69,6 +70,7 @@ export const NATIVE_KERNELS: readonly string[] = [
   'DepthwiseConv2dNative',
   'DepthwiseConv2dNativeBackpropInput',
   'DepthwiseConv2dNativeBackpropFilter',
+  'MaxPool',
   'MaxPoolGrad',
   'Sum',
   'BatchMatMul',
@@ -226,7 +228,7 @@ export function setNativeConvEngine(engine: NativeConvEngine): NativeConvEngine 
 }
 
 /**
- * Sets the im2col buffer budget in floats (default 16 Mi = 64 MiB per call; larger convolutions are split into
+ * Sets the im2col buffer budget in floats (default 1 Mi = 4 MiB per call; larger convolutions are split into
  * chunks of images) and returns the previous one. For tests and memory-constrained users.
  */
 export function setNativeColumnBudget(floats: number): number {
@@ -349,6 +351,14 @@ function depthwiseBackpropFilter(args: Args): tf.TensorInfo | tf.TensorInfo[] {
   if (!allFloat(x, dy)) return fallback('DepthwiseConv2dNativeBackpropFilter', args);
   const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4, a.filterShape, a.strides, a.dilations, a.pad, a.dimRoundingMode, true);
   return run(args.backend as WasmHeapBackend, info.filterShape, [x, dy], ([xv, d], o) => loadAddon().depthwiseBackpropFilter(xv, d, o, convParams(info)));
+}
+
+function maxPool(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const a = args.attrs as { filterSize: [number, number] | number; strides: [number, number] | number; pad: Pad; dimRoundingMode: Rounding };
+  if (!allFloat(x) || x.shape.length !== 4) return fallback('MaxPool', args);
+  const info = tf.backend_util.computePool2DInfo(x.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  return run(args.backend as WasmHeapBackend, info.outShape, [x], ([xv], o) => loadAddon().maxPool(xv, o, convParams(info)));
 }
 
 function maxPoolGrad(args: Args): tf.TensorInfo | tf.TensorInfo[] {
@@ -605,6 +615,7 @@ const KERNELS: tf.KernelConfig[] = [
   { kernelName: 'DepthwiseConv2dNative', backendName: 'wasm', kernelFunc: depthwise },
   { kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
   { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
+  { kernelName: 'MaxPool', backendName: 'wasm', kernelFunc: maxPool },
   { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad },
   { kernelName: 'Sum', backendName: 'wasm', kernelFunc: sum },
   { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMul },

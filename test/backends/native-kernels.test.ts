@@ -134,13 +134,14 @@ describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu ba
     { size: 3, stride: 2, pad: 'same' as const, xs: [2, 7, 7, 3], ties: true },
   ]) {
     // with ties (values in {-2, ..., 1}) the gradient must go to the first maximum of each window, and padding never wins
-    it(`MaxPoolGrad: ${c.size}x${c.size} stride ${c.stride} ${c.pad} on [${c.xs}]${c.ties ? ', tied maxima' : ''}`, async () => {
+    it(`MaxPool and MaxPoolGrad: ${c.size}x${c.size} stride ${c.stride} ${c.pad} on [${c.xs}]${c.ties ? ', tied maxima' : ''}`, async () => {
       const xd = randn(new Rng(`native/pool/${c.size}/${c.pad}`), size(c.xs)).map((v) => (c.ties ? Math.max(-2, Math.min(1, Math.floor(v))) : v));
       await compare('maxpool', () => tf.tidy(() => {
         const x = tf.tensor4d(xd, c.xs as [number, number, number, number]);
-        const r = tf.tensor(randn(new Rng('native/pool/r'), tf.maxPool(x, c.size, c.stride, c.pad).size), tf.maxPool(x, c.size, c.stride, c.pad).shape);
+        const y = tf.maxPool(x, c.size, c.stride, c.pad);
+        const r = tf.tensor(randn(new Rng('native/pool/r'), y.size), y.shape);
         const dx = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.size, c.stride, c.pad), r)))(x);
-        return [dx.dataSync() as Float32Array];
+        return [y.dataSync() as Float32Array, Float32Array.from(y.shape), dx.dataSync() as Float32Array];
       }));
     });
   }
