@@ -281,8 +281,51 @@ bool Run(const Conv& g, bool depthwise, Op op, float* a, float* b, float* out) {
   s.wait();
   return true;
 }
+// Batched matmul out[i] = op(a[i]) op(b[i]) (a batch of 1 broadcasts): one oneDNN matmul primitive per shape and
+// thread count; transposes are strides of the operands' descriptors (no copies).
+struct MatMulPlan {
+  memory::desc a, b, c;
+  std::unique_ptr<dnnl::matmul> prim;
+  bool failed = false;
+};
+
+bool MatMul(int64_t ba, int64_t bb, int64_t m, int64_t k, int64_t n, bool ta, bool tb, float* a, float* b, float* out) {
+  using MKey = std::array<int64_t, 8>;
+  static std::map<MKey, std::unique_ptr<MatMulPlan>> plans;
+  const MKey key{ba, bb, m, k, n, ta ? 1 : 0, tb ? 1 : 0, gThreads};
+  auto& slot = plans[key];
+  if (!slot) {
+    slot = std::make_unique<MatMulPlan>();
+    const int64_t batch = std::max(ba, bb);
+    // logical [batch, rows, cols]; a transposed operand is stored [cols, rows]
+    slot->a = memory::desc({ba, m, k}, kF32, ta ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+    slot->b = memory::desc({bb, k, n}, kF32, tb ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+    slot->c = memory::desc({batch, m, n}, kF32, memory::dims{m * n, n, 1});
+    try {
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(slot->a, slot->b, slot->c), Engine());
+      slot->prim = std::make_unique<dnnl::matmul>(pd);
+    } catch (const dnnl::error&) {
+      slot->failed = true;
+    }
+  }
+  if (slot->failed) return false;
+  const dnnl::engine& e = Engine();
+  slot->prim->execute(Stream(), {{DNNL_ARG_SRC, memory(slot->a, e, a)}, {DNNL_ARG_WEIGHTS, memory(slot->b, e, b)}, {DNNL_ARG_DST, memory(slot->c, e, out)}});
+  Stream().wait();
+  return true;
+}
 }  // namespace dn
 #endif
+
+// True when the batched matmul ran on oneDNN (with the oneDNN engine selected; else BLAS sgemm runs it).
+bool DnnlMatMul(int64_t ba, int64_t bb, int64_t m, int64_t k, int64_t n, bool ta, bool tb, float* a, float* b, float* out) {
+#ifdef COREFACE_DNNL
+  if (gConvEngine == kEngineDnnl) return dn::MatMul(ba, bb, m, k, n, ta, tb, a, b, out);
+#else
+  (void)ba, (void)bb, (void)m, (void)k, (void)n, (void)ta, (void)tb, (void)a, (void)b, (void)out;
+#endif
+  return false;
+}
 
 // Convolution calls (forward or gradient, regular or depthwise) run by each engine since the addon loaded.
 int64_t gConvCalls[2] = {0, 0};
@@ -697,6 +740,7 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
     std::memset(y.data, 0, sizeof(float) * batch * m * n);
     return nullptr;
   }
+  if (DnnlMatMul(ba, bb, m, k, n, ta, tb, a.data, b.data, y.data)) return nullptr;
   for (int64_t i = 0; i < batch; ++i) {
     const float* ai = a.data + (ba == 1 ? 0 : i) * m * k;
     const float* bi = b.data + (bb == 1 ? 0 : i) * k * n;

@@ -99,8 +99,8 @@ export const BLAS_TIMEOUT_ENV_VAR = 'OPENBLAS_THREAD_TIMEOUT';
 const BLAS_THREAD_TIMEOUT = '4';
 
 /**
- * Convolution engines of the addon: oneDNN's direct convolutions (when the addon was built with Debian's
- * libdnnl-dev; the default then) or im2col + BLAS sgemm (always available).
+ * Engines of the addon's convolutions and batched matmuls: oneDNN (direct convolutions, brgemm matmul; when the
+ * addon was built with Debian's libdnnl-dev, the default then) or im2col + BLAS sgemm (always available).
  */
 export type NativeConvEngine = 'onednn' | 'blas';
 const CONV_ENGINES: readonly NativeConvEngine[] = ['blas', 'onednn'];

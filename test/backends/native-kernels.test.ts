@@ -167,26 +167,37 @@ describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu ba
     tf.dispose([ints, s]);
   });
 
-  it('BatchMatMul with transposes and batch broadcasting', async () => {
+  it('BatchMatMul with transposes and batch broadcasting (oneDNN matmul and BLAS sgemm)', async () => {
     const rng = new Rng('native/mm');
     const a = randn(rng, 3 * 4 * 5);
     const b = randn(rng, 3 * 5 * 6);
     const b1 = randn(rng, 5 * 6);
-    await compare('matmul', () => tf.tidy(() => {
-      const A = tf.tensor3d(a, [3, 4, 5]);
-      const B = tf.tensor3d(b, [3, 5, 6]);
-      const B1 = tf.tensor3d(b1, [1, 5, 6]);
-      const A2 = tf.tensor2d(a.subarray(0, 20), [4, 5]);
-      const ops = [
-        tf.matMul(A, B),
-        tf.matMul(A, B1),
-        tf.matMul(tf.transpose(A, [0, 2, 1]), B, true, false),
-        tf.matMul(A, tf.transpose(B, [0, 2, 1]), false, true),
-        tf.matMul(tf.transpose(A, [0, 2, 1]), tf.transpose(B, [0, 2, 1]), true, true),
-        tf.matMul(A2, tf.tensor2d(b1, [5, 6])),
-      ];
-      return ops.flatMap((t) => [t.dataSync() as Float32Array, Float32Array.from(t.shape)]);
-    }));
+    for (const e of engines()) {
+      const prev = setNativeConvEngine(e);
+      try {
+        await compare(`matmul ${e}`, matmuls);
+      } finally {
+        setNativeConvEngine(prev);
+      }
+    }
+    function matmuls(): Float32Array[] {
+      return tf.tidy(() => {
+        const A = tf.tensor3d(a, [3, 4, 5]);
+        const B = tf.tensor3d(b, [3, 5, 6]);
+        const B1 = tf.tensor3d(b1, [1, 5, 6]);
+        const A2 = tf.tensor2d(a.subarray(0, 20), [4, 5]);
+        const ops = [
+          tf.matMul(A, B),
+          tf.matMul(A, B1),
+          tf.matMul(tf.transpose(A, [0, 2, 1]), B, true, false),
+          tf.matMul(A, tf.transpose(B, [0, 2, 1]), false, true),
+          tf.matMul(tf.transpose(A, [0, 2, 1]), tf.transpose(B, [0, 2, 1]), true, true),
+          tf.matMul(A2, tf.tensor2d(b1, [5, 6])),
+          tf.matMul(tf.tensor3d(b1, [1, 5, 6]), B, true, false),
+        ];
+        return ops.flatMap((t) => [t.dataSync() as Float32Array, Float32Array.from(t.shape)]);
+      });
+    }
   });
 
   it('the library dropout draws exactly tfjs\'s mask natively (bit for bit), and its gradient is dy * mask', async () => {
