@@ -105,6 +105,9 @@ const BLAS_THREAD_TIMEOUT = '4';
 export type NativeConvEngine = 'onednn' | 'blas';
 const CONV_ENGINES: readonly NativeConvEngine[] = ['blas', 'onednn'];
 
+/** Our default for GOMP_SPINCOUNT (libgomp's busy-wait iterations before a thread sleeps; its own default 300,000). */
+const OMP_SPIN_COUNT = '200000';
+
 /** Where `node native/build.js` writes the addon. */
 export const NATIVE_ADDON_PATH = path.join(PACKAGE.root, 'native', 'build', 'coreface_native.node');
 
@@ -137,8 +140,11 @@ function loadAddon(): NativeAddon {
   // calls the main thread runs wasm, and on a 2-core machine a spinning worker takes its core. Read once when
   // the library loads; a value the user set wins.
   process.env[BLAS_TIMEOUT_ENV_VAR] ??= BLAS_THREAD_TIMEOUT;
-  // The same for the OpenMP threads of the addon's own loops (im2col, col2im, batch norm, PReLU, max-pool grad).
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // The OpenMP threads (oneDNN and the addon's own loops) spin a short while after each parallel region before
+  // sleeping: a step runs ~100-300 regions back to back, and waking a sleeping thread on this VM cost more than the
+  // spin (2 threads, issue 17: quick-preset step 42-45 -> 33-35 ms, bench model 141 -> 130-134 ms, against
+  // OMP_WAIT_POLICY=PASSIVE). One-thread processes (grids) have no OpenMP worker, so nothing spins there.
+  if (process.env.OMP_WAIT_POLICY === undefined) process.env.GOMP_SPINCOUNT ??= OMP_SPIN_COUNT;
   const req = createRequire(__filename);
   addon = req(NATIVE_ADDON_PATH) as NativeAddon;
   return addon;
