@@ -53,6 +53,14 @@ int ParallelRanges(int64_t n, int64_t minPerPart, F&& body) {
   return parts;
 }
 
+// Forces v to be rounded to its type here: the compiler may not fuse a product and a sum across this point into one
+// FMA (which rounds once instead of twice), so float/double arithmetic reproduces JavaScript's / tfjs's exactly.
+template <class T>
+inline T Materialize(T v) {
+  asm("" : "+x"(v));
+  return v;
+}
+
 // Reusable scratch arrays (the kernels are called from the JS thread only): slot k grows as needed and is never freed,
 // so a training step does not page-fault fresh allocations in every call. Slots: 0-4 the margin loss kernels,
 // 5 the im2col columns.
@@ -892,13 +900,15 @@ struct ChannelArgs {
 
 const float* OrNull(const Arr& a) { return a.length > 0 ? a.data : nullptr; }
 
-// batchNormForward(x, gamma|empty, beta, alpha|empty, y, mean, variance, rstd, [rows, channels], eps):
+// batchNormForward(x, gamma|empty, beta, alpha|empty, y, mean, variance, rstd, [rows, channels], eps, running|empty,
+// runningOut): running = [running mean (c), running variance (c), momentum, 1 - momentum, (1 - momentum) n / (n - 1)]
+// gives runningOut = [the updated running mean, the updated running variance] (PyTorch's update, unbiased variance).
 // mean and biased variance per channel (two passes: the second sums squared deviations from the first's mean),
 // rstd = 1/sqrt(variance + eps), y = (x - mean) * rstd * gamma + beta, then PReLU(alpha) when alpha is given.
 napi_value BatchNormForward(napi_env env, napi_callback_info info) {
-  napi_value argv[10];
-  if (!GetArgs(env, info, 10, argv)) return nullptr;
-  Arr x, gamma, beta, alpha, y, mean, var, rstd;
+  napi_value argv[12];
+  if (!GetArgs(env, info, 12, argv)) return nullptr;
+  Arr x, gamma, beta, alpha, y, mean, var, rstd, runIn, runOut;
   ChannelArgs g;
   double eps = 0;
   if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "gamma", &gamma) || !GetF32(env, argv[2], "beta", &beta) ||
@@ -915,6 +925,10 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
       !g.PerChannel(env, alpha, "alpha", true)) {
     return nullptr;
   }
+  // running statistics: [mean, variance] in, updated out, with [momentum, 1 - momentum, (1 - momentum) n / (n - 1)]
+  if (!GetF32(env, argv[10], "running", &runIn) || !GetF32(env, argv[11], "runningOut", &runOut)) return nullptr;
+  const bool running = runIn.length > 0;
+  if (running && (!Need(env, runIn, 2 * g.c + 3, "running") || !Need(env, runOut, 2 * g.c, "runningOut"))) return nullptr;
   const int64_t n = g.n, c = g.c;
   const float* xd = x.data;
   std::vector<double> s1 = ColumnReduce(n, c, [&](int64_t r0, int64_t r1, float* acc) {
@@ -941,6 +955,14 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
     shift[j] = static_cast<float>(beta.data[j] - s1[j] * a);
   }
   AffineRows(xd, scale.data(), shift.data(), OrNull(alpha), y.data, n, c);
+  if (running) {  // as ops.ts: running = momentum * running + (1 - momentum) * batch (unbiased variance), in float
+    const float* r = runIn.data;
+    const float m = r[2 * c], a = r[2 * c + 1], av = r[2 * c + 2];
+    for (int64_t j = 0; j < c; ++j) {
+      runOut.data[j] = Materialize(r[j] * m) + Materialize(mean.data[j] * a);
+      runOut.data[c + j] = Materialize(r[c + j] * m) + Materialize(var.data[j] * av);
+    }
+  }
   return nullptr;
 }
 
@@ -1526,11 +1548,6 @@ napi_value ContrastGrad(napi_env env, napi_callback_info info) {
 // order; the empty asm statements keep the compiler from fusing a product and a sum into one FMA, which rounds
 // once instead of twice), so the native mask equals the tfjs one exactly.
 
-// Forces v to be rounded to a double here (no contraction across this point).
-inline double Materialize(double v) {
-  asm("" : "+x"(v));
-  return v;
-}
 
 // JavaScript's ToUint32 for a finite non-negative double.
 inline double ToUint32(double h) { return std::fmod(std::trunc(h), 4294967296.0); }

@@ -38,7 +38,7 @@ interface NativeAddon {
   maxPoolGrad(dy: Float32Array, x: Float32Array, y: Float32Array, out: Float32Array, p: Int32Array): void;
   sumMiddle(x: Float32Array, out: Float32Array, p: Int32Array): void;
   batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, p: Int32Array): void;
-  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, rstd: Float32Array, p: Int32Array, eps: number): void;
+  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, rstd: Float32Array, p: Int32Array, eps: number, running: Float32Array, runningOut: Float32Array): void;
   batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dalpha: Float32Array, p: Int32Array): void;
   channelAffine(x: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, y: Float32Array, p: Int32Array, eps: number): void;
   preluBackward(dy: Float32Array, x: Float32Array, alpha: Float32Array, dx: Float32Array, dalpha: Float32Array, p: Int32Array): void;
@@ -426,18 +426,37 @@ function optional(b: WasmHeapBackend, t: tf.TensorInfo | undefined): Float32Arra
 }
 
 /**
- * CorefaceBatchNormTrain: inputs {x, gamma?, beta, alpha?}, attr eps; outputs [y, mean, variance (biased), rstd],
- * the statistics over every axis but the last; with alpha, y is PReLU(alpha) of the batch-norm output. Used by
- * ops.ts batchNorm and batchNormPrelu in training mode.
+ * CorefaceBatchNormTrain: inputs {x, gamma?, beta, alpha?, runningMean?, runningVar?}, attrs {eps, momentum};
+ * outputs [y, mean, variance (biased), rstd], the statistics over every axis but the last, and with the running
+ * statistics given, their updated values [runningMean', runningVar'] (momentum * running + (1 - momentum) * batch,
+ * the variance unbiased); with alpha, y is PReLU(alpha) of the batch-norm output. Used by ops.ts batchNorm and
+ * batchNormPrelu in training mode.
  */
 function batchNormTrain(args: Args): tf.TensorInfo[] {
-  const { x, gamma, beta, alpha } = args.inputs as { x: tf.TensorInfo; gamma?: tf.TensorInfo; beta: tf.TensorInfo; alpha?: tf.TensorInfo };
-  const { eps } = args.attrs as { eps: number };
+  const { x, gamma, beta, alpha, runningMean, runningVar } = args.inputs as Record<'x' | 'beta', tf.TensorInfo> &
+    Partial<Record<'gamma' | 'alpha' | 'runningMean' | 'runningVar', tf.TensorInfo>>;
+  const { eps, momentum } = args.attrs as { eps: number; momentum: number };
   const b = args.backend as WasmHeapBackend;
   const c = x.shape[x.shape.length - 1];
   const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')];
-  const [y, mean, variance, rstd] = outs.map((o) => heap(b, o));
-  loadAddon().batchNormForward(heap(b, x), optional(b, gamma), heap(b, beta), optional(b, alpha), y, mean, variance, rstd, rowsChannels(x), eps);
+  const withRunning = runningMean !== undefined && runningVar !== undefined;
+  if (withRunning) outs.push(b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32'));
+  const [y, mean, variance, rstd, rmOut, rvOut] = outs.map((o) => heap(b, o));
+  let running = EMPTY;
+  let runningOut = EMPTY;
+  if (withRunning) {
+    const n = tf.util.sizeFromShape(x.shape) / c;
+    running = new Float32Array(2 * c + 3);
+    running.set(heap(b, runningMean), 0);
+    running.set(heap(b, runningVar), c);
+    running.set([momentum, 1 - momentum, (1 - momentum) * (n / (n - 1))], 2 * c);
+    runningOut = new Float32Array(2 * c);
+  }
+  loadAddon().batchNormForward(heap(b, x), optional(b, gamma), heap(b, beta), optional(b, alpha), y, mean, variance, rstd, rowsChannels(x), eps, running, runningOut);
+  if (withRunning) {
+    (rmOut as Float32Array).set(runningOut.subarray(0, c));
+    (rvOut as Float32Array).set(runningOut.subarray(c));
+  }
   return outs;
 }
 

@@ -152,7 +152,7 @@ export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: B
   const { eps, momentum, n } = checkBatchNorm(x, p, opts);
   const c = x.shape[x.rank - 1];
   if (nativeKernelsInUse() && x.dtype === 'float32') {
-    return opts.training ? nativeBatchNorm(x, p, momentum, eps, n) : channelAffine(x, p, eps);
+    return opts.training ? nativeBatchNorm(x, p, momentum, eps) : channelAffine(x, p, eps);
   }
   if (!opts.training) {
     return tf.tidy(() => {
@@ -225,8 +225,8 @@ export function batchNormPrelu<T extends tf.Tensor>(x: T, p: BatchNormParams, al
   const c = x.shape[x.rank - 1];
   if (alpha.rank !== 1 || alpha.shape[0] !== c) throw new Error(`prelu: alpha must have shape [${c}], got [${alpha.shape}]`);
   if (!nativeKernelsInUse() || x.dtype !== 'float32') return prelu(batchNorm(x, p, opts), alpha);
-  const { eps, momentum, n } = checkBatchNorm(x, p, opts);
-  return opts.training ? nativeBatchNorm(x, p, momentum, eps, n, alpha) : channelAffine(x, p, eps, alpha);
+  const { eps, momentum } = checkBatchNorm(x, p, opts);
+  return opts.training ? nativeBatchNorm(x, p, momentum, eps, alpha) : channelAffine(x, p, eps, alpha);
 }
 
 /**
@@ -279,7 +279,7 @@ function channelAffine<T extends tf.Tensor>(x: T, p: BatchNormParams, eps: numbe
  * (CorefaceBatchNormTrain / ...Grad): the same equations in three passes over the data forward and two backward
  * instead of ~14 elementwise tfjs ops (and PReLU's own passes).
  */
-function nativeBatchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, momentum: number, eps: number, n: number, alpha?: tf.Tensor): T {
+function nativeBatchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, momentum: number, eps: number, alpha?: tf.Tensor): T {
   const gamma = p.gamma;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xx = args[0] as tf.Tensor;
@@ -287,13 +287,14 @@ function nativeBatchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, momentum
     const b = args[gamma ? 2 : 1] as tf.Tensor1D;
     const al = alpha ? (args[gamma ? 3 : 2] as tf.Tensor1D) : undefined;
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const inputs: tf.NamedTensorMap = { x: xx, beta: b };
+    const inputs: tf.NamedTensorMap = { x: xx, beta: b, runningMean: p.runningMean, runningVar: p.runningVar };
     if (g) inputs.gamma = g;
     if (al) inputs.alpha = al;
-    const [y, mean, variance, rstd] = tf.engine().runKernel('CorefaceBatchNormTrain', inputs, { eps }) as tf.Tensor[];
-    p.runningMean.assign(tf.tidy(() => tf.add(tf.mul(p.runningMean, momentum), tf.mul(mean, 1 - momentum))));
-    p.runningVar.assign(tf.tidy(() => tf.add(tf.mul(p.runningVar, momentum), tf.mul(variance, (1 - momentum) * (n / (n - 1))))));
-    variance.dispose();
+    // the kernel also returns the updated running statistics (same equations as the tfjs path above)
+    const [y, mean, variance, rstd, runMean, runVar] = tf.engine().runKernel('CorefaceBatchNormTrain', inputs, { eps, momentum }) as tf.Tensor[];
+    p.runningMean.assign(runMean);
+    p.runningVar.assign(runVar);
+    tf.dispose([variance, runMean, runVar]);
     // the gradient needs beta and alpha only to recompute the PReLU input
     save([xx, mean, rstd, ...(g ? [g] : []), ...(al ? [b, al] : [])]);
     return {
