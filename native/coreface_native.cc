@@ -63,12 +63,25 @@ inline T Materialize(T v) {
 
 // Reusable scratch arrays (the kernels are called from the JS thread only): slot k grows as needed and is never freed,
 // so a training step does not page-fault fresh allocations in every call. Slots: 0-4 the margin loss kernels,
-// 5 the im2col columns.
+// kColSlot... and kFilterSlot... the im2col convolutions.
 float* Scratch(size_t slot, size_t n) {
   static std::vector<std::vector<float>> slots;
   if (slots.size() <= slot) slots.resize(slot + 1);
   if (slots[slot].size() < n) slots[slot].resize(n);
   return slots[slot].data();
+}
+
+// Scratch slots of the im2col convolutions: per parallel part, columns and filter-gradient partial sums.
+constexpr int kMaxThreads = 256;
+constexpr size_t kColSlot = 8;
+constexpr size_t kFilterSlot = kColSlot + kMaxThreads;
+
+// One scratch array of n floats per possible parallel part (gThreads of them), from slots base, base + 1, ...
+// Prepared on the JS thread: Scratch must not grow inside a parallel region.
+std::vector<float*> PartBuffers(size_t base, int64_t n) {
+  std::vector<float*> out(std::max(1, gThreads));
+  for (size_t k = 0; k < out.size(); ++k) out[k] = Scratch(base + k, n);
+  return out;
 }
 
 struct Arr {
@@ -351,10 +364,10 @@ bool DnnlConv(const Conv& g, bool depthwise, int op, float* a, float* b, float* 
 }
 
 // col[(b*OH + oy)*OW + ox, (ky*KW + kx)*C + ci] = x[n0 + b, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW, ci] (0 outside).
+// Serial: the convolutions run it inside their own parallel parts.
 void Im2Col(const Conv& g, const float* x, int64_t n0, int64_t nb, float* col) {
   const int64_t K = g.K();
-  ParallelRanges(nb, 1, [&](int64_t b0, int64_t b1, int) {
-  for (int64_t b = b0; b < b1; ++b) {
+  for (int64_t b = 0; b < nb; ++b) {
     const float* xb = x + (n0 + b) * g.h * g.w * g.c;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       for (int64_t ox = 0; ox < g.ow; ++ox) {
@@ -379,15 +392,12 @@ void Im2Col(const Conv& g, const float* x, int64_t n0, int64_t nb, float* col) {
       }
     }
   }
-  });
 }
 
 // The adjoint of Im2Col: dx[n0 + b, iy, ix, ci] += dcol[...] for every window position that read it.
 void Col2Im(const Conv& g, const float* dcol, int64_t n0, int64_t nb, float* dx) {
   const int64_t K = g.K();
-  // images are independent: each writes only its own part of dx
-  ParallelRanges(nb, 1, [&](int64_t b0, int64_t b1, int) {
-  for (int64_t b = b0; b < b1; ++b) {
+  for (int64_t b = 0; b < nb; ++b) {
     float* xb = dx + (n0 + b) * g.h * g.w * g.c;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       for (int64_t ox = 0; ox < g.ow; ++ox) {
@@ -406,7 +416,6 @@ void Col2Im(const Conv& g, const float* dcol, int64_t n0, int64_t nb, float* dx)
       }
     }
   }
-  });
 }
 
 using Sizes3 = std::array<int64_t, 3>;
@@ -437,18 +446,22 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
   if (g.Pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.n * rowsPerImage, g.co, K, 1.0f, x.data, K, w.data, g.co,
-                0.0f, y.data, g.co);
+    ParallelRanges(g.n * rowsPerImage, 256, [&](int64_t r0, int64_t r1, int) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, g.co, K, 1.0f, x.data + r0 * K, K, w.data, g.co, 0.0f,
+                  y.data + r0 * g.co, g.co);
+    });
     return nullptr;
   }
   const int64_t chunk = g.Chunk();
-  float* col = Scratch(5, chunk * rowsPerImage * K);
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t nb = std::min(chunk, g.n - n0);
-    Im2Col(g, x.data, n0, nb, col);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * rowsPerImage, g.co, K, 1.0f, col, K, w.data,
-                g.co, 0.0f, y.data + n0 * rowsPerImage * g.co, g.co);
-  }
+  const std::vector<float*> cols = PartBuffers(kColSlot, chunk * rowsPerImage * K);
+  ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int k) {
+    for (int64_t n0 = b0; n0 < b1; n0 += chunk) {
+      const int64_t nb = std::min(chunk, b1 - n0);
+      Im2Col(g, x.data, n0, nb, cols[k]);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * rowsPerImage, g.co, K, 1.0f, cols[k], K, w.data, g.co, 0.0f,
+                  y.data + n0 * rowsPerImage * g.co, g.co);
+    }
+  });
   return nullptr;
 }
 
@@ -463,23 +476,37 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
   if (g.Pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.n * rowsPerImage, K, g.co, 1.0f, dy.data, g.co, w.data, g.co,
-                0.0f, dx.data, K);
+    ParallelRanges(g.n * rowsPerImage, 256, [&](int64_t r0, int64_t r1, int) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, K, g.co, 1.0f, dy.data + r0 * g.co, g.co, w.data, g.co, 0.0f,
+                  dx.data + r0 * K, K);
+    });
     return nullptr;
   }
-  std::memset(dx.data, 0, sizeof(float) * g.InSize());
   const int64_t chunk = g.Chunk();
-  float* dcol = Scratch(5, chunk * rowsPerImage * K);
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t nb = std::min(chunk, g.n - n0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb * rowsPerImage, K, g.co, 1.0f,
-                dy.data + n0 * rowsPerImage * g.co, g.co, w.data, g.co, 0.0f, dcol, K);
-    Col2Im(g, dcol, n0, nb, dx.data);
-  }
+  const std::vector<float*> cols = PartBuffers(kColSlot, chunk * rowsPerImage * K);
+  ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int k) {  // images write disjoint parts of dx
+    std::memset(dx.data + b0 * g.h * g.w * g.c, 0, sizeof(float) * (b1 - b0) * g.h * g.w * g.c);
+    for (int64_t n0 = b0; n0 < b1; n0 += chunk) {
+      const int64_t nb = std::min(chunk, b1 - n0);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb * rowsPerImage, K, g.co, 1.0f, dy.data + n0 * rowsPerImage * g.co, g.co,
+                  w.data, g.co, 0.0f, cols[k], K);
+      Col2Im(g, cols[k], n0, nb, dx.data);
+    }
+  });
   return nullptr;
 }
 
-// conv2dBackpropFilter(x, dy, dw, params): dw = d(loss)/dw.
+// Adds the parts' filter gradients dws[1..] to dws[0] in part order (deterministic per thread count).
+void SumParts(const std::vector<float*>& dws, int used, int64_t size) {
+  for (int k = 1; k < used; ++k) {
+    float* __restrict out = dws[0];
+    const float* __restrict in = dws[k];
+    for (int64_t i = 0; i < size; ++i) out[i] += in[i];
+  }
+}
+
+// conv2dBackpropFilter(x, dy, dw, params): dw = d(loss)/dw. Each part accumulates its images' contribution in its own
+// buffer (part 0 in dw itself), then the parts are added in order.
 napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
   Arr x, dy, dw;
   Conv g(std::vector<int64_t>(Conv::kParams, 1));
@@ -489,19 +516,27 @@ napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
   if (DnnlConv(g, false, 2, x.data, dy.data, dw.data)) return nullptr;
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
+  std::vector<float*> dws = PartBuffers(kFilterSlot, K * g.co);
+  dws[0] = dw.data;
+  int used;
   if (g.Pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, g.n * rowsPerImage, 1.0f, x.data, K, dy.data, g.co,
-                0.0f, dw.data, g.co);
-    return nullptr;
+    used = ParallelRanges(g.n * rowsPerImage, 256, [&](int64_t r0, int64_t r1, int k) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, r1 - r0, 1.0f, x.data + r0 * K, K, dy.data + r0 * g.co, g.co, 0.0f,
+                  dws[k], g.co);
+    });
+  } else {
+    const int64_t chunk = g.Chunk();
+    const std::vector<float*> cols = PartBuffers(kColSlot, chunk * rowsPerImage * K);
+    used = ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int k) {
+      for (int64_t n0 = b0; n0 < b1; n0 += chunk) {
+        const int64_t nb = std::min(chunk, b1 - n0);
+        Im2Col(g, x.data, n0, nb, cols[k]);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, nb * rowsPerImage, 1.0f, cols[k], K, dy.data + n0 * rowsPerImage * g.co,
+                    g.co, n0 == b0 ? 0.0f : 1.0f, dws[k], g.co);
+      }
+    });
   }
-  const int64_t chunk = g.Chunk();
-  float* col = Scratch(5, chunk * rowsPerImage * K);
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t nb = std::min(chunk, g.n - n0);
-    Im2Col(g, x.data, n0, nb, col);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, nb * rowsPerImage, 1.0f, col, K,
-                dy.data + n0 * rowsPerImage * g.co, g.co, n0 == 0 ? 0.0f : 1.0f, dw.data, g.co);
-  }
+  SumParts(dws, used, K * g.co);
   return nullptr;
 }
 
@@ -749,12 +784,18 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   if (DnnlMatMul(ba, bb, m, k, n, ta, tb, a.data, b.data, y.data)) return nullptr;
-  for (int64_t i = 0; i < batch; ++i) {
-    const float* ai = a.data + (ba == 1 ? 0 : i) * m * k;
-    const float* bi = b.data + (bb == 1 ? 0 : i) * k * n;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, ai,
-                ta ? m : k, bi, tb ? k : n, 0.0f, y.data + i * m * n, n);
-  }
+  // parallel over (batch, row block) items: rows r0..r1 of op(a[i]) start at row r0 (column r0 when transposed)
+  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(gThreads, m / 16));
+  ParallelRanges(batch * blocks, 1, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t it = i0; it < i1; ++it) {
+      const int64_t i = it / blocks, blk = it % blocks;
+      const int64_t r0 = m * blk / blocks, r1 = m * (blk + 1) / blocks;
+      const float* ai = a.data + (ba == 1 ? 0 : i) * m * k + (ta ? r0 : r0 * k);
+      const float* bi = b.data + (bb == 1 ? 0 : i) * k * n;
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, n, k, 1.0f, ai, ta ? m : k, bi,
+                  tb ? k : n, 0.0f, y.data + i * m * n + r0 * n, n);
+    }
+  });
   return nullptr;
 }
 
@@ -1761,12 +1802,15 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!GetArgs(env, info, 1, argv)) return nullptr;
   int32_t n = 0;
-  if (napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
-    ThrowIf(env, true, "threads must be a positive integer");
+  if (napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 || n > kMaxThreads) {
+    ThrowIf(env, true, "threads must be an integer in [1, " + std::to_string(kMaxThreads) + "]");
     return nullptr;
   }
-  openblas_set_num_threads(n);
-  omp_set_num_threads(n);  // oneDNN's OpenMP regions
+  // One thread pool: OpenMP (oneDNN and every loop of ours). OpenBLAS runs single-threaded inside our parallel parts;
+  // its own worker threads would compete with the OpenMP ones for the cores (issue 17: with both pools, the
+  // im2col path at 2 threads was slower than at 1).
+  openblas_set_num_threads(1);
+  omp_set_num_threads(n);
   gThreads = n;
   return nullptr;
 }
@@ -1814,7 +1858,7 @@ napi_value Info(napi_env env, napi_callback_info /*info*/) {
   const char* core = openblas_get_corename();
   napi_create_string_utf8(env, core ? core : "", NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "core", v);
-  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_create_int32(env, gThreads, &v);
   napi_set_named_property(env, obj, "threads", v);
   napi_create_int32(env, 1, &v);
   napi_set_named_property(env, obj, "abi", v);

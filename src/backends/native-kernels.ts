@@ -137,8 +137,9 @@ function loadAddon(): NativeAddon {
     throw new Error('not built (`npm run setup` installs OpenBLAS and builds them; or `node native/build.js`)');
   }
   // OpenBLAS's worker threads spin after each call (2^28 cycles by default) before sleeping; between our BLAS
-  // calls the main thread runs wasm, and on a 2-core machine a spinning worker takes its core. Read once when
-  // the library loads; a value the user set wins.
+  // calls the main thread runs wasm, and on a 2-core machine a spinning worker takes its core. The addon now runs
+  // OpenBLAS single-threaded inside its own OpenMP parts, so no such worker should exist; the short timeout stays
+  // as a guard. Read once when the library loads; a value the user set wins.
   process.env[BLAS_TIMEOUT_ENV_VAR] ??= BLAS_THREAD_TIMEOUT;
   // The OpenMP threads (oneDNN and the addon's own loops) spin a short while after each parallel region before
   // sleeping: a step runs ~100-300 regions back to back, and waking a sleeping thread on this VM cost more than the

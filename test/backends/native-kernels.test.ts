@@ -323,17 +323,39 @@ describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu ba
     }
   }
 
-  it('is deterministic with several threads, and leaks no tensors', () => {
+  it('is deterministic with several threads (each engine), matches the cpu backend there, and leaks no tensors', async () => {
     enableNativeKernels({ threads: 2 });
+    const bits = (x: Float32Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
     const bn = bnPrelu([8, 16, 16, 4], false, 5, 'fused');
     const [b1, b2] = [bn(), bn()];
-    b1.forEach((x, k) => assert.deepEqual(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(b2[k].buffer, b2[k].byteOffset, b2[k].byteLength), `batch norm output ${k} bitwise equal`));
-    const f = valueAndGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [16, 16, 16, 8], [3, 3, 8, 16], 7);
-    const before = tf.memory().numTensors;
-    const a = f();
-    const b = f();
-    assert.equal(tf.memory().numTensors, before, 'tensor count unchanged');
-    a.forEach((x, k) => assert.deepEqual(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(b[k].buffer, b[k].byteOffset, b[k].byteLength), `output ${k} bitwise equal`));
+    b1.forEach((x, k) => assert.deepEqual(bits(x), bits(b2[k]), `batch norm output ${k} bitwise equal`));
+    // 16 images: both threads get a part of the batch (im2col: their own columns and filter-gradient partial sums)
+    for (const [stride, ks] of [[1, 3], [1, 1], [2, 3]]) {
+      const f = valueAndGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, ks === 1 ? 0 : 'same'), [16, 16, 16, 8], [ks, ks, 8, 16], 7);
+      for (const e of engines()) {
+        await withEngine(e, async () => {
+          const before = tf.memory().numTensors;
+          const a = f();
+          const b = f();
+          assert.equal(tf.memory().numTensors, before, 'tensor count unchanged');
+          a.forEach((x, k) => assert.deepEqual(bits(x), bits(b[k]), `${e} stride ${stride} ${ks}x${ks}: output ${k} bitwise equal`));
+          await compare(`2 threads ${e} stride ${stride} ${ks}x${ks}`, f);
+        });
+      }
+    }
+    const mm = (): Float32Array[] => tf.tidy(() => {
+      const a = tf.tensor2d(randn(new Rng('native/mm2'), 64 * 40), [64, 40]);
+      const b = tf.tensor2d(randn(new Rng('native/mm3'), 40 * 24), [40, 24]);
+      return [tf.matMul(a, b).dataSync() as Float32Array, tf.matMul(a, a, true, false).dataSync() as Float32Array];
+    });
+    for (const e of engines()) {
+      const prev = setNativeConvEngine(e);
+      try {
+        await compare(`matmul 2 threads ${e}`, mm);
+      } finally {
+        setNativeConvEngine(prev);
+      }
+    }
   });
 
   it('disable restores the previous wasm kernels, enable puts the native ones back; COREFACE_NATIVE=0 keeps them off', () => {
