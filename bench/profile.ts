@@ -2,13 +2,14 @@
  * Per-kernel profile of training steps (issue 17): where a step's time goes, by tfjs kernel.
  *
  *   npx tsx bench/profile.ts [--task bench-model|quick-arcface|quick-coreface|embed] [--threads N] [--native 0|1]
- *                            [--steps 3] [--warmup 2] [--clock wall|cpu] [--engine onednn|blas] [--json]
+ *                            [--steps 3] [--warmup 2] [--clock wall|cpu] [--engine onednn|blas] [--shapes] [--json]
  *
  * In each profiled step every wasm kernel function is timed (self time, see {@link profileStep}); times are summed
  * per kernel name, and "outside kernels" is the step's wall time minus their sum: tfjs bookkeeping (tape, tidy,
  * dispose, engine dispatch), the JS around the kernels, and reading the loss back. The timers add ~1 us per
  * kernel call. The printed table is the median step's profile. `--clock cpu` measures process CPU time instead of
- * wall time (for a loaded machine; at 1 thread the two agree on an idle one).
+ * wall time (for a loaded machine; at 1 thread the two agree on an idle one). `--shapes` keeps kernels with different
+ * input shapes apart.
  */
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
@@ -54,7 +55,7 @@ export interface StepProfile {
  * restored afterwards) with a timer, and a kernel's time is its self time (kernels it calls itself, e.g. the
  * replacement gradient kernels built from tfjs ops, are counted under their own names).
  */
-export function profileStep(step: () => void, clock: () => number = wallMs): StepProfile {
+export function profileStep(step: () => void, clock: () => number = wallMs, byShape = false): StepProfile {
   const configs = tf.getKernelsForBackend('wasm');
   const originals = configs.map((c) => c.kernelFunc);
   const by = new Map<string, KernelRow>();
@@ -70,7 +71,7 @@ export function profileStep(step: () => void, clock: () => number = wallMs): Ste
         const ms = clock() - t0;
         const inner = childMs.pop() ?? 0;
         if (childMs.length > 0) childMs[childMs.length - 1] += ms;
-        const key = process.env.PROFILE_SHAPES ? `${c.kernelName} ${JSON.stringify(Object.values(args.inputs).map((t) => t?.shape))}` : c.kernelName;
+        const key = byShape ? `${c.kernelName} ${JSON.stringify(Object.values(args.inputs).map((t) => t?.shape))}` : c.kernelName;
         const row = by.get(key) ?? { name: key, calls: 0, ms: 0 };
         row.calls++;
         row.ms += ms - inner;
@@ -135,6 +136,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       clock: { type: 'string', default: 'wall' },
       engine: { type: 'string' },
+      shapes: { type: 'boolean', default: false },
     },
   });
   if (values.native === '0') process.env[NATIVE_ENV_VAR] = '0';
@@ -152,7 +154,7 @@ async function main(): Promise<void> {
     walls.push(clock() - t0);
   }
   const profiles: StepProfile[] = [];
-  for (let i = 0; i < Number(values.steps); i++) profiles.push(profileStep(step, clock));
+  for (let i = 0; i < Number(values.steps); i++) profiles.push(profileStep(step, clock, values.shapes));
   dispose();
   profiles.sort((a, b) => a.wallMs - b.wallMs);
   const p = profiles[Math.floor(profiles.length / 2)];

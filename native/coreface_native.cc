@@ -38,6 +38,11 @@ int64_t kMaxColFloats = 1024 * 1024;
 // Threads of the non-BLAS loops (set with the BLAS threads by setThreads).
 int gThreads = 1;
 
+// Fewest elements worth a parallel part of a memory-bound loop: below it, waking another thread costs more than it
+// saves (and every parallel region is a wake-up when the threads sleep between regions).
+constexpr int64_t kMinWorkPerPart = 1 << 16;
+int64_t MinRows(int64_t width) { return std::max<int64_t>(1, kMinWorkPerPart / std::max<int64_t>(1, width)); }
+
 // Runs body(begin, end, part) on `parts` contiguous ranges of [0, n) in parallel (OpenMP, static: range k always
 // goes to part k, so per-part partial results combined in part order are deterministic for a thread count).
 // Small loops (< minPerPart items per part) use fewer parts.
@@ -629,7 +634,7 @@ napi_value MaxPool(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const int64_t c = g.c;
-  ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int) {
+  ParallelRanges(g.n, MinRows(g.h * g.w * c), [&](int64_t b0, int64_t b1, int) {
     for (int64_t b = b0; b < b1; ++b) {
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         for (int64_t ox = 0; ox < g.ow; ++ox) {
@@ -678,7 +683,7 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const int64_t c = g.c;
-  ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int) {  // images write disjoint parts of dx
+  ParallelRanges(g.n, MinRows(g.h * g.w * c), [&](int64_t b0, int64_t b1, int) {  // images write disjoint parts of dx
     std::vector<float> taken(c);
     std::memset(dx.data + b0 * g.h * g.w * c, 0, sizeof(float) * (b1 - b0) * g.h * g.w * c);
     for (int64_t b = b0; b < b1; ++b) {
@@ -813,7 +818,7 @@ constexpr int64_t kSumBlock = 64;
 template <class Block>
 std::vector<double> ColumnReduce(int64_t n, int64_t width, Block&& block) {
   std::vector<double> totals(static_cast<size_t>(std::max(1, gThreads)) * width, 0.0);
-  const int used = ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int k) {
+  const int used = ParallelRanges(n, MinRows(width), [&](int64_t r0, int64_t r1, int k) {
     std::vector<float> acc(width);
     double* tot = totals.data() + k * width;
     for (int64_t b0 = r0; b0 < r1; b0 += kSumBlock) {
@@ -844,7 +849,7 @@ NOINLINE void AffineRow(const float* __restrict x, const float* __restrict scale
 }
 
 void AffineRows(const float* x, const float* scale, const float* shift, const float* alpha, float* y, int64_t n, int64_t c) {
-  ParallelRanges(n, 256, [&](int64_t r0, int64_t r1, int) {
+  ParallelRanges(n, MinRows(c), [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) AffineRow(x + r * c, scale, shift, alpha, y + r * c, c);
   });
 }
@@ -1065,7 +1070,7 @@ napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
   }
   const float *ap = a.data(), *cxp = cx.data(), *c0p = c0.data();
   float* dxd = dx.data;
-  ParallelRanges(n, 256, [&](int64_t r0, int64_t r1, int) {
+  ParallelRanges(n, MinRows(c), [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) {
       if (prelu) {
         BnPreluGradRow(dyd + r * c, xd + r * c, sc, sh, al, md, ap, cxp, c0p, dxd + r * c, c);

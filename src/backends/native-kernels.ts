@@ -105,9 +105,6 @@ const BLAS_THREAD_TIMEOUT = '4';
 export type NativeConvEngine = 'onednn' | 'blas';
 const CONV_ENGINES: readonly NativeConvEngine[] = ['blas', 'onednn'];
 
-/** Our default for GOMP_SPINCOUNT (libgomp's busy-wait iterations before a thread sleeps; its own default 300,000). */
-const OMP_SPIN_COUNT = '200000';
-
 /** Where `node native/build.js` writes the addon. */
 export const NATIVE_ADDON_PATH = path.join(PACKAGE.root, 'native', 'build', 'coreface_native.node');
 
@@ -141,11 +138,11 @@ function loadAddon(): NativeAddon {
   // OpenBLAS single-threaded inside its own OpenMP parts, so no such worker should exist; the short timeout stays
   // as a guard. Read once when the library loads; a value the user set wins.
   process.env[BLAS_TIMEOUT_ENV_VAR] ??= BLAS_THREAD_TIMEOUT;
-  // The OpenMP threads (oneDNN and the addon's own loops) spin a short while after each parallel region before
-  // sleeping: a step runs ~100-300 regions back to back, and waking a sleeping thread on this VM cost more than the
-  // spin (2 threads, issue 17: quick-preset step 42-45 -> 33-35 ms, bench model 141 -> 130-134 ms, against
-  // OMP_WAIT_POLICY=PASSIVE). One-thread processes (grids) have no OpenMP worker, so nothing spins there.
-  if (process.env.OMP_WAIT_POLICY === undefined) process.env.GOMP_SPINCOUNT ??= OMP_SPIN_COUNT;
+  // The OpenMP threads (oneDNN and the addon's own loops) sleep as soon as a parallel region ends. Spinning first
+  // (GOMP_SPINCOUNT 200,000) made 2-thread steps 10-20% faster on an idle machine, but when other processes share
+  // the cores a spinning thread holds the core its partner needs: a 2-thread quick-preset step went from 76 ms
+  // (sleeping) to 760 ms (spinning) on a loaded host (issue 17). A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
   const req = createRequire(__filename);
   addon = req(NATIVE_ADDON_PATH) as NativeAddon;
   return addon;

@@ -132,6 +132,7 @@ describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu ba
     { size: 3, stride: 1, pad: 'valid' as const, xs: [1, 6, 5, 4] },
     { size: 2, stride: 2, pad: 'valid' as const, xs: [2, 9, 7, 5], ties: true },
     { size: 3, stride: 2, pad: 'same' as const, xs: [2, 7, 7, 3], ties: true },
+    { size: 2, stride: 2, pad: 'valid' as const, xs: [8, 64, 64, 8], ties: true }, // 4 parallel parts of 2 images
   ]) {
     // with ties (values in {-2, ..., 1}) the gradient must go to the first maximum of each window, and padding never wins
     it(`MaxPool and MaxPoolGrad: ${c.size}x${c.size} stride ${c.stride} ${c.pad} on [${c.xs}]${c.ties ? ', tied maxima' : ''}`, async () => {
@@ -300,8 +301,9 @@ describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu ba
     };
   }
 
-  // [8, 16, 16, 4] has 2048 rows: with 2 threads the sums run in 2 parallel ranges
-  const bnCases = [{ shape: [4, 5, 5, 6], frozen: false }, { shape: [16, 8], frozen: true }, { shape: [3, 7, 7, 4], frozen: true }, { shape: [8, 16, 16, 4], frozen: false }];
+  // [16, 32, 64, 4] has 32768 rows of 4 channels, twice the addon's smallest parallel part (65536 values): with
+  // 2 threads the sums run in 2 parallel ranges
+  const bnCases = [{ shape: [4, 5, 5, 6], frozen: false }, { shape: [16, 8], frozen: true }, { shape: [3, 7, 7, 4], frozen: true }, { shape: [16, 32, 64, 4], frozen: false }];
   for (const mode of ['separate', 'fused', 'bn'] as const) {
     for (const training of [true, false]) {
       for (const [i, c] of bnCases.entries()) {
@@ -326,7 +328,7 @@ describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu ba
   it('is deterministic with several threads (each engine), matches the cpu backend there, and leaks no tensors', async () => {
     enableNativeKernels({ threads: 2 });
     const bits = (x: Float32Array): Buffer => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
-    const bn = bnPrelu([8, 16, 16, 4], false, 5, 'fused');
+    const bn = bnPrelu([16, 32, 64, 4], false, 5, 'fused');
     const [b1, b2] = [bn(), bn()];
     b1.forEach((x, k) => assert.deepEqual(bits(x), bits(b2[k]), `batch norm output ${k} bitwise equal`));
     // 16 images: both threads get a part of the batch (im2col: their own columns and filter-gradient partial sums)
