@@ -2,12 +2,13 @@
  * The fixed bench model of issue 5, built from the library's ops (so its speed tracks theirs):
  * input 64x64x1, conv3x3 (no bias) + BN + PReLU blocks 32 s1, max-pool 2, 64 s1, depthwise 3x3 s2 (+ BN + PReLU),
  * 128 s1, 128 s2, 256 s2, flatten, dropout 0.2, dense 128 (no bias), BN1d, ArcFace (s 64, m 0.5) over 500
- * classes, SGD momentum 0.9 (weight decay 5e-4, backbone clip 5: the library defaults).
+ * classes, SGD momentum 0.9 (weight decay 5e-4, backbone clip 5: the library defaults). BN + PReLU is the library's
+ * `batchNormPrelu` (= `prelu(batchNorm(...))`; one fused kernel each way with the native kernels).
  * bench/torch_bench.py builds the same network in PyTorch.
  */
 import * as tf from '@tensorflow/tfjs';
 import { ParamStore } from '../src/models/params';
-import { BatchNormParams, batchNorm, conv2d, createBatchNorm, createPrelu, dense, dropout, prelu } from '../src/models/ops';
+import { BatchNormParams, batchNorm, batchNormPrelu, conv2d, createBatchNorm, createPrelu, dense, dropout } from '../src/models/ops';
 import { createHead } from '../src/heads';
 import type { MarginHead } from '../src/heads';
 import { Sgd } from '../src/train/sgd';
@@ -18,6 +19,47 @@ export const BENCH_BATCH = 64;
 export const BENCH_CLASSES = 500;
 export const BENCH_EMBEDDING = 128;
 export const BENCH_DROPOUT = 0.2;
+
+/** Floating-point operations of one bench-model training step, by part (see {@link benchModelFlops}). */
+export interface BenchFlops {
+  forward: number;
+  backward: number;
+  total: number;
+}
+
+/**
+ * FLOPs of one training step of the bench model at batch `batch`, counted as 2 per multiply-add of the
+ * convolutions (regular and depthwise), the dense layer and the head's cosine matrix. Forward: each layer's output
+ * (2 N OH OW CO KH KW CI for a convolution, CI = 1 for depthwise); backward: the same count once for the weight
+ * gradient and once for the input gradient, except the first convolution, whose input needs no gradient.
+ * Not counted (memory-bound, a few % of the total): batch norm, PReLU, pooling, dropout, softmax, the optimizer.
+ * At batch 64: 6.89 GFLOP forward + 13.63 GFLOP backward = 20.5 GFLOP per step, 0.32 GFLOP per image.
+ */
+export function benchModelFlops(batch = BENCH_BATCH): BenchFlops {
+  const [h0, w0, c0] = BENCH_INPUT;
+  // [cin, cout, stride, depthwise] per conv block, 3x3 'same' padding; a 2x2 max-pool after the first
+  const layers: [number, number, number, boolean][] = [[c0, 32, 1, false], [32, 64, 1, false], [64, 64, 2, true], [64, 128, 1, false], [128, 128, 2, false], [128, 256, 2, false]];
+  let h = h0;
+  let w = w0;
+  let forward = 0;
+  let backward = 0;
+  layers.forEach(([cin, cout, stride, dw], i) => {
+    h = Math.ceil(h / stride);
+    w = Math.ceil(w / stride);
+    const f = 2 * batch * h * w * cout * 9 * (dw ? 1 : cin);
+    forward += f;
+    backward += i === 0 ? f : 2 * f;
+    if (i === 0) {
+      h /= 2;
+      w /= 2;
+    }
+  });
+  const dense = 2 * batch * h * w * 256 * BENCH_EMBEDDING;
+  const head = 2 * batch * BENCH_EMBEDDING * BENCH_CLASSES;
+  forward += dense + head;
+  backward += 2 * (dense + head);
+  return { forward, backward, total: forward + backward };
+}
 
 interface ConvBlock {
   kind: 'conv' | 'dw';
@@ -82,7 +124,7 @@ export class BenchModel {
     let h = x;
     this.blocks.forEach((b, i) => {
       const z = b.kind === 'conv' ? conv2d(h, b.w, b.stride) : tf.depthwiseConv2d(h, b.w as tf.Tensor4D, b.stride, 1);
-      h = prelu(batchNorm(z, b.bn, { training: true }), b.alpha);
+      h = batchNormPrelu(z, b.bn, b.alpha, { training: true });
       if (i === 0) h = tf.maxPool(h, 2, 2, 'valid');
     });
     const flat = tf.reshape(h, [h.shape[0], -1]) as tf.Tensor2D;

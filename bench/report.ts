@@ -1,6 +1,7 @@
 /** The bench report (JSON) and its Markdown rendering. */
 import type { StepResult } from './worker';
 import type { Summary } from './stats';
+import type { BenchFlops } from './bench-model';
 
 /** Output of bench/torch_bench.py. */
 export interface TorchResult {
@@ -39,6 +40,8 @@ export interface BenchReport {
   memory: { backend: string; model: string; batch: number; steps: number; seconds: number; before: MemorySnapshot; after: MemorySnapshot };
   /** The PyTorch result, or why there is none. */
   torch: TorchResult | string;
+  /** FLOPs of one bench-model training step (bench-model.ts benchModelFlops; absent in reports from before issue 17). */
+  benchFlops?: BenchFlops;
 }
 
 function f(x: number, digits = 1): string {
@@ -57,14 +60,21 @@ export function renderMarkdown(r: BenchReport): string {
   const add = (what: string, value: string, note = ''): void => { rows.push([what, value, note]); };
   const torch = typeof r.torch === 'string' ? null : r.torch;
   const torchAt = (threads: number): TorchResult['step'][number] | undefined => torch?.step.find((s) => s.threads === threads);
+  const peak = torch?.matmul.numpy?.median;
+  const gflops = (secondsMedian: number): string => {
+    if (!r.benchFlops) return '';
+    const g = r.benchFlops.total / secondsMedian / 1e9;
+    return `; ${f(g)} GFLOP/s${peak ? ` (${f((100 * g) / peak, 0)}% of the numpy matmul peak ${f(peak)})` : ''}`;
+  };
   for (const bm of r.benchModels) {
     const ref = torchAt(bm.threads);
     add(`Bench model train step, ours (${bm.backend}, batch ${bm.batch})`, `${ms(bm.imgPerSec)} img/s`,
-      `${ms(bm.seconds, 3)} s/step${ref ? `; **ratio ours/PyTorch (${bm.threads} thread${bm.threads > 1 ? 's' : ''}) ${f(bm.imgPerSec.median / ref.imgPerSec.median, 3)}**` : ''}`);
+      `${ms(bm.seconds, 3)} s/step${gflops(bm.seconds.median)}${ref ? `; **ratio ours/PyTorch (${bm.threads} thread${bm.threads > 1 ? 's' : ''}) ${f(bm.imgPerSec.median / ref.imgPerSec.median, 3)}**` : ''}`);
   }
   if (torch) {
     for (const s of torch.step) {
-      add(`Bench model train step, PyTorch ${torch.torch} CPU, ${s.threads} thread${s.threads > 1 ? 's' : ''}`, `${ms(s.imgPerSec)} img/s`, 'reference, same architecture and batch');
+      add(`Bench model train step, PyTorch ${torch.torch} CPU, ${s.threads} thread${s.threads > 1 ? 's' : ''}`, `${ms(s.imgPerSec)} img/s`,
+        `reference, same architecture and batch${gflops(s.seconds.median)}`);
     }
   } else {
     add('Bench model train step, PyTorch CPU', 'not run', String(r.torch));
@@ -91,8 +101,10 @@ export function renderMarkdown(r: BenchReport): string {
       add(`matmul [1024, 1024] @ [1024, 1024] float32, ${who}`, `${ms(s)} GFLOP/s`, k === 'numpy' ? 'practical peak of the machine' : '');
     }
   }
+  const plainEval = r.evaluation.find((e) => !e.backend.includes('native'));
   for (const e of r.evaluation) {
-    add(`Embeddings, quick model inference, flip-fused (${e.images} test images, batch 256, ${e.backend})`, `${ms(e.embeddingsPerSec)} img/s`, 'each image embedded twice (flip)');
+    const vsPlain = plainEval && e !== plainEval ? `; **native / plain wasm ${f(e.embeddingsPerSec.median / plainEval.embeddingsPerSec.median, 2)}x**` : '';
+    add(`Embeddings, quick model inference, flip-fused (${e.images} test images, batch 256, ${e.backend})`, `${ms(e.embeddingsPerSec)} img/s`, `each image embedded twice (flip)${vsPlain}`);
     add(`verificationAccuracy, ${e.verification.pairs} pairs, ${e.verification.folds} folds (${e.backend} run)`, `${ms(e.verification.ms, 2)} ms`,
       `${e.verification.benchmarkPairs >= e.verification.pairs ? 'the benchmark pairs' : `${e.verification.benchmarkPairs} benchmark pairs + seeded random pairs`}; cosine scores of the untrained quick model; plain JS`);
   }
@@ -104,6 +116,8 @@ export function renderMarkdown(r: BenchReport): string {
   const lines = [
     `# coreface-lab bench, ${r.date}`,
     '',
+    ...renderTargets(r),
+    '',
     `Machine: ${r.machine.cpus} x ${r.machine.cpuModel}, ${f(r.machine.memGiB)} GiB, Node ${r.machine.node}, tfjs ${r.machine.tfjs}, commit ${r.machine.commit}. ` +
       `Wall time ${f(r.wallSeconds)} s. Values: median (min-max, n repetitions after warm-up).`,
     '',
@@ -113,4 +127,45 @@ export function renderMarkdown(r: BenchReport): string {
     '',
   ];
   return lines.join('\n');
+}
+
+/**
+ * The issue-17 targets as measured in this report: bench-model training against PyTorch at the same thread count,
+ * our 2-thread / 1-thread scaling, native inference against plain wasm, the CoReFace / ArcFace step ratio and the
+ * memory check. Empty when the report has no native configuration.
+ */
+export function renderTargets(r: BenchReport): string[] {
+  const torch = typeof r.torch === 'string' ? null : r.torch;
+  const native = r.benchModels.filter((b) => b.backend.includes('native'));
+  if (native.length === 0) return [];
+  const rows: string[] = [];
+  const mark = (ok: boolean): string => (ok ? 'met' : '**not met**');
+  const target = (what: string, value: string, goal: string, ok: boolean | null): void => {
+    rows.push(`| ${what} | ${value} | ${goal} | ${ok === null ? 'n/a' : mark(ok)} |`);
+  };
+  for (const bm of native) {
+    const ref = torch?.step.find((s) => s.threads === bm.threads);
+    const ratio = ref ? bm.imgPerSec.median / ref.imgPerSec.median : NaN;
+    const goal = bm.threads > 1 ? 1.0 : 1.1;
+    target(`Bench model training, ours / PyTorch, ${bm.threads} thread${bm.threads > 1 ? 's' : ''}`,
+      ref ? `${f(ratio, 2)}x (${f(bm.imgPerSec.median)} vs ${f(ref.imgPerSec.median)} img/s)` : 'no PyTorch', `>= ${goal.toFixed(1)}x${bm.threads > 1 ? ' (stretch 1.3x)' : ''}`,
+      ref ? ratio >= goal : null);
+  }
+  const one = native.find((b) => b.threads === 1);
+  const many = native.filter((b) => b.threads > 1).pop();
+  if (one && many) {
+    const sc = many.imgPerSec.median / one.imgPerSec.median;
+    target(`Scaling, ours ${many.threads} threads / 1 thread`, `${f(sc, 2)}x`, '>= 1.6x', sc >= 1.6);
+  }
+  const plain = r.evaluation.find((e) => !e.backend.includes('native'));
+  for (const e of r.evaluation.filter((x) => x.backend.includes('native'))) {
+    const q = plain ? e.embeddingsPerSec.median / plain.embeddingsPerSec.median : NaN;
+    target(`Inference (flip-fused embeddings), native / plain wasm, ${e.backend}`, plain ? `${f(q, 2)}x (${f(e.embeddingsPerSec.median)} vs ${f(plain.embeddingsPerSec.median)} img/s)` : 'n/a', '>= 1.0x', plain ? q >= 1 : null);
+  }
+  for (const q of r.quick) {
+    target(`CoReFace / ArcFace step time, ${q.arcface.backend}`, `${f(q.corefaceOverArcface, 3)}x`, '<= 1.05x', q.corefaceOverArcface <= 1.05);
+  }
+  const m = r.memory;
+  target(`Memory, ${m.steps} CoReFace steps (${m.backend})`, `${m.before.numTensors} -> ${m.after.numTensors} tensors`, 'flat', m.after.numTensors === m.before.numTensors && m.after.numBytes === m.before.numBytes);
+  return ['## Targets (issue 17)', '', '| Target | Value | Goal | |', '|---|---|---|---|', ...rows, '', '## All measurements', ''];
 }

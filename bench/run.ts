@@ -14,6 +14,7 @@ import { RESULT_PREFIX } from './worker';
 import type { StepResult, TaskOptions } from './worker';
 import { NATIVE_ADDON_PATH } from '../src/backends';
 import { renderMarkdown } from './report';
+import { BENCH_BATCH, benchModelFlops } from './bench-model';
 import type { BenchReport, TorchResult } from './report';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -77,7 +78,7 @@ function main(): void {
   const best = configs[configs.length - 1];
   const matmul = configs.flatMap((c) => runWorker<BenchReport['matmul']>('matmul', { ...c, warmup: 2, reps: 7 }));
   const benchModels = configs.map((c) => runWorker<StepResult>('bench-model', { ...c, warmup: 1, reps: 5 }));
-  const quick = configs.map((c) => runWorker<BenchReport['quick'][number]>('quick', { ...c, warmup: 3, reps: 15 }));
+  const quick = configs.map((c) => runWorker<BenchReport['quick'][number]>('quick', { ...c, warmup: 3, reps: 25 }));
   const quickCpu = args.has('--no-cpu')
     ? null
     : runWorker<{ arcface: StepResult }>('quick-arcface', { backend: 'cpu', warmup: 1, reps: 2, maxStepSeconds: 60 }).arcface;
@@ -90,7 +91,7 @@ function main(): void {
       cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memGiB: os.totalmem() / 2 ** 30,
       node: process.version, tfjs: tf.version_core, commit: gitCommit(),
     },
-    matmul, benchModels, quick, quickCpu, evaluation, memory, torch,
+    matmul, benchModels, quick, quickCpu, evaluation, memory, torch, benchFlops: benchModelFlops(BENCH_BATCH),
   };
   const dir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });

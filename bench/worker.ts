@@ -253,7 +253,7 @@ async function main(): Promise<void> {
   const native = info.name === 'wasm' ? nativeKernelsStatus() : undefined;
   if (o.native === true && !native?.active) throw new Error(`native kernels requested but off: ${native?.reason ?? 'not wasm'}`);
   const run: RunLabel = native?.active
-    ? { label: `wasm + native (${native.blas?.split(' ')[0] ?? 'BLAS'}, ${native.threads} thread${native.threads === 1 ? '' : 's'})`, threads: native.threads ?? 1 }
+    ? { label: `wasm + native (${native.convEngine === 'onednn' ? 'oneDNN' : native.blas?.split(' ')[0] ?? 'BLAS'}, ${native.threads} thread${native.threads === 1 ? '' : 's'})`, threads: native.threads ?? 1 }
     : { label: info.name, threads: 1 };
   const out = fn(o, run);
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(out)}\n`);

@@ -11,6 +11,9 @@
 #include <node_api.h>
 #include <cblas.h>
 #include <omp.h>
+#ifdef COREFACE_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -18,17 +21,27 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#define NOINLINE __attribute__((noinline))
+
 namespace {
 
-// Largest im2col buffer per call, in floats (default 16 Mi = 64 MiB); bigger batches are processed in chunks of
+// Largest im2col buffer per call, in floats (default 1 Mi = 4 MiB, so that the columns written by im2col are still in
+// cache when sgemm reads them: 16 Mi, the earlier default, was up to 1.4x slower); bigger batches are processed in chunks of
 // images. setColumnBudget changes it (tests use a tiny budget to exercise chunking on small shapes).
-int64_t kMaxColFloats = 16 * 1024 * 1024;
+int64_t kMaxColFloats = 1024 * 1024;
 
 // Threads of the non-BLAS loops (set with the BLAS threads by setThreads).
 int gThreads = 1;
+
+// Fewest elements worth a parallel part of a memory-bound loop: below it, waking another thread costs more than it
+// saves (and every parallel region is a wake-up when the threads sleep between regions).
+constexpr int64_t kMinWorkPerPart = 1 << 16;
+int64_t MinRows(int64_t width) { return std::max<int64_t>(1, kMinWorkPerPart / std::max<int64_t>(1, width)); }
 
 // Runs body(begin, end, part) on `parts` contiguous ranges of [0, n) in parallel (OpenMP, static: range k always
 // goes to part k, so per-part partial results combined in part order are deterministic for a thread count).
@@ -43,6 +56,37 @@ int ParallelRanges(int64_t n, int64_t minPerPart, F&& body) {
 #pragma omp parallel for num_threads(parts) schedule(static, 1)
   for (int k = 0; k < parts; ++k) body(n * k / parts, n * (k + 1) / parts, k);
   return parts;
+}
+
+// Forces v to be rounded to its type here: the compiler may not fuse a product and a sum across this point into one
+// FMA (which rounds once instead of twice), so float/double arithmetic reproduces JavaScript's / tfjs's exactly.
+template <class T>
+inline T Materialize(T v) {
+  asm("" : "+x"(v));
+  return v;
+}
+
+// Reusable scratch arrays (the kernels are called from the JS thread only): slot k grows as needed and is never freed,
+// so a training step does not page-fault fresh allocations in every call. Slots: 0-4 the margin loss kernels,
+// kColSlot... and kFilterSlot... the im2col convolutions.
+float* Scratch(size_t slot, size_t n) {
+  static std::vector<std::vector<float>> slots;
+  if (slots.size() <= slot) slots.resize(slot + 1);
+  if (slots[slot].size() < n) slots[slot].resize(n);
+  return slots[slot].data();
+}
+
+// Scratch slots of the im2col convolutions: per parallel part, columns and filter-gradient partial sums.
+constexpr int kMaxThreads = 256;
+constexpr size_t kColSlot = 8;
+constexpr size_t kFilterSlot = kColSlot + kMaxThreads;
+
+// One scratch array of n floats per possible parallel part (gThreads of them), from slots base, base + 1, ...
+// Prepared on the JS thread: Scratch must not grow inside a parallel region.
+std::vector<float*> PartBuffers(size_t base, int64_t n) {
+  std::vector<float*> out(std::max(1, gThreads));
+  for (size_t k = 0; k < out.size(); ++k) out[k] = Scratch(base + k, n);
+  return out;
 }
 
 struct Arr {
@@ -102,16 +146,17 @@ bool GetArgs(napi_env env, napi_callback_info info, size_t n, napi_value* argv) 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Convolution geometry: [N, H, W, C] input, [KH, KW, C, CO] filter (or [KH, KW, C, mult] depthwise),
-// [N, OH, OW, CO] output; strides SH, SW; dilations DH, DW; zero padding PT (top) and PL (left).
+// [N, OH, OW, CO] output; strides SH, SW; dilations DH, DW; zero padding PT (top), PL (left), PB (bottom) and
+// PR (right; tfjs's padInfo, negative-free: rows no window reaches are simply not read).
 struct Conv {
-  int64_t n, h, w, c, oh, ow, co, kh, kw, sh, sw, dh, dw, pt, pl;
-  static constexpr size_t kParams = 15;
+  int64_t n, h, w, c, oh, ow, co, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+  static constexpr size_t kParams = 17;
   explicit Conv(const std::vector<int64_t>& p)
       : n(p[0]), h(p[1]), w(p[2]), c(p[3]), oh(p[4]), ow(p[5]), co(p[6]), kh(p[7]), kw(p[8]), sh(p[9]),
-        sw(p[10]), dh(p[11]), dw(p[12]), pt(p[13]), pl(p[14]) {}
+        sw(p[10]), dh(p[11]), dw(p[12]), pt(p[13]), pl(p[14]), pb(p[15]), pr(p[16]) {}
   bool Valid() const {
     return n > 0 && h > 0 && w > 0 && c > 0 && oh > 0 && ow > 0 && co > 0 && kh > 0 && kw > 0 && sh > 0 && sw > 0 &&
-           dh > 0 && dw > 0 && pt >= 0 && pl >= 0;
+           dh > 0 && dw > 0 && pt >= 0 && pl >= 0 && pb >= 0 && pr >= 0;
   }
   int64_t K() const { return kh * kw * c; }
   int64_t InSize() const { return n * h * w * c; }
@@ -129,11 +174,205 @@ bool GetConv(napi_env env, napi_value v, Conv* out) {
   return !ThrowIf(env, !out->Valid(), "invalid convolution geometry");
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// oneDNN convolutions (built with -DCOREFACE_DNNL and -ldnnl when Debian's libdnnl-dev is installed; native/build.js
+// decides). Forward, backward-data and backward-weights of regular and depthwise convolutions on the tensors as
+// they lie on the wasm heap: activations NHWC, filters in tfjs's [KH, KW, C, CO] (hwio, or hwigo for depthwise).
+// Each primitive is created once per geometry and thread count (JIT code and blocking depend on both) and kept;
+// filters are reordered into the layout the primitive prefers (a small copy). A geometry oneDNN has no
+// implementation for returns false and runs as im2col + BLAS instead.
+enum ConvEngine { kEngineBlas = 0, kEngineDnnl = 1 };
+#ifdef COREFACE_DNNL
+constexpr bool kHaveDnnl = true;
+int gConvEngine = kEngineDnnl;
+#else
+constexpr bool kHaveDnnl = false;
+int gConvEngine = kEngineBlas;
+#endif
+
+#ifdef COREFACE_DNNL
+namespace dn {
+using dnnl::memory;
+using Tag = memory::format_tag;
+constexpr auto kF32 = memory::data_type::f32;
+
+dnnl::engine& Engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+dnnl::stream& Stream() {
+  static dnnl::stream s(Engine());
+  return s;
+}
+
+enum Op { kFwd = 0, kBwdData = 1, kBwdWeights = 2 };
+
+// One convolution geometry's primitives, created on first use.
+struct Plan {
+  memory::desc src, dst, wUser;
+  memory::dims strides, dilates, padL, padR;
+  dnnl::convolution_forward::primitive_desc fwdPd;
+  std::unique_ptr<dnnl::primitive> prim[3];
+  memory::desc wPrim[3];                 // the filter layout each primitive wants
+  std::unique_ptr<memory> wBuf[3];       // filter in that layout, when it differs from the user's
+  std::unique_ptr<dnnl::reorder> wReorder[3];
+  bool failed[3] = {false, false, false};
+};
+
+using Key = std::array<int64_t, Conv::kParams + 2>;
+std::map<Key, std::unique_ptr<Plan>>& Plans() {
+  static std::map<Key, std::unique_ptr<Plan>> plans;
+  return plans;
+}
+
+Plan* GetPlan(const Conv& g, bool depthwise) {
+  Key key{g.n, g.h, g.w, g.c, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.pb, g.pr, depthwise ? 1 : 0, gThreads};
+  auto& plans = Plans();
+  auto it = plans.find(key);
+  if (it != plans.end()) return it->second.get();
+  auto plan = std::make_unique<Plan>();
+  Plan& p = *plan;
+  p.src = memory::desc({g.n, g.c, g.h, g.w}, kF32, Tag::nhwc);
+  p.dst = memory::desc({g.n, g.co, g.oh, g.ow}, kF32, Tag::nhwc);
+  p.wUser = depthwise ? memory::desc({g.c, g.co / g.c, 1, g.kh, g.kw}, kF32, Tag::hwigo)
+                      : memory::desc({g.co, g.c, g.kh, g.kw}, kF32, Tag::hwio);
+  p.strides = {g.sh, g.sw};
+  p.dilates = {g.dh - 1, g.dw - 1};
+  p.padL = {g.pt, g.pl};
+  p.padR = {g.pb, g.pr};
+  const memory::desc wAny(p.wUser.dims(), kF32, Tag::any);
+  dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, p.src, wAny, p.dst,
+                                     p.strides, p.dilates, p.padL, p.padR);
+  p.fwdPd = dnnl::convolution_forward::primitive_desc(fd, Engine());
+  Plan* raw = plan.get();
+  plans.emplace(key, std::move(plan));
+  return raw;
+}
+
+// Creates primitive `op` of the plan (once).
+void Ensure(Plan& p, Op op) {
+  if (p.prim[op]) return;
+  const memory::desc wAny(p.wUser.dims(), kF32, Tag::any);
+  if (op == kFwd) {
+    p.prim[op] = std::make_unique<dnnl::convolution_forward>(p.fwdPd);
+    p.wPrim[op] = p.fwdPd.weights_desc();
+  } else if (op == kBwdData) {
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, p.src, wAny, p.dst, p.strides, p.dilates, p.padL, p.padR);
+    dnnl::convolution_backward_data::primitive_desc pd(d, Engine(), p.fwdPd);
+    p.prim[op] = std::make_unique<dnnl::convolution_backward_data>(pd);
+    p.wPrim[op] = pd.weights_desc();
+  } else {
+    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, p.src, wAny, p.dst, p.strides, p.dilates, p.padL, p.padR);
+    dnnl::convolution_backward_weights::primitive_desc pd(d, Engine(), p.fwdPd);
+    p.prim[op] = std::make_unique<dnnl::convolution_backward_weights>(pd);
+    p.wPrim[op] = pd.diff_weights_desc();
+  }
+  if (p.wPrim[op] != p.wUser) {
+    p.wBuf[op] = std::make_unique<memory>(p.wPrim[op], Engine());
+    p.wReorder[op] = op == kBwdWeights ? std::make_unique<dnnl::reorder>(*p.wBuf[op], memory(p.wUser, Engine(), DNNL_MEMORY_NONE))
+                                       : std::make_unique<dnnl::reorder>(memory(p.wUser, Engine(), DNNL_MEMORY_NONE), *p.wBuf[op]);
+  }
+}
+
+// Runs `op` of a convolution: kFwd (a = x, b = filter, out = y), kBwdData (a = dy, b = filter, out = dx),
+// kBwdWeights (a = x, b = dy, out = dfilter). False when oneDNN cannot run this geometry.
+bool Run(const Conv& g, bool depthwise, Op op, float* a, float* b, float* out) {
+  Plan* p = nullptr;
+  try {
+    p = GetPlan(g, depthwise);
+    if (p->failed[op]) return false;
+    Ensure(*p, op);
+  } catch (const dnnl::error&) {
+    if (p) p->failed[op] = true;
+    return false;
+  }
+  dnnl::stream& s = Stream();
+  const dnnl::engine& e = Engine();
+  const bool reorderW = p->wBuf[op] != nullptr;
+  if (op == kFwd || op == kBwdData) {
+    memory w(p->wUser, e, b);
+    if (reorderW) p->wReorder[op]->execute(s, w, *p->wBuf[op]);
+    const memory& wp = reorderW ? *p->wBuf[op] : w;
+    if (op == kFwd) {
+      p->prim[op]->execute(s, {{DNNL_ARG_SRC, memory(p->src, e, a)}, {DNNL_ARG_WEIGHTS, wp}, {DNNL_ARG_DST, memory(p->dst, e, out)}});
+    } else {
+      p->prim[op]->execute(s, {{DNNL_ARG_DIFF_DST, memory(p->dst, e, a)}, {DNNL_ARG_WEIGHTS, wp}, {DNNL_ARG_DIFF_SRC, memory(p->src, e, out)}});
+    }
+  } else {
+    memory dw(p->wUser, e, out);
+    const memory& dwp = reorderW ? *p->wBuf[op] : dw;
+    p->prim[op]->execute(s, {{DNNL_ARG_SRC, memory(p->src, e, a)}, {DNNL_ARG_DIFF_DST, memory(p->dst, e, b)}, {DNNL_ARG_DIFF_WEIGHTS, dwp}});
+    if (reorderW) p->wReorder[op]->execute(s, *p->wBuf[op], dw);
+  }
+  s.wait();
+  return true;
+}
+// Batched matmul out[i] = op(a[i]) op(b[i]) (a batch of 1 broadcasts): one oneDNN matmul primitive per shape and
+// thread count; transposes are strides of the operands' descriptors (no copies).
+struct MatMulPlan {
+  memory::desc a, b, c;
+  std::unique_ptr<dnnl::matmul> prim;
+  bool failed = false;
+};
+
+bool MatMul(int64_t ba, int64_t bb, int64_t m, int64_t k, int64_t n, bool ta, bool tb, float* a, float* b, float* out) {
+  using MKey = std::array<int64_t, 8>;
+  static std::map<MKey, std::unique_ptr<MatMulPlan>> plans;
+  const MKey key{ba, bb, m, k, n, ta ? 1 : 0, tb ? 1 : 0, gThreads};
+  auto& slot = plans[key];
+  if (!slot) {
+    slot = std::make_unique<MatMulPlan>();
+    const int64_t batch = std::max(ba, bb);
+    // logical [batch, rows, cols]; a transposed operand is stored [cols, rows]
+    slot->a = memory::desc({ba, m, k}, kF32, ta ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+    slot->b = memory::desc({bb, k, n}, kF32, tb ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+    slot->c = memory::desc({batch, m, n}, kF32, memory::dims{m * n, n, 1});
+    try {
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(slot->a, slot->b, slot->c), Engine());
+      slot->prim = std::make_unique<dnnl::matmul>(pd);
+    } catch (const dnnl::error&) {
+      slot->failed = true;
+    }
+  }
+  if (slot->failed) return false;
+  const dnnl::engine& e = Engine();
+  slot->prim->execute(Stream(), {{DNNL_ARG_SRC, memory(slot->a, e, a)}, {DNNL_ARG_WEIGHTS, memory(slot->b, e, b)}, {DNNL_ARG_DST, memory(slot->c, e, out)}});
+  Stream().wait();
+  return true;
+}
+}  // namespace dn
+#endif
+
+// True when the batched matmul ran on oneDNN (with the oneDNN engine selected; else BLAS sgemm runs it).
+bool DnnlMatMul(int64_t ba, int64_t bb, int64_t m, int64_t k, int64_t n, bool ta, bool tb, float* a, float* b, float* out) {
+#ifdef COREFACE_DNNL
+  if (gConvEngine == kEngineDnnl) return dn::MatMul(ba, bb, m, k, n, ta, tb, a, b, out);
+#else
+  (void)ba, (void)bb, (void)m, (void)k, (void)n, (void)ta, (void)tb, (void)a, (void)b, (void)out;
+#endif
+  return false;
+}
+
+// Convolution calls (forward or gradient, regular or depthwise) run by each engine since the addon loaded.
+int64_t gConvCalls[2] = {0, 0};
+
+// True when the convolution ran on oneDNN (engine selected and the geometry supported); counts the call.
+bool DnnlConv(const Conv& g, bool depthwise, int op, float* a, float* b, float* out) {
+  bool ran = false;
+#ifdef COREFACE_DNNL
+  if (gConvEngine == kEngineDnnl) ran = dn::Run(g, depthwise, static_cast<dn::Op>(op), a, b, out);
+#else
+  (void)g, (void)depthwise, (void)op, (void)a, (void)b, (void)out;
+#endif
+  ++gConvCalls[ran ? kEngineDnnl : kEngineBlas];
+  return ran;
+}
+
 // col[(b*OH + oy)*OW + ox, (ky*KW + kx)*C + ci] = x[n0 + b, oy*SH - PT + ky*DH, ox*SW - PL + kx*DW, ci] (0 outside).
+// Serial: the convolutions run it inside their own parallel parts.
 void Im2Col(const Conv& g, const float* x, int64_t n0, int64_t nb, float* col) {
   const int64_t K = g.K();
-  ParallelRanges(nb, 1, [&](int64_t b0, int64_t b1, int) {
-  for (int64_t b = b0; b < b1; ++b) {
+  for (int64_t b = 0; b < nb; ++b) {
     const float* xb = x + (n0 + b) * g.h * g.w * g.c;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       for (int64_t ox = 0; ox < g.ow; ++ox) {
@@ -158,15 +397,12 @@ void Im2Col(const Conv& g, const float* x, int64_t n0, int64_t nb, float* col) {
       }
     }
   }
-  });
 }
 
 // The adjoint of Im2Col: dx[n0 + b, iy, ix, ci] += dcol[...] for every window position that read it.
 void Col2Im(const Conv& g, const float* dcol, int64_t n0, int64_t nb, float* dx) {
   const int64_t K = g.K();
-  // images are independent: each writes only its own part of dx
-  ParallelRanges(nb, 1, [&](int64_t b0, int64_t b1, int) {
-  for (int64_t b = b0; b < b1; ++b) {
+  for (int64_t b = 0; b < nb; ++b) {
     float* xb = dx + (n0 + b) * g.h * g.w * g.c;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       for (int64_t ox = 0; ox < g.ow; ++ox) {
@@ -185,7 +421,6 @@ void Col2Im(const Conv& g, const float* dcol, int64_t n0, int64_t nb, float* dx)
       }
     }
   }
-  });
 }
 
 using Sizes3 = std::array<int64_t, 3>;
@@ -212,21 +447,26 @@ napi_value Conv2D(napi_env env, napi_callback_info info) {
   if (!ConvArgs(env, info, "x", "filter", &x, &w, &y, &g, [](const Conv& c) { return Sizes3{c.InSize(), c.K() * c.co, c.OutSize()}; })) {
     return nullptr;
   }
+  if (DnnlConv(g, false, 0, x.data, w.data, y.data)) return nullptr;
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
   if (g.Pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.n * rowsPerImage, g.co, K, 1.0f, x.data, K, w.data, g.co,
-                0.0f, y.data, g.co);
+    ParallelRanges(g.n * rowsPerImage, 256, [&](int64_t r0, int64_t r1, int) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, g.co, K, 1.0f, x.data + r0 * K, K, w.data, g.co, 0.0f,
+                  y.data + r0 * g.co, g.co);
+    });
     return nullptr;
   }
   const int64_t chunk = g.Chunk();
-  std::vector<float> col(chunk * rowsPerImage * K);
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t nb = std::min(chunk, g.n - n0);
-    Im2Col(g, x.data, n0, nb, col.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * rowsPerImage, g.co, K, 1.0f, col.data(), K, w.data,
-                g.co, 0.0f, y.data + n0 * rowsPerImage * g.co, g.co);
-  }
+  const std::vector<float*> cols = PartBuffers(kColSlot, chunk * rowsPerImage * K);
+  ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int k) {
+    for (int64_t n0 = b0; n0 < b1; n0 += chunk) {
+      const int64_t nb = std::min(chunk, b1 - n0);
+      Im2Col(g, x.data, n0, nb, cols[k]);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb * rowsPerImage, g.co, K, 1.0f, cols[k], K, w.data, g.co, 0.0f,
+                  y.data + n0 * rowsPerImage * g.co, g.co);
+    }
+  });
   return nullptr;
 }
 
@@ -237,47 +477,71 @@ napi_value Conv2DBackpropInput(napi_env env, napi_callback_info info) {
   if (!ConvArgs(env, info, "dy", "filter", &dy, &w, &dx, &g, [](const Conv& c) { return Sizes3{c.OutSize(), c.K() * c.co, c.InSize()}; })) {
     return nullptr;
   }
+  if (DnnlConv(g, false, 1, dy.data, w.data, dx.data)) return nullptr;
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
   if (g.Pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.n * rowsPerImage, K, g.co, 1.0f, dy.data, g.co, w.data, g.co,
-                0.0f, dx.data, K);
+    ParallelRanges(g.n * rowsPerImage, 256, [&](int64_t r0, int64_t r1, int) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, K, g.co, 1.0f, dy.data + r0 * g.co, g.co, w.data, g.co, 0.0f,
+                  dx.data + r0 * K, K);
+    });
     return nullptr;
   }
-  std::memset(dx.data, 0, sizeof(float) * g.InSize());
   const int64_t chunk = g.Chunk();
-  std::vector<float> dcol(chunk * rowsPerImage * K);
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t nb = std::min(chunk, g.n - n0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb * rowsPerImage, K, g.co, 1.0f,
-                dy.data + n0 * rowsPerImage * g.co, g.co, w.data, g.co, 0.0f, dcol.data(), K);
-    Col2Im(g, dcol.data(), n0, nb, dx.data);
-  }
+  const std::vector<float*> cols = PartBuffers(kColSlot, chunk * rowsPerImage * K);
+  ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int k) {  // images write disjoint parts of dx
+    std::memset(dx.data + b0 * g.h * g.w * g.c, 0, sizeof(float) * (b1 - b0) * g.h * g.w * g.c);
+    for (int64_t n0 = b0; n0 < b1; n0 += chunk) {
+      const int64_t nb = std::min(chunk, b1 - n0);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb * rowsPerImage, K, g.co, 1.0f, dy.data + n0 * rowsPerImage * g.co, g.co,
+                  w.data, g.co, 0.0f, cols[k], K);
+      Col2Im(g, cols[k], n0, nb, dx.data);
+    }
+  });
   return nullptr;
 }
 
-// conv2dBackpropFilter(x, dy, dw, params): dw = d(loss)/dw.
+// Adds the parts' filter gradients dws[1..] to dws[0] in part order (deterministic per thread count).
+void SumParts(const std::vector<float*>& dws, int used, int64_t size) {
+  for (int k = 1; k < used; ++k) {
+    float* __restrict out = dws[0];
+    const float* __restrict in = dws[k];
+    for (int64_t i = 0; i < size; ++i) out[i] += in[i];
+  }
+}
+
+// conv2dBackpropFilter(x, dy, dw, params): dw = d(loss)/dw. Each part accumulates its images' contribution in its own
+// buffer (part 0 in dw itself), then the parts are added in order.
 napi_value Conv2DBackpropFilter(napi_env env, napi_callback_info info) {
   Arr x, dy, dw;
   Conv g(std::vector<int64_t>(Conv::kParams, 1));
   if (!ConvArgs(env, info, "x", "dy", &x, &dy, &dw, &g, [](const Conv& c) { return Sizes3{c.InSize(), c.OutSize(), c.K() * c.co}; })) {
     return nullptr;
   }
+  if (DnnlConv(g, false, 2, x.data, dy.data, dw.data)) return nullptr;
   const int64_t K = g.K();
   const int64_t rowsPerImage = g.oh * g.ow;
+  std::vector<float*> dws = PartBuffers(kFilterSlot, K * g.co);
+  dws[0] = dw.data;
+  int used;
   if (g.Pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, g.n * rowsPerImage, 1.0f, x.data, K, dy.data, g.co,
-                0.0f, dw.data, g.co);
-    return nullptr;
+    used = ParallelRanges(g.n * rowsPerImage, 256, [&](int64_t r0, int64_t r1, int k) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, r1 - r0, 1.0f, x.data + r0 * K, K, dy.data + r0 * g.co, g.co, 0.0f,
+                  dws[k], g.co);
+    });
+  } else {
+    const int64_t chunk = g.Chunk();
+    const std::vector<float*> cols = PartBuffers(kColSlot, chunk * rowsPerImage * K);
+    used = ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int k) {
+      for (int64_t n0 = b0; n0 < b1; n0 += chunk) {
+        const int64_t nb = std::min(chunk, b1 - n0);
+        Im2Col(g, x.data, n0, nb, cols[k]);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, nb * rowsPerImage, 1.0f, cols[k], K, dy.data + n0 * rowsPerImage * g.co,
+                    g.co, n0 == b0 ? 0.0f : 1.0f, dws[k], g.co);
+      }
+    });
   }
-  const int64_t chunk = g.Chunk();
-  std::vector<float> col(chunk * rowsPerImage * K);
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t nb = std::min(chunk, g.n - n0);
-    Im2Col(g, x.data, n0, nb, col.data());
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, g.co, nb * rowsPerImage, 1.0f, col.data(), K,
-                dy.data + n0 * rowsPerImage * g.co, g.co, n0 == 0 ? 0.0f : 1.0f, dw.data, g.co);
-  }
+  SumParts(dws, used, K * g.co);
   return nullptr;
 }
 
@@ -329,6 +593,7 @@ napi_value DepthwiseKernel(napi_env env, napi_callback_info info) {
       !DepthwiseGeometry(env, g)) {
     return nullptr;
   }
+  if (DnnlConv(g, true, static_cast<int>(kKind), a.data, b.data, out.data)) return nullptr;
   const int64_t outSize = sizes(g)[2];
   const int64_t m = g.co / g.c;
   const int64_t co = g.co;
@@ -353,48 +618,93 @@ napi_value DepthwiseKernel(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// maxPoolGrad(dy, x, dx, params): params as Conv with c == co (pool geometry). Each output's gradient goes to
-// the first maximum of its window in row-major order (strict '>', padding never wins): tfjs's cpu rule.
-napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
-  Arr dy, x, dx;
+// m = max(m, x) over the channels (vectorised select; strict '>', so the earlier of equal values stays).
+NOINLINE void MaxRow(const float* __restrict x, float* __restrict m, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) m[j] = x[j] > m[j] ? x[j] : m[j];
+}
+
+// maxPool(x, y, params): params as Conv with c == co (pool geometry); y = the maximum of each window (padding
+// never counts). Parallel over images.
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  Arr x, y;
   Conv g(std::vector<int64_t>(Conv::kParams, 1));
-  if (!ConvArgs(env, info, "dy", "x", &dy, &x, &dx, &g, [](const Conv& c) { return Sizes3{c.OutSize(), c.InSize(), c.InSize()}; }) ||
-      ThrowIf(env, g.c != g.co, "maxPoolGrad: input and output channels differ")) {
+  napi_value argv[3];
+  if (!GetArgs(env, info, 3, argv) || !GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "y", &y) || !GetConv(env, argv[2], &g)) return nullptr;
+  if (ThrowIf(env, g.c != g.co, "maxPool: input and output channels differ") || !Need(env, x, g.InSize(), "x") || !Need(env, y, g.OutSize(), "y")) {
     return nullptr;
   }
-  std::memset(dx.data, 0, sizeof(float) * g.InSize());
-  ParallelRanges(g.n, 1, [&](int64_t b0, int64_t b1, int) {  // images write disjoint parts of dx
-  std::vector<float> best(g.c);
-  std::vector<int64_t> where(g.c);
-  for (int64_t b = b0; b < b1; ++b) {
-    const int64_t base = b * g.h * g.w * g.c;
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-        std::fill(where.begin(), where.end(), -1);
-        for (int64_t ky = 0; ky < g.kh; ++ky) {
-          const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
-          if (iy < 0 || iy >= g.h) continue;
-          for (int64_t kx = 0; kx < g.kw; ++kx) {
-            const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
-            if (ix < 0 || ix >= g.w) continue;
-            const int64_t off = base + (iy * g.w + ix) * g.c;
-            const float* in = x.data + off;
-            for (int64_t ci = 0; ci < g.c; ++ci) {
-              if (in[ci] > best[ci] || where[ci] < 0) {
-                best[ci] = in[ci];
-                where[ci] = off + ci;
-              }
+  const int64_t c = g.c;
+  ParallelRanges(g.n, MinRows(g.h * g.w * c), [&](int64_t b0, int64_t b1, int) {
+    for (int64_t b = b0; b < b1; ++b) {
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          float* m = y.data + ((b * g.oh + oy) * g.ow + ox) * c;
+          std::fill(m, m + c, -std::numeric_limits<float>::infinity());
+          for (int64_t ky = 0; ky < g.kh; ++ky) {
+            const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+            if (iy < 0 || iy >= g.h) continue;
+            for (int64_t kx = 0; kx < g.kw; ++kx) {
+              const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+              if (ix < 0 || ix >= g.w) continue;
+              MaxRow(x.data + ((b * g.h + iy) * g.w + ix) * c, m, c);
             }
           }
         }
-        const float* d = dy.data + ((b * g.oh + oy) * g.ow + ox) * g.c;
-        for (int64_t ci = 0; ci < g.c; ++ci) {
-          if (where[ci] >= 0) dx.data[where[ci]] += d[ci];
+      }
+    }
+  });
+  return nullptr;
+}
+
+// One window tap of the max-pool gradient: where x equals the window's maximum y and no earlier tap did, dx += dy.
+NOINLINE void MaxPoolTapRow(const float* __restrict x, const float* __restrict y, const float* __restrict dy, float* __restrict dx,
+                            float* __restrict taken, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const bool hit = taken[j] == 0.0f && x[j] == y[j];
+    dx[j] += hit ? dy[j] : 0.0f;
+    taken[j] = hit ? 1.0f : taken[j];
+  }
+}
+
+// maxPoolGrad(dy, x, y, dx, params): params as Conv with c == co (pool geometry), y the forward output. Each output's
+// gradient goes to the first maximum of its window in row-major order (padding never wins): tfjs's cpu rule. The
+// maximum is found as the first tap equal to y, so every tap is one vectorised compare over the channels.
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!GetArgs(env, info, 5, argv)) return nullptr;
+  Arr dy, x, y, dx;
+  Conv g(std::vector<int64_t>(Conv::kParams, 1));
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "y", &y) ||
+      !GetF32(env, argv[3], "dx", &dx) || !GetConv(env, argv[4], &g)) {
+    return nullptr;
+  }
+  if (ThrowIf(env, g.c != g.co, "maxPoolGrad: input and output channels differ") || !Need(env, dy, g.OutSize(), "dy") ||
+      !Need(env, y, g.OutSize(), "y") || !Need(env, x, g.InSize(), "x") || !Need(env, dx, g.InSize(), "dx")) {
+    return nullptr;
+  }
+  const int64_t c = g.c;
+  ParallelRanges(g.n, MinRows(g.h * g.w * c), [&](int64_t b0, int64_t b1, int) {  // images write disjoint parts of dx
+    std::vector<float> taken(c);
+    std::memset(dx.data + b0 * g.h * g.w * c, 0, sizeof(float) * (b1 - b0) * g.h * g.w * c);
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t base = b * g.h * g.w * c;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const int64_t o = ((b * g.oh + oy) * g.ow + ox) * c;
+          std::fill(taken.begin(), taken.end(), 0.0f);
+          for (int64_t ky = 0; ky < g.kh; ++ky) {
+            const int64_t iy = oy * g.sh - g.pt + ky * g.dh;
+            if (iy < 0 || iy >= g.h) continue;
+            for (int64_t kx = 0; kx < g.kw; ++kx) {
+              const int64_t ix = ox * g.sw - g.pl + kx * g.dw;
+              if (ix < 0 || ix >= g.w) continue;
+              const int64_t off = base + (iy * g.w + ix) * c;
+              MaxPoolTapRow(x.data + off, y.data + o, dy.data + o, dx.data + off, taken.data(), c);
+            }
+          }
         }
       }
     }
-  }
   });
   return nullptr;
 }
@@ -427,22 +737,6 @@ struct ColumnSums {
     rows = 0;
   }
 };
-
-// Column sums of rows [0, n) computed in parallel ranges: add(r, part) adds row r into part; returns the totals
-// (the parts' double totals added in part order).
-template <class AddRow>
-std::vector<double> ParallelColumnSums(int64_t n, int64_t cols, AddRow&& add) {
-  std::vector<ColumnSums> parts(std::max(1, gThreads), ColumnSums(cols));
-  const int used = ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int k) {
-    for (int64_t r = r0; r < r1; ++r) add(r, parts[k].Row());
-    parts[k].Flush();
-  });
-  std::vector<double> total(cols, 0.0);
-  for (int k = 0; k < used; ++k) {
-    for (int64_t j = 0; j < cols; ++j) total[j] += parts[k].total[j];
-  }
-  return total;
-}
 
 // sumMiddle(x, out, [outer, reduce, inner]): out[o, i] = sum_r x[o, r, i] (a reduction over a contiguous block
 // of axes). Accumulates in double per output element, in index order, so the result does not depend on threads.
@@ -494,59 +788,206 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
     std::memset(y.data, 0, sizeof(float) * batch * m * n);
     return nullptr;
   }
-  for (int64_t i = 0; i < batch; ++i) {
-    const float* ai = a.data + (ba == 1 ? 0 : i) * m * k;
-    const float* bi = b.data + (bb == 1 ? 0 : i) * k * n;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, ai,
-                ta ? m : k, bi, tb ? k : n, 0.0f, y.data + i * m * n, n);
-  }
+  if (DnnlMatMul(ba, bb, m, k, n, ta, tb, a.data, b.data, y.data)) return nullptr;
+  // parallel over (batch, row block) items: rows r0..r1 of op(a[i]) start at row r0 (column r0 when transposed)
+  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(gThreads, m / 16));
+  ParallelRanges(batch * blocks, 1, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t it = i0; it < i1; ++it) {
+      const int64_t i = it / blocks, blk = it % blocks;
+      const int64_t r0 = m * blk / blocks, r1 = m * (blk + 1) / blocks;
+      const float* ai = a.data + (ba == 1 ? 0 : i) * m * k + (ta ? r0 : r0 * k);
+      const float* bi = b.data + (bb == 1 ? 0 : i) * k * n;
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, n, k, 1.0f, ai, ta ? m : k, bi,
+                  tb ? k : n, 0.0f, y.data + i * m * n + r0 * n, n);
+    }
+  });
   return nullptr;
 }
 
 
 // ---------------------------------------------------------------------------------------------------------------
-// Fused batch norm (training mode) and PReLU gradient over a [rows, channels] matrix (the channel axis last).
-// Sums: float partials over blocks of rows, double totals, combined in a fixed order (see ParallelColumnSums).
+// Batch norm over a [rows, channels] matrix (the channel axis last), optionally followed by PReLU, fused: training
+// forward, its gradient (which recomputes the batch-norm output from x instead of storing it), inference (running
+// statistics), and the PReLU gradient alone. Memory-bound loops: every pass over the data is one read of each input
+// and one write; the per-channel loops are written so the compiler vectorises them (no conditional loads).
 
-// batchNormForward(x, gamma|empty, beta, y, mean, variance, rstd, [rows, channels], eps):
-// mean and biased variance per channel, rstd = 1/sqrt(variance + eps), y = (x - mean) * rstd * gamma + beta.
+// Column sums of `width` accumulators over rows [0, n): block(r0, r1, acc) adds rows [r0, r1) (at most kBlock)
+// into the float accumulators acc[0, width); after each block they are added to double totals. Parallel over
+// fixed row ranges (ParallelRanges), the ranges' totals added in range order: deterministic per thread count.
+constexpr int64_t kSumBlock = 64;
+template <class Block>
+std::vector<double> ColumnReduce(int64_t n, int64_t width, Block&& block) {
+  std::vector<double> totals(static_cast<size_t>(std::max(1, gThreads)) * width, 0.0);
+  const int used = ParallelRanges(n, MinRows(width), [&](int64_t r0, int64_t r1, int k) {
+    std::vector<float> acc(width);
+    double* tot = totals.data() + k * width;
+    for (int64_t b0 = r0; b0 < r1; b0 += kSumBlock) {
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      block(b0, std::min(r1, b0 + kSumBlock), acc.data());
+      for (int64_t j = 0; j < width; ++j) tot[j] += acc[j];
+    }
+  });
+  std::vector<double> out(totals.begin(), totals.begin() + width);
+  for (int k = 1; k < used; ++k) {
+    for (int64_t j = 0; j < width; ++j) out[j] += totals[k * width + j];
+  }
+  return out;
+}
+
+// y = x * scale + shift per channel, then PReLU with slope alpha (when given): y > 0 ? y : alpha * y.
+NOINLINE void AffineRow(const float* __restrict x, const float* __restrict scale, const float* __restrict shift,
+                      const float* __restrict alpha, float* __restrict y, int64_t c) {
+  if (alpha) {
+    for (int64_t j = 0; j < c; ++j) {
+      const float v = x[j] * scale[j] + shift[j];
+      const float a = alpha[j];
+      y[j] = v > 0.0f ? v : v * a;
+    }
+  } else {
+    for (int64_t j = 0; j < c; ++j) y[j] = x[j] * scale[j] + shift[j];
+  }
+}
+
+void AffineRows(const float* x, const float* scale, const float* shift, const float* alpha, float* y, int64_t n, int64_t c) {
+  ParallelRanges(n, MinRows(c), [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) AffineRow(x + r * c, scale, shift, alpha, y + r * c, c);
+  });
+}
+
+// Row kernels of the batch-norm and PReLU passes: restrict-qualified and not inlined, so that they vectorise (inlined
+// into the passes' lambdas GCC lost the restrict qualifiers and kept them scalar, 10x slower). acc += x.
+NOINLINE void AddRow(const float* __restrict x, float* __restrict acc, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) acc[j] += x[j];
+}
+
+// acc += (x - mean)^2
+NOINLINE void AddSquaredDeviationRow(const float* __restrict x, const float* __restrict mean, float* __restrict acc, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const float d = x[j] - mean[j];
+    acc[j] += d * d;
+  }
+}
+
+// Batch-norm gradient sums: sg += dy, sgx += dy * (x - mean).
+NOINLINE void BnGradSumsRow(const float* __restrict dy, const float* __restrict x, const float* __restrict mean, float* __restrict sg,
+                          float* __restrict sgx, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    sg[j] += dy[j];
+    sgx[j] += dy[j] * (x[j] - mean[j]);
+  }
+}
+
+// The same behind PReLU: z = x * scale + shift, g = z > 0 ? dy : dy * alpha; sg += g, sgx += g * (x - mean),
+// sneg += dy * min(z, 0).
+NOINLINE void BnPreluGradSumsRow(const float* __restrict dy, const float* __restrict x, const float* __restrict scale,
+                               const float* __restrict shift, const float* __restrict alpha, const float* __restrict mean,
+                               float* __restrict sg, float* __restrict sgx, float* __restrict sneg, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const float z = x[j] * scale[j] + shift[j];
+    const float d = dy[j];
+    const float a = alpha[j];
+    const bool pos = z > 0.0f;
+    const float g = pos ? d : d * a;
+    sg[j] += g;
+    sgx[j] += g * (x[j] - mean[j]);
+    sneg[j] += pos ? 0.0f : d * z;
+  }
+}
+
+// dx = a * dy + cx * (x - mean) + c0
+NOINLINE void BnGradRow(const float* __restrict dy, const float* __restrict x, const float* __restrict mean, const float* __restrict a,
+                      const float* __restrict cx, const float* __restrict c0, float* __restrict dx, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) dx[j] = a[j] * dy[j] + cx[j] * (x[j] - mean[j]) + c0[j];
+}
+
+// The same behind PReLU (g as in BnPreluGradSumsRow instead of dy).
+NOINLINE void BnPreluGradRow(const float* __restrict dy, const float* __restrict x, const float* __restrict scale,
+                           const float* __restrict shift, const float* __restrict alpha, const float* __restrict mean,
+                           const float* __restrict a, const float* __restrict cx, const float* __restrict c0, float* __restrict dx,
+                           int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const float z = x[j] * scale[j] + shift[j];
+    const float d = dy[j];
+    const float al = alpha[j];
+    const float g = z > 0.0f ? d : d * al;
+    dx[j] = a[j] * g + cx[j] * (x[j] - mean[j]) + c0[j];
+  }
+}
+
+// PReLU gradient: dx = x > 0 ? dy : dy * alpha, acc += dy * min(x, 0).
+NOINLINE void PreluGradRow(const float* __restrict dy, const float* __restrict x, const float* __restrict alpha, float* __restrict dx,
+                         float* __restrict acc, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) {
+    const float v = x[j];
+    const float d = dy[j];
+    const float a = alpha[j];
+    dx[j] = v > 0.0f ? d : d * a;
+    acc[j] += v > 0.0f ? 0.0f : d * v;
+  }
+}
+
+// Shape [rows, channels] and the optional per-channel arrays (empty Float32Array = absent) of the batch-norm kernels.
+struct ChannelArgs {
+  int64_t n = 0, c = 0;
+  bool Get(napi_env env, napi_value v, const char* what) {
+    std::vector<int64_t> p;
+    if (!GetI32(env, v, "params", &p, 2)) return false;
+    n = p[0];
+    c = p[1];
+    return !ThrowIf(env, n < 1 || c < 1, std::string(what) + ": invalid sizes");
+  }
+  // a must hold rows x channels values.
+  bool Full(napi_env env, const Arr& a, const char* name) const { return Need(env, a, n * c, name); }
+  // a must hold one value per channel, or be empty when optional.
+  bool PerChannel(napi_env env, const Arr& a, const char* name, bool optional = false) const {
+    return (optional && a.length == 0) || Need(env, a, c, name);
+  }
+};
+
+const float* OrNull(const Arr& a) { return a.length > 0 ? a.data : nullptr; }
+
+// batchNormForward(x, gamma|empty, beta, alpha|empty, y, mean, variance, rstd, [rows, channels], eps, running|empty,
+// runningOut): running = [running mean (c), running variance (c), momentum, 1 - momentum, (1 - momentum) n / (n - 1)]
+// gives runningOut = [the updated running mean, the updated running variance] (PyTorch's update, unbiased variance).
+// mean and biased variance per channel (two passes: the second sums squared deviations from the first's mean),
+// rstd = 1/sqrt(variance + eps), y = (x - mean) * rstd * gamma + beta, then PReLU(alpha) when alpha is given.
 napi_value BatchNormForward(napi_env env, napi_callback_info info) {
-  napi_value argv[9];
-  if (!GetArgs(env, info, 9, argv)) return nullptr;
-  Arr x, gamma, beta, y, mean, var, rstd;
-  std::vector<int64_t> p;
+  napi_value argv[12];
+  if (!GetArgs(env, info, 12, argv)) return nullptr;
+  Arr x, gamma, beta, alpha, y, mean, var, rstd, runIn, runOut;
+  ChannelArgs g;
   double eps = 0;
   if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "gamma", &gamma) || !GetF32(env, argv[2], "beta", &beta) ||
-      !GetF32(env, argv[3], "y", &y) || !GetF32(env, argv[4], "mean", &mean) || !GetF32(env, argv[5], "variance", &var) ||
-      !GetF32(env, argv[6], "rstd", &rstd) || !GetI32(env, argv[7], "params", &p, 2)) {
+      !GetF32(env, argv[3], "alpha", &alpha) || !GetF32(env, argv[4], "y", &y) || !GetF32(env, argv[5], "mean", &mean) ||
+      !GetF32(env, argv[6], "variance", &var) || !GetF32(env, argv[7], "rstd", &rstd) || !g.Get(env, argv[8], "batchNorm")) {
     return nullptr;
   }
-  if (napi_get_value_double(env, argv[8], &eps) != napi_ok || !(eps >= 0)) {
+  if (napi_get_value_double(env, argv[9], &eps) != napi_ok || !(eps >= 0)) {
     ThrowIf(env, true, "eps must be a non-negative number");
     return nullptr;
   }
-  const int64_t n = p[0], c = p[1];
-  if (ThrowIf(env, n < 1 || c < 1, "batchNorm: invalid sizes")) return nullptr;
-  const bool hasGamma = gamma.length > 0;
-  if (!Need(env, x, n * c, "x") || !Need(env, y, n * c, "y") || !Need(env, beta, c, "beta") || !Need(env, mean, c, "mean") ||
-      !Need(env, var, c, "variance") || !Need(env, rstd, c, "rstd") || (hasGamma && !Need(env, gamma, c, "gamma"))) {
+  if (!g.Full(env, x, "x") || !g.Full(env, y, "y") || !g.PerChannel(env, beta, "beta") || !g.PerChannel(env, mean, "mean") ||
+      !g.PerChannel(env, var, "variance") || !g.PerChannel(env, rstd, "rstd") || !g.PerChannel(env, gamma, "gamma", true) ||
+      !g.PerChannel(env, alpha, "alpha", true)) {
     return nullptr;
   }
-  std::vector<double> s1 = ParallelColumnSums(n, c, [&](int64_t r, float* part) {
-    const float* row = x.data + r * c;
-    for (int64_t j = 0; j < c; ++j) part[j] += row[j];
+  // running statistics: [mean, variance] in, updated out, with [momentum, 1 - momentum, (1 - momentum) n / (n - 1)]
+  if (!GetF32(env, argv[10], "running", &runIn) || !GetF32(env, argv[11], "runningOut", &runOut)) return nullptr;
+  const bool running = runIn.length > 0;
+  if (running && (!Need(env, runIn, 2 * g.c + 3, "running") || !Need(env, runOut, 2 * g.c, "runningOut"))) return nullptr;
+  const int64_t n = g.n, c = g.c;
+  const float* xd = x.data;
+  std::vector<double> s1 = ColumnReduce(n, c, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t r = r0; r < r1; ++r) AddRow(xd + r * c, acc, c);
   });
   std::vector<float> m1(c);
   for (int64_t j = 0; j < c; ++j) {
     s1[j] /= static_cast<double>(n);
     m1[j] = static_cast<float>(s1[j]);
   }
-  const std::vector<double> s2 = ParallelColumnSums(n, c, [&](int64_t r, float* part) {
-    const float* row = x.data + r * c;
-    for (int64_t j = 0; j < c; ++j) {
-      const float d = row[j] - m1[j];
-      part[j] += d * d;
-    }
+  const float* mp = m1.data();
+  const std::vector<double> s2 = ColumnReduce(n, c, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t r = r0; r < r1; ++r) AddSquaredDeviationRow(xd + r * c, mp, acc, c);
   });
   std::vector<float> scale(c), shift(c);
   for (int64_t j = 0; j < c; ++j) {
@@ -555,74 +996,121 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
     mean.data[j] = static_cast<float>(s1[j]);
     var.data[j] = static_cast<float>(v);
     rstd.data[j] = static_cast<float>(rs);
-    const double a = rs * (hasGamma ? gamma.data[j] : 1.0f);
+    const double a = rs * (gamma.length ? gamma.data[j] : 1.0f);
     scale[j] = static_cast<float>(a);
     shift[j] = static_cast<float>(beta.data[j] - s1[j] * a);
   }
-  ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int) {
+  AffineRows(xd, scale.data(), shift.data(), OrNull(alpha), y.data, n, c);
+  if (running) {  // as ops.ts: running = momentum * running + (1 - momentum) * batch (unbiased variance), in float
+    const float* r = runIn.data;
+    const float m = r[2 * c], a = r[2 * c + 1], av = r[2 * c + 2];
+    for (int64_t j = 0; j < c; ++j) {
+      runOut.data[j] = Materialize(r[j] * m) + Materialize(mean.data[j] * a);
+      runOut.data[c + j] = Materialize(r[c + j] * m) + Materialize(var.data[j] * av);
+    }
+  }
+  return nullptr;
+}
+
+// batchNormBackward(dy, x, mean, rstd, gamma|empty, beta, alpha|empty, dx, dgamma, dbeta, dalpha|empty, [rows, c]):
+// the gradient of batchNormForward. With alpha, dy is the gradient of the PReLU output: the batch-norm output
+// z = (x - mean) * rstd * gamma + beta is recomputed, g = dy * (z > 0 ? 1 : alpha), dalpha = sum dy * min(z, 0);
+// without alpha, g = dy. Then xhat = (x - mean) * rstd, dbeta = sum g, dgamma = sum g * xhat,
+// dx = gamma * rstd * (g - dbeta / n - xhat * dgamma / n). Two passes: sums, then dx.
+napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  if (!GetArgs(env, info, 12, argv)) return nullptr;
+  Arr dy, x, mean, rstd, gamma, beta, alpha, dx, dgamma, dbeta, dalpha;
+  ChannelArgs g;
+  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "mean", &mean) ||
+      !GetF32(env, argv[3], "rstd", &rstd) || !GetF32(env, argv[4], "gamma", &gamma) || !GetF32(env, argv[5], "beta", &beta) ||
+      !GetF32(env, argv[6], "alpha", &alpha) || !GetF32(env, argv[7], "dx", &dx) || !GetF32(env, argv[8], "dgamma", &dgamma) ||
+      !GetF32(env, argv[9], "dbeta", &dbeta) || !GetF32(env, argv[10], "dalpha", &dalpha) || !g.Get(env, argv[11], "batchNorm")) {
+    return nullptr;
+  }
+  const bool prelu = alpha.length > 0;
+  if (!g.Full(env, dy, "dy") || !g.Full(env, x, "x") || !g.Full(env, dx, "dx") || !g.PerChannel(env, mean, "mean") ||
+      !g.PerChannel(env, rstd, "rstd") || !g.PerChannel(env, dgamma, "dgamma") || !g.PerChannel(env, dbeta, "dbeta") ||
+      !g.PerChannel(env, gamma, "gamma", true) || !g.PerChannel(env, beta, "beta", !prelu) || !g.PerChannel(env, alpha, "alpha", true) ||
+      !g.PerChannel(env, dalpha, "dalpha", !prelu)) {
+    return nullptr;
+  }
+  const int64_t n = g.n, c = g.c;
+  // the forward's scale and shift, to recompute the batch-norm output exactly as AffineRow did
+  std::vector<float> scale(c), shift(c);
+  for (int64_t j = 0; j < c; ++j) {
+    const double a = static_cast<double>(rstd.data[j]) * (gamma.length ? gamma.data[j] : 1.0f);
+    scale[j] = static_cast<float>(a);
+    shift[j] = prelu ? static_cast<float>(beta.data[j] - static_cast<double>(mean.data[j]) * a) : 0.0f;
+  }
+  const float *dyd = dy.data, *xd = x.data, *md = mean.data, *sc = scale.data(), *sh = shift.data(), *al = alpha.data;
+  // columns [0, c): g; [c, 2c): g * (x - mean); [2c, 3c): dy * min(z, 0) (PReLU only)
+  const std::vector<double> sums = ColumnReduce(n, (prelu ? 3 : 2) * c, [&](int64_t r0, int64_t r1, float* acc) {
     for (int64_t r = r0; r < r1; ++r) {
-      const float* row = x.data + r * c;
-      float* out = y.data + r * c;
-      for (int64_t j = 0; j < c; ++j) out[j] = row[j] * scale[j] + shift[j];
+      if (prelu) {
+        BnPreluGradSumsRow(dyd + r * c, xd + r * c, sc, sh, al, md, acc, acc + c, acc + 2 * c, c);
+      } else {
+        BnGradSumsRow(dyd + r * c, xd + r * c, md, acc, acc + c, c);
+      }
+    }
+  });
+  std::vector<float> a(c), cx(c), c0(c);
+  for (int64_t j = 0; j < c; ++j) {
+    const double rs = rstd.data[j];
+    const double gm = gamma.length ? gamma.data[j] : 1.0;
+    const double dg = sums[c + j] * rs;  // sum g * xhat
+    dbeta.data[j] = static_cast<float>(sums[j]);
+    dgamma.data[j] = static_cast<float>(dg);
+    if (prelu) dalpha.data[j] = static_cast<float>(sums[2 * c + j]);
+    // dx = aj * g + cx * (x - mean) + c0
+    const double aj = gm * rs;
+    a[j] = static_cast<float>(aj);
+    cx[j] = static_cast<float>(-aj * rs * dg / static_cast<double>(n));
+    c0[j] = static_cast<float>(-aj * sums[j] / static_cast<double>(n));
+  }
+  const float *ap = a.data(), *cxp = cx.data(), *c0p = c0.data();
+  float* dxd = dx.data;
+  ParallelRanges(n, MinRows(c), [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      if (prelu) {
+        BnPreluGradRow(dyd + r * c, xd + r * c, sc, sh, al, md, ap, cxp, c0p, dxd + r * c, c);
+      } else {
+        BnGradRow(dyd + r * c, xd + r * c, md, ap, cxp, c0p, dxd + r * c, c);
+      }
     }
   });
   return nullptr;
 }
 
-// batchNormBackward(dy, x, mean, rstd, gamma|empty, dx, dgamma, dbeta, [rows, channels]):
-// xhat = (x - mean) * rstd, dbeta = sum dy, dgamma = sum dy * xhat,
-// dx = gamma * rstd * (dy - dbeta / n - xhat * dgamma / n).
-napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
+// channelAffine(x, mean, variance, gamma|empty, beta, alpha|empty, y, [rows, channels], eps): inference-mode batch
+// norm with running statistics, y = (x - mean) / sqrt(variance + eps) * gamma + beta (scale and shift computed in
+// double), then PReLU(alpha) when given.
+napi_value ChannelAffine(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   if (!GetArgs(env, info, 9, argv)) return nullptr;
-  Arr dy, x, mean, rstd, gamma, dx, dgamma, dbeta;
-  std::vector<int64_t> p;
-  if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "mean", &mean) ||
-      !GetF32(env, argv[3], "rstd", &rstd) || !GetF32(env, argv[4], "gamma", &gamma) || !GetF32(env, argv[5], "dx", &dx) ||
-      !GetF32(env, argv[6], "dgamma", &dgamma) || !GetF32(env, argv[7], "dbeta", &dbeta) ||
-      !GetI32(env, argv[8], "params", &p, 2)) {
+  Arr x, mean, var, gamma, beta, alpha, y;
+  ChannelArgs g;
+  double eps = 0;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "mean", &mean) || !GetF32(env, argv[2], "variance", &var) ||
+      !GetF32(env, argv[3], "gamma", &gamma) || !GetF32(env, argv[4], "beta", &beta) || !GetF32(env, argv[5], "alpha", &alpha) ||
+      !GetF32(env, argv[6], "y", &y) || !g.Get(env, argv[7], "batchNorm")) {
     return nullptr;
   }
-  const int64_t n = p[0], c = p[1];
-  if (ThrowIf(env, n < 1 || c < 1, "batchNorm: invalid sizes")) return nullptr;
-  const bool hasGamma = gamma.length > 0;
-  if (!Need(env, dy, n * c, "dy") || !Need(env, x, n * c, "x") || !Need(env, dx, n * c, "dx") || !Need(env, mean, c, "mean") ||
-      !Need(env, rstd, c, "rstd") || !Need(env, dgamma, c, "dgamma") || !Need(env, dbeta, c, "dbeta") ||
-      (hasGamma && !Need(env, gamma, c, "gamma"))) {
+  if (napi_get_value_double(env, argv[8], &eps) != napi_ok || !(eps >= 0)) {
+    ThrowIf(env, true, "eps must be a non-negative number");
     return nullptr;
   }
-  // one pass for both sums: columns [0, c) hold dy, [c, 2c) hold dy * (x - mean)
-  const std::vector<double> both = ParallelColumnSums(n, 2 * c, [&](int64_t r, float* part) {
-    const float* d = dy.data + r * c;
-    const float* row = x.data + r * c;
-    for (int64_t j = 0; j < c; ++j) {
-      part[j] += d[j];
-      part[c + j] += d[j] * (row[j] - mean.data[j]);
-    }
-  });
-  const std::vector<double> sdy(both.begin(), both.begin() + c);
-  const std::vector<double> sdyx(both.begin() + c, both.end());
-  std::vector<float> a(c), cx(c), c0(c);
-  for (int64_t j = 0; j < c; ++j) {
-    const double rs = rstd.data[j];
-    const double g = hasGamma ? gamma.data[j] : 1.0;
-    const double dg = sdyx[j] * rs;  // sum dy * xhat
-    dbeta.data[j] = static_cast<float>(sdy[j]);
-    dgamma.data[j] = static_cast<float>(dg);
-    const double aj = g * rs;
-    // dx = aj * dy - aj * rs * dg / n * (x - mean) - aj * dbeta / n
-    a[j] = static_cast<float>(aj);
-    cx[j] = static_cast<float>(-aj * rs * dg / static_cast<double>(n));
-    c0[j] = static_cast<float>(-aj * sdy[j] / static_cast<double>(n) - cx[j] * static_cast<double>(mean.data[j]));
+  if (!g.Full(env, x, "x") || !g.Full(env, y, "y") || !g.PerChannel(env, mean, "mean") || !g.PerChannel(env, var, "variance") ||
+      !g.PerChannel(env, beta, "beta") || !g.PerChannel(env, gamma, "gamma", true) || !g.PerChannel(env, alpha, "alpha", true)) {
+    return nullptr;
   }
-  ParallelRanges(n, 1024, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* d = dy.data + r * c;
-      const float* row = x.data + r * c;
-      float* out = dx.data + r * c;
-      for (int64_t j = 0; j < c; ++j) out[j] = a[j] * d[j] + cx[j] * row[j] + c0[j];
-    }
-  });
+  std::vector<float> scale(g.c), shift(g.c);
+  for (int64_t j = 0; j < g.c; ++j) {
+    const double a = (gamma.length ? gamma.data[j] : 1.0) / std::sqrt(static_cast<double>(var.data[j]) + eps);
+    scale[j] = static_cast<float>(a);
+    shift[j] = static_cast<float>(beta.data[j] - static_cast<double>(mean.data[j]) * a);
+  }
+  AffineRows(x.data, scale.data(), shift.data(), OrNull(alpha), y.data, g.n, g.c);
   return nullptr;
 }
 
@@ -632,28 +1120,20 @@ napi_value PreluBackward(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   if (!GetArgs(env, info, 6, argv)) return nullptr;
   Arr dy, x, alpha, dx, dalpha;
-  std::vector<int64_t> p;
+  ChannelArgs g;
   if (!GetF32(env, argv[0], "dy", &dy) || !GetF32(env, argv[1], "x", &x) || !GetF32(env, argv[2], "alpha", &alpha) ||
-      !GetF32(env, argv[3], "dx", &dx) || !GetF32(env, argv[4], "dalpha", &dalpha) || !GetI32(env, argv[5], "params", &p, 2)) {
+      !GetF32(env, argv[3], "dx", &dx) || !GetF32(env, argv[4], "dalpha", &dalpha) || !g.Get(env, argv[5], "prelu")) {
     return nullptr;
   }
-  const int64_t n = p[0], c = p[1];
-  if (ThrowIf(env, n < 1 || c < 1, "prelu: invalid sizes")) return nullptr;
-  if (!Need(env, dy, n * c, "dy") || !Need(env, x, n * c, "x") || !Need(env, dx, n * c, "dx") || !Need(env, alpha, c, "alpha") ||
-      !Need(env, dalpha, c, "dalpha")) {
+  if (!g.Full(env, dy, "dy") || !g.Full(env, x, "x") || !g.Full(env, dx, "dx") || !g.PerChannel(env, alpha, "alpha") ||
+      !g.PerChannel(env, dalpha, "dalpha")) {
     return nullptr;
   }
-  const float* al = alpha.data;
-  const std::vector<double> da = ParallelColumnSums(n, c, [&](int64_t r, float* part) {
-    const float* d = dy.data + r * c;
-    const float* row = x.data + r * c;
-    float* out = dx.data + r * c;
-    for (int64_t j = 0; j < c; ++j) {  // branch-free, so it vectorises
-      const float v = row[j];
-      const float neg = v < 0.0f ? v : 0.0f;
-      out[j] = d[j] * (v > 0.0f ? 1.0f : al[j]);
-      part[j] += d[j] * neg;
-    }
+  const int64_t c = g.c;
+  const float *dyd = dy.data, *xd = x.data, *al = alpha.data;
+  float* dxd = dx.data;
+  const std::vector<double> da = ColumnReduce(g.n, c, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t r = r0; r < r1; ++r) PreluGradRow(dyd + r * c, xd + r * c, al, dxd + r * c, acc, c);
   });
   for (int64_t j = 0; j < c; ++j) dalpha.data[j] = static_cast<float>(da[j]);
   return nullptr;
@@ -774,18 +1254,85 @@ bool GetLabels(napi_env env, napi_value v, int64_t n, int64_t classes, std::vect
   return true;
 }
 
-// Margin logits of row b (z = s clip(raw), label column s phi) and their log-sum-exp; fills z.
-double MarginRow(const Target& t, const float* raw, int64_t c, int64_t y, float* z, float* dphi) {
-  for (int64_t j = 0; j < c; ++j) z[j] = t.s * Clip1(raw[j]);
+// exp(x) in float, branch-free so that loops of it vectorise (Cephes' expf: Cody-Waite reduction by ln 2, degree-5
+// polynomial; relative error below 1e-7 over [-87, 88], checked against double exp). x is clamped to [-87, 88]: below -87 it returns exp(-87) ~ 1.6e-38 instead of
+// less, which no sum of softmax terms notices.
+inline float FastExp(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  // adding 1.5 2^23 rounds x / ln 2 to an integer n held in t's low mantissa bits (no float-to-int conversion, which
+  // GCC does not vectorise under the default trapping-math)
+  const float t = x * 1.44269504088896341f + 12582912.0f;
+  const float n = t - 12582912.0f;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float q = 1.9875691500e-4f;
+  q = q * r + 1.3981999507e-3f;
+  q = q * r + 8.3334519073e-3f;
+  q = q * r + 4.1665795894e-2f;
+  q = q * r + 1.6666665459e-1f;
+  q = q * r + 5.0000001201e-1f;
+  q = q * r * r + r + 1.0f;
+  uint32_t tb;
+  std::memcpy(&tb, &t, sizeof tb);
+  const uint32_t bits = (tb - 0x4B400000u + 127u) << 23;  // 2^n
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return q * scale;
+}
+
+// ex = exp(z - mx) over a row.
+NOINLINE void ExpShiftedRow(const float* __restrict z, float mx, float* __restrict ex, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) ex[j] = FastExp(z[j] - mx);
+}
+
+// max of z[0, c), over 16 lanes (vectorises; the maximum is exact, so the order does not matter).
+NOINLINE float RowMax(const float* __restrict z, int64_t c) {
+  float m[16];
+  std::fill(m, m + 16, -std::numeric_limits<float>::infinity());
+  int64_t j = 0;
+  for (; j + 16 <= c; j += 16) {
+    for (int k = 0; k < 16; ++k) m[k] = z[j + k] > m[k] ? z[j + k] : m[k];
+  }
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int k = 0; k < 16; ++k) mx = std::max(mx, m[k]);
+  for (; j < c; ++j) mx = std::max(mx, z[j]);
+  return mx;
+}
+
+// sum of z[0, c) (non-negative terms): 16 float lanes, added in double.
+NOINLINE double RowSum(const float* __restrict z, int64_t c) {
+  float m[16] = {};
+  int64_t j = 0;
+  for (; j + 16 <= c; j += 16) {
+    for (int k = 0; k < 16; ++k) m[k] += z[j + k];
+  }
+  double sum = 0;
+  for (int k = 0; k < 16; ++k) sum += m[k];
+  for (; j < c; ++j) sum += z[j];
+  return sum;
+}
+
+// z = s * clip(raw)
+NOINLINE void ScaledClipRow(const float* __restrict raw, float s, float* __restrict z, int64_t c) {
+  for (int64_t j = 0; j < c; ++j) z[j] = s * Clip1(raw[j]);
+}
+
+// Margin logits of row b (z = s clip(raw), label column s phi) and their log-sum-exp; fills z and ex = exp(z - max z)
+// and returns sum ex in *se.
+double MarginRow(const Target& t, const float* raw, int64_t c, int64_t y, float* z, float* ex, double* se, float* dphi) {
+  ScaledClipRow(raw, t.s, z, c);
   float phi;
   t.Eval(Clip1(raw[y]), &phi, dphi);
   z[y] = t.s * phi;
-  float mx = z[0];
-  for (int64_t j = 1; j < c; ++j) mx = std::max(mx, z[j]);
-  double se = 0;
-  for (int64_t j = 0; j < c; ++j) se += std::exp(static_cast<double>(z[j]) - mx);
-  return mx + std::log(se);
+  const float mx = RowMax(z, c);
+  ExpShiftedRow(z, mx, ex, c);
+  const double sum = RowSum(ex, c);
+  *se = sum;
+  return mx + std::log(sum);
 }
+
+
 
 // marginCE(x [B,E], w [E,C], loss [1], logits [B,C], raw [B,C], labels Int32 [B], [B, E, C], target Float32 [7]):
 // raw = unit(x) unit(w) (unclipped), logits = s clip(raw), loss = mean_b CE(margin logits of row b, y_b).
@@ -806,19 +1353,27 @@ napi_value MarginCE(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
-  std::vector<float> xn(b * e), wn(e * c), z(c), xnorm, wnorm;
+  float* xn = Scratch(0, b * e);
+  float* wn = Scratch(1, e * c);
+  std::vector<float> xnorm, wnorm;
   std::vector<uint8_t> xlive, wlive;
-  UnitRows(x.data, b, e, xn.data(), &xnorm, &xlive);
-  UnitColumns(w.data, e, c, wn.data(), &wnorm, &wlive);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, c, e, 1.0f, xn.data(), e, wn.data(), c, 0.0f, raw.data, c);
+  UnitRows(x.data, b, e, xn, &xnorm, &xlive);
+  UnitColumns(w.data, e, c, wn, &wnorm, &wlive);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, c, e, 1.0f, xn, e, wn, c, 0.0f, raw.data, c);
+  std::vector<double> rowLoss(b);
+  ParallelRanges(b, 8, [&](int64_t i0, int64_t i1, int) {
+    std::vector<float> zr(c), ex(c);
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* r = raw.data + i * c;
+      for (int64_t j = 0; j < c; ++j) logits.data[i * c + j] = t.s * Clip1(r[j]);
+      float dphi;
+      double se;
+      const double lse = MarginRow(t, r, c, labels[i], zr.data(), ex.data(), &se, &dphi);
+      rowLoss[i] = lse - zr[labels[i]];
+    }
+  });
   double total = 0;
-  for (int64_t i = 0; i < b; ++i) {
-    const float* r = raw.data + i * c;
-    for (int64_t j = 0; j < c; ++j) logits.data[i * c + j] = t.s * Clip1(r[j]);
-    float dphi;
-    const double lse = MarginRow(t, r, c, labels[i], z.data(), &dphi);
-    total += lse - z[labels[i]];
-  }
+  for (int64_t i = 0; i < b; ++i) total += rowLoss[i];
   loss.data[0] = static_cast<float>(total / static_cast<double>(b));
   return nullptr;
 }
@@ -843,28 +1398,38 @@ napi_value MarginCEGrad(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
-  std::vector<float> xn(b * e), wn(e * c), z(c), dcos(b * c), dxn(b * e), dwn(e * c), xnorm, wnorm;
+  float* xn = Scratch(0, b * e);
+  float* wn = Scratch(1, e * c);
+  float* dcos = Scratch(2, b * c);
+  float* dxn = Scratch(3, b * e);
+  float* dwn = Scratch(4, e * c);
+  std::vector<float> xnorm, wnorm;
   std::vector<uint8_t> xlive, wlive;
-  UnitRows(x.data, b, e, xn.data(), &xnorm, &xlive);
-  UnitColumns(w.data, e, c, wn.data(), &wnorm, &wlive);
+  UnitRows(x.data, b, e, xn, &xnorm, &xlive);
+  UnitColumns(w.data, e, c, wn, &wnorm, &wlive);
   const double scale = static_cast<double>(dloss.data[0]) / static_cast<double>(b);
-  for (int64_t i = 0; i < b; ++i) {
-    const float* r = raw.data + i * c;
-    const int64_t y = labels[i];
-    float dphi;
-    const double lse = MarginRow(t, r, c, y, z.data(), &dphi);
-    float* d = dcos.data() + i * c;
-    const float* dl = dlogits.data + i * c;
-    for (int64_t j = 0; j < c; ++j) {
-      const double g = (std::exp(static_cast<double>(z[j]) - lse) - (j == y ? 1.0 : 0.0)) * scale;
-      const double dz = t.s * g * (j == y ? dphi : 1.0f) + t.s * static_cast<double>(dl[j]);
-      d[j] = InClip(r[j]) ? static_cast<float>(dz) : 0.0f;
+  ParallelRanges(b, 8, [&](int64_t i0, int64_t i1, int) {
+    std::vector<float> zr(c), ex(c);
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* r = raw.data + i * c;
+      const int64_t y = labels[i];
+      float dphi;
+      double se;
+      MarginRow(t, r, c, y, zr.data(), ex.data(), &se, &dphi);
+      const double inv = 1.0 / se;
+      float* d = dcos + i * c;
+      const float* dl = dlogits.data + i * c;
+      for (int64_t j = 0; j < c; ++j) {  // softmax - one-hot, through phi' at the label
+        const double g = (ex[j] * inv - (j == y ? 1.0 : 0.0)) * scale;
+        const double dz = t.s * g * (j == y ? dphi : 1.0f) + t.s * static_cast<double>(dl[j]);
+        d[j] = InClip(r[j]) ? static_cast<float>(dz) : 0.0f;
+      }
     }
-  }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, e, c, 1.0f, dcos.data(), c, wn.data(), c, 0.0f, dxn.data(), e);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, e, c, b, 1.0f, xn.data(), e, dcos.data(), c, 0.0f, dwn.data(), c);
-  UnitRowsGrad(x.data, dxn.data(), b, e, xnorm, xlive, dx.data);
-  UnitColumnsGrad(w.data, dwn.data(), e, c, wnorm, wlive, dw.data);
+  });
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, e, c, 1.0f, dcos, c, wn, c, 0.0f, dxn, e);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, e, c, b, 1.0f, xn, e, dcos, c, 0.0f, dwn, c);
+  UnitRowsGrad(x.data, dxn, b, e, xnorm, xlive, dx.data);
+  UnitColumnsGrad(w.data, dwn, e, c, wnorm, wlive, dw.data);
   return nullptr;
 }
 
@@ -1023,17 +1588,255 @@ napi_value ContrastGrad(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Inverted dropout with tfjs's mask: tf.randomUniform(shape, 0, 1, 'float32', seed) draws seedrandom's alea
+// generator seeded with String(seed), one double per element, stored as float32; ops.ts keeps u >= p and scales by
+// float32(1 / (1 - p)). The generator below is alea reproduced bit for bit (every double operation in the same
+// order; the empty asm statements keep the compiler from fusing a product and a sum into one FMA, which rounds
+// once instead of twice), so the native mask equals the tfjs one exactly.
+
+
+// JavaScript's ToUint32 for a finite non-negative double.
+inline double ToUint32(double h) { return std::fmod(std::trunc(h), 4294967296.0); }
+
+// After seeding, alea's state values are multiples of 2^-32 in [0, 1) and its carry an integer below 2^21, so
+// t = 2091639 s0 + c 2^-32 is exact in double (t 2^32 < 2^53): the generator is a multiply-with-carry in integers,
+// T = 2091639 K0 + C, C' = T >> 32, K' = T mod 2^32, u = K' 2^-32, which Next() computes (same values, ~3x faster
+// than the double recurrence; the test compares the masks with tfjs's bit for bit).
+class Alea {
+ public:
+  explicit Alea(const std::u16string& seed) {
+    n_ = 4022871197.0;  // 0xefc8249d
+    double s0 = Mash(u" ");
+    double s1 = Mash(u" ");
+    double s2 = Mash(u" ");
+    s0 -= Mash(seed);
+    if (s0 < 0) s0 += 1;
+    s1 -= Mash(seed);
+    if (s1 < 0) s1 += 1;
+    s2 -= Mash(seed);
+    if (s2 < 0) s2 += 1;
+    k0_ = static_cast<uint64_t>(s0 * 4294967296.0);
+    k1_ = static_cast<uint64_t>(s1 * 4294967296.0);
+    k2_ = static_cast<uint64_t>(s2 * 4294967296.0);
+  }
+  // The next value times 2^32 (an integer in [0, 2^32)).
+  uint32_t Next() {
+    const uint64_t t = 2091639ull * k0_ + c_;
+    k0_ = k1_;
+    k1_ = k2_;
+    c_ = t >> 32;
+    k2_ = t & 0xffffffffull;
+    return static_cast<uint32_t>(k2_);
+  }
+
+ private:
+  double Mash(const std::u16string& data) {
+    for (const char16_t ch : data) {
+      n_ += static_cast<double>(ch);
+      double h = Materialize(0.02519603282416938 * n_);
+      n_ = ToUint32(h);
+      h -= n_;
+      h = Materialize(h * n_);
+      n_ = ToUint32(h);
+      h -= n_;
+      n_ += Materialize(h * 4294967296.0);
+    }
+    return Materialize(ToUint32(n_) * 2.3283064365386963e-10);
+  }
+  double n_ = 0;
+  uint64_t k0_ = 0, k1_ = 0, k2_ = 0, c_ = 1;
+};
+
+// mask = float32(k 2^-32) >= p ? scale : 0, y = x * mask. float32(k 2^-32) = float32(k) 2^-32: scaling by a power of
+// two commutes with rounding (no subnormals here). Branch-free (a branch on random bits mispredicts half the time).
+NOINLINE void DropoutApply(const uint32_t* __restrict k, const float* __restrict x, float* __restrict mask, float* __restrict y,
+                           int64_t n, float p, float scale) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float u = static_cast<float>(k[i]) * 2.3283064365386963e-10f;
+    const float m = u >= p ? scale : 0.0f;
+    mask[i] = m;
+    y[i] = x[i] * m;
+  }
+}
+
+// dropout(x, y, mask, p, seed): u_i = float32(alea(seed)_i), mask_i = u_i >= float32(p) ? float32(1 / (1 - p)) : 0,
+// y = x * mask.
+napi_value Dropout(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!GetArgs(env, info, 5, argv)) return nullptr;
+  Arr x, y, mask;
+  double p = 0;
+  if (!GetF32(env, argv[0], "x", &x) || !GetF32(env, argv[1], "y", &y) || !GetF32(env, argv[2], "mask", &mask)) return nullptr;
+  if (napi_get_value_double(env, argv[3], &p) != napi_ok || !(p >= 0 && p < 1)) {
+    ThrowIf(env, true, "dropout: p must be a number in [0, 1)");
+    return nullptr;
+  }
+  size_t len = 0;
+  if (napi_get_value_string_utf16(env, argv[4], nullptr, 0, &len) != napi_ok) {
+    ThrowIf(env, true, "dropout: seed must be a string");
+    return nullptr;
+  }
+  std::u16string seed(len, u'\0');
+  napi_get_value_string_utf16(env, argv[4], seed.data(), len + 1, &len);
+  const int64_t n = static_cast<int64_t>(x.length);
+  if (!Need(env, y, n, "y") || !Need(env, mask, n, "mask")) return nullptr;
+  Alea rng(seed);
+  std::vector<uint32_t> k(n);
+  for (int64_t i = 0; i < n; ++i) k[i] = rng.Next();  // the serial part; the rest vectorises
+  DropoutApply(k.data(), x.data, mask.data, y.data, n, static_cast<float>(p), static_cast<float>(1.0 / (1.0 - p)));
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SGD with momentum over all parameters in one call (src/train/sgd.ts semantics): the gradient norms (all
+// parameters, and those flagged for clipping), then per element g' = g * (flagged ? clipScale : 1) + wd * w,
+// v' = momentum * v + g', w' = w - lr * v'. The update is skipped when the total norm is not finite.
+
+// Arrays of Float32Array argument `v` (a JS array), each checked against `lengths` when given.
+bool GetF32List(napi_env env, napi_value v, const char* name, std::vector<Arr>* out) {
+  bool isArray = false;
+  napi_is_array(env, v, &isArray);
+  if (ThrowIf(env, !isArray, std::string(name) + " must be an array of Float32Array")) return false;
+  uint32_t n = 0;
+  napi_get_array_length(env, v, &n);
+  out->resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    if (!GetF32(env, e, name, &(*out)[i])) return false;
+  }
+  return true;
+}
+
+NOINLINE double SumSquares(const float* __restrict g, int64_t n) {
+  // float partial sums of 256 elements (vectorised), added in double
+  double total = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += 256) {
+    const int64_t i1 = std::min(n, i0 + 256);
+    float part = 0.0f;
+    for (int64_t i = i0; i < i1; ++i) part += g[i] * g[i];
+    total += part;
+  }
+  return total;
+}
+
+NOINLINE void SgdRange(const float* __restrict w, const float* __restrict g, const float* __restrict v, float* __restrict wOut,
+                       float* __restrict vOut, int64_t n, float gScale, float wd, float momentum, float lr) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float gi = g[i] * gScale + wd * w[i];
+    const float vi = momentum * v[i] + gi;
+    vOut[i] = vi;
+    wOut[i] = w[i] - lr * vi;
+  }
+}
+
+// sgdStep(ws[], gs[], vs[], wOut[], vOut[], clip Int32Array (1 = in the clipped group), [clipNorm, lr, momentum,
+// weightDecay] Float64Array, norms Float32Array [2]): norms = [clipped group's norm, total norm].
+napi_value SgdStep(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!GetArgs(env, info, 8, argv)) return nullptr;
+  std::vector<Arr> ws, gs, vs, wo, vo;
+  Arr norms;
+  if (!GetF32List(env, argv[0], "w", &ws) || !GetF32List(env, argv[1], "g", &gs) || !GetF32List(env, argv[2], "v", &vs) ||
+      !GetF32List(env, argv[3], "wOut", &wo) || !GetF32List(env, argv[4], "vOut", &vo) || !GetF32(env, argv[7], "norms", &norms) ||
+      !Need(env, norms, 2, "norms")) {
+    return nullptr;
+  }
+  const size_t k = ws.size();
+  std::vector<int64_t> clip;
+  if (!GetI32(env, argv[5], "clip", &clip, k)) return nullptr;
+  bool isTa = false;
+  napi_is_typedarray(env, argv[6], &isTa);
+  napi_typedarray_type type = napi_int8_array;
+  size_t hn = 0;
+  void* hd = nullptr;
+  napi_value ab;
+  size_t off;
+  if (isTa) napi_get_typedarray_info(env, argv[6], &type, &hn, &hd, &ab, &off);
+  if (ThrowIf(env, !isTa || type != napi_float64_array || hn != 4, "hyper must be a Float64Array [clipNorm, lr, momentum, weightDecay]")) return nullptr;
+  const double* hyper = static_cast<const double*>(hd);
+  for (size_t i = 0; i < k; ++i) {
+    const int64_t n = static_cast<int64_t>(ws[i].length);
+    if (ThrowIf(env, gs.size() != k || vs.size() != k || wo.size() != k || vo.size() != k, "sgdStep: the five lists must have the same length") ||
+        !Need(env, gs[i], n, "g") || !Need(env, vs[i], n, "v") || !Need(env, wo[i], n, "wOut") || !Need(env, vo[i], n, "vOut")) {
+      return nullptr;
+    }
+  }
+  // Work items: contiguous chunks of at most kChunk elements of one parameter, in parameter order.
+  constexpr int64_t kChunk = 1 << 15;
+  struct Item {
+    size_t param;
+    int64_t begin, end;
+  };
+  std::vector<Item> items;
+  for (size_t i = 0; i < k; ++i) {
+    const int64_t n = static_cast<int64_t>(ws[i].length);
+    for (int64_t b = 0; b < n; b += kChunk) items.push_back({i, b, std::min(n, b + kChunk)});
+  }
+  const int64_t m = static_cast<int64_t>(items.size());
+  std::vector<double> sq(m);
+  ParallelRanges(m, 2, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) sq[i] = SumSquares(gs[items[i].param].data + items[i].begin, items[i].end - items[i].begin);
+  });
+  double clipped = 0, total = 0;
+  for (int64_t i = 0; i < m; ++i) {  // item order: deterministic whatever the threads
+    total += sq[i];
+    if (clip[items[i].param]) clipped += sq[i];
+  }
+  clipped = std::sqrt(clipped);
+  total = std::sqrt(total);
+  norms.data[0] = static_cast<float>(clipped);
+  norms.data[1] = static_cast<float>(total);
+  if (!std::isfinite(total)) return nullptr;
+  const double clipNorm = hyper[0];
+  const float clipScale = clipNorm > 0 && clipped > clipNorm ? static_cast<float>(clipNorm / (clipped + 1e-6)) : 1.0f;
+  const float lr = static_cast<float>(hyper[1]), momentum = static_cast<float>(hyper[2]), wd = static_cast<float>(hyper[3]);
+  ParallelRanges(m, 2, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const Item& it = items[i];
+      const size_t p = it.param;
+      SgdRange(ws[p].data + it.begin, gs[p].data + it.begin, vs[p].data + it.begin, wo[p].data + it.begin, vo[p].data + it.begin,
+               it.end - it.begin, clip[p] ? clipScale : 1.0f, wd, momentum, lr);
+    }
+  });
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!GetArgs(env, info, 1, argv)) return nullptr;
   int32_t n = 0;
-  if (napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
-    ThrowIf(env, true, "threads must be a positive integer");
+  if (napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 || n > kMaxThreads) {
+    ThrowIf(env, true, "threads must be an integer in [1, " + std::to_string(kMaxThreads) + "]");
     return nullptr;
   }
-  openblas_set_num_threads(n);
+  // One thread pool: OpenMP (oneDNN and every loop of ours). OpenBLAS runs single-threaded inside our parallel parts;
+  // its own worker threads would compete with the OpenMP ones for the cores (issue 17: with both pools, the
+  // im2col path at 2 threads was slower than at 1).
+  openblas_set_num_threads(1);
+  omp_set_num_threads(n);
   gThreads = n;
   return nullptr;
+}
+
+// setConvEngine(engine): 1 = oneDNN (when built with it), 0 = im2col + BLAS; returns the previous one. Tests run
+// both; the default is oneDNN whenever it is built in.
+napi_value SetConvEngine(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!GetArgs(env, info, 1, argv)) return nullptr;
+  int32_t e = -1;
+  napi_get_value_int32(env, argv[0], &e);
+#ifdef COREFACE_DNNL
+  const bool ok = e == kEngineBlas || e == kEngineDnnl;
+#else
+  const bool ok = e == kEngineBlas;
+#endif
+  if (ThrowIf(env, !ok, "conv engine must be 0 (BLAS)" + std::string(kHaveDnnl ? " or 1 (oneDNN)" : " (built without oneDNN)"))) return nullptr;
+  napi_value prev;
+  napi_create_int32(env, gConvEngine, &prev);
+  gConvEngine = e;
+  return prev;
 }
 
 // setColumnBudget(floats): the im2col chunk budget; returns the previous value.
@@ -1060,10 +1863,27 @@ napi_value Info(napi_env env, napi_callback_info /*info*/) {
   const char* core = openblas_get_corename();
   napi_create_string_utf8(env, core ? core : "", NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, obj, "core", v);
-  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_create_int32(env, gThreads, &v);
   napi_set_named_property(env, obj, "threads", v);
   napi_create_int32(env, 1, &v);
   napi_set_named_property(env, obj, "abi", v);
+#ifdef COREFACE_DNNL
+  const dnnl_version_t* ver = dnnl_version();
+  const std::string dnnl = "oneDNN " + std::to_string(ver->major) + "." + std::to_string(ver->minor) + "." + std::to_string(ver->patch);
+#else
+  const std::string dnnl;
+#endif
+  napi_create_string_utf8(env, dnnl.c_str(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "dnnl", v);
+  napi_create_int32(env, gConvEngine, &v);
+  napi_set_named_property(env, obj, "convEngine", v);
+  napi_value calls;
+  napi_create_array_with_length(env, 2, &calls);
+  for (uint32_t i = 0; i < 2; ++i) {
+    napi_create_int64(env, gConvCalls[i], &v);
+    napi_set_element(env, calls, i, v);
+  }
+  napi_set_named_property(env, obj, "convCalls", calls);
   return obj;
 }
 
@@ -1075,11 +1895,13 @@ napi_value Init(napi_env env, napi_value exports) {
       {"depthwiseConv2d", nullptr, DepthwiseKernel<DwKind::kForward>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"depthwiseBackpropInput", nullptr, DepthwiseKernel<DwKind::kBackpropInput>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"depthwiseBackpropFilter", nullptr, DepthwiseKernel<DwKind::kBackpropFilter>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumMiddle", nullptr, SumMiddle, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchMatMul", nullptr, BatchMatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormForward", nullptr, BatchNormForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormBackward", nullptr, BatchNormBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"channelAffine", nullptr, ChannelAffine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"preluBackward", nullptr, PreluBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"marginCE", nullptr, MarginCE, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"marginCEGrad", nullptr, MarginCEGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -1087,6 +1909,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"contrastLoss", nullptr, ContrastLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"contrastGrad", nullptr, ContrastGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setColumnBudget", nullptr, SetColumnBudget, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"dropout", nullptr, Dropout, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setConvEngine", nullptr, SetConvEngine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

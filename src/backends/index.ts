@@ -17,10 +17,13 @@ export {
   nativeKernelsStatus,
   defaultNativeThreads,
   setNativeColumnBudget,
+  setNativeConvEngine,
+  nativeConvCalls,
   NATIVE_KERNELS,
   NATIVE_ENV_VAR,
   THREADS_ENV_VAR,
   NATIVE_ADDON_PATH,
   type NativeKernelsStatus,
   type EnableNativeOptions,
+  type NativeConvEngine,
 } from './native-kernels';

@@ -1,6 +1,7 @@
 /**
- * Optional native kernels for the wasm backend: convolution forward and both gradients as im2col + OpenBLAS
- * sgemm (multi-threaded; the addon's own loops use OpenMP with the same thread count), depthwise convolution and its gradients, the max-pool gradient, sums over a
+ * Optional native kernels for the wasm backend: convolution forward and both gradients, regular and depthwise, on
+ * oneDNN (the library PyTorch's CPU convolutions use; when the addon was built with Debian's libdnnl-dev) or else as
+ * im2col + OpenBLAS sgemm (multi-threaded; the addon's own loops use OpenMP with the same thread count), max pooling and its gradient, sums over a
  * contiguous block of axes and batched matmul. They are the kernels that dominate a training step on wasm,
  * which runs one thread in Node (issue 5: conv was ~55% of the bench model's step, column sums ~17%, the
  * max-pool gradient ~7%). Also fused training-mode batch norm (forward, backward) and PReLU backward kernels
@@ -33,20 +34,25 @@ interface NativeAddon {
   depthwiseConv2d(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
   depthwiseBackpropInput(dy: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
   depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, p: Int32Array): void;
-  maxPoolGrad(dy: Float32Array, x: Float32Array, out: Float32Array, p: Int32Array): void;
+  maxPool(x: Float32Array, y: Float32Array, p: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, y: Float32Array, out: Float32Array, p: Int32Array): void;
   sumMiddle(x: Float32Array, out: Float32Array, p: Int32Array): void;
   batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, p: Int32Array): void;
-  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, rstd: Float32Array, p: Int32Array, eps: number): void;
-  batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, p: Int32Array): void;
+  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, rstd: Float32Array, p: Int32Array, eps: number, running: Float32Array, runningOut: Float32Array): void;
+  batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dalpha: Float32Array, p: Int32Array): void;
+  channelAffine(x: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, y: Float32Array, p: Int32Array, eps: number): void;
   preluBackward(dy: Float32Array, x: Float32Array, alpha: Float32Array, dx: Float32Array, dalpha: Float32Array, p: Int32Array): void;
   marginCE(x: Float32Array, w: Float32Array, loss: Float32Array, logits: Float32Array, raw: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array): void;
   marginCEGrad(x: Float32Array, w: Float32Array, raw: Float32Array, dloss: Float32Array, dlogits: Float32Array, dx: Float32Array, dw: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array): void;
   contrastStats(a: Float32Array, b: Float32Array, pos: Float32Array, neg: Float32Array, labels: Int32Array, p: Int32Array): void;
   contrastLoss(a: Float32Array, b: Float32Array, loss: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
   contrastGrad(a: Float32Array, b: Float32Array, dloss: Float32Array, da: Float32Array, db: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
+  dropout(x: Float32Array, y: Float32Array, mask: Float32Array, p: number, seed: string): void;
+  sgdStep(w: Float32Array[], g: Float32Array[], v: Float32Array[], wOut: Float32Array[], vOut: Float32Array[], clip: Int32Array, hyper: Float64Array, norms: Float32Array): void;
   setThreads(n: number): void;
+  setConvEngine(engine: number): number;
   setColumnBudget(floats: number): number;
-  info(): { blas: string; core: string; threads: number };
+  info(): { blas: string; core: string; threads: number; dnnl: string; convEngine: number; convCalls: [number, number] };
 }
 
 /** The part of tfjs-backend-wasm's BackendWasm the kernels use. */
@@ -64,17 +70,21 @@ export const NATIVE_KERNELS: readonly string[] = [
   'DepthwiseConv2dNative',
   'DepthwiseConv2dNativeBackpropInput',
   'DepthwiseConv2dNativeBackpropFilter',
+  'MaxPool',
   'MaxPoolGrad',
   'Sum',
   'BatchMatMul',
   'CorefaceBatchNormTrain',
   'CorefaceBatchNormGrad',
+  'CorefaceChannelAffine',
   'CorefacePreluGrad',
   'CorefaceMarginCE',
   'CorefaceMarginCEGrad',
   'CorefaceContrastStats',
   'CorefaceContrastLoss',
   'CorefaceContrastGrad',
+  'CorefaceSgdStep',
+  'CorefaceDropout',
   'Identity',
 ];
 
@@ -88,6 +98,13 @@ export const BLAS_TIMEOUT_ENV_VAR = 'OPENBLAS_THREAD_TIMEOUT';
 /** Our default for {@link BLAS_TIMEOUT_ENV_VAR}: 4, i.e. sleep almost at once (OpenBLAS's default is 28). */
 const BLAS_THREAD_TIMEOUT = '4';
 
+/**
+ * Engines of the addon's convolutions and batched matmuls: oneDNN (direct convolutions, brgemm matmul; when the
+ * addon was built with Debian's libdnnl-dev, the default then) or im2col + BLAS sgemm (always available).
+ */
+export type NativeConvEngine = 'onednn' | 'blas';
+const CONV_ENGINES: readonly NativeConvEngine[] = ['blas', 'onednn'];
+
 /** Where `node native/build.js` writes the addon. */
 export const NATIVE_ADDON_PATH = path.join(PACKAGE.root, 'native', 'build', 'coreface_native.node');
 
@@ -99,6 +116,10 @@ export interface NativeKernelsStatus {
   threads?: number;
   /** BLAS build, e.g. "OpenBLAS 0.3.21 ... Zen" (active only). */
   blas?: string;
+  /** oneDNN version when the addon was built with it, e.g. "oneDNN 2.6.3" (active only). */
+  dnnl?: string;
+  /** What runs the convolutions (active only): 'onednn' when built with it (the default), else 'blas'. */
+  convEngine?: NativeConvEngine;
   /** Why they are off (inactive only). */
   reason?: string;
 }
@@ -113,11 +134,15 @@ function loadAddon(): NativeAddon {
     throw new Error('not built (`npm run setup` installs OpenBLAS and builds them; or `node native/build.js`)');
   }
   // OpenBLAS's worker threads spin after each call (2^28 cycles by default) before sleeping; between our BLAS
-  // calls the main thread runs wasm, and on a 2-core machine a spinning worker takes its core. Read once when
-  // the library loads; a value the user set wins.
+  // calls the main thread runs wasm, and on a 2-core machine a spinning worker takes its core. The addon now runs
+  // OpenBLAS single-threaded inside its own OpenMP parts, so no such worker should exist; the short timeout stays
+  // as a guard. Read once when the library loads; a value the user set wins.
   process.env[BLAS_TIMEOUT_ENV_VAR] ??= BLAS_THREAD_TIMEOUT;
-  // The same for the OpenMP threads of the addon's own loops (im2col, col2im, batch norm, PReLU, max-pool grad).
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // The OpenMP threads (oneDNN and the addon's own loops) sleep as soon as a parallel region ends. Spinning first
+  // (GOMP_SPINCOUNT 200,000) made 2-thread steps 10-20% faster on an idle machine, but when other processes share
+  // the cores a spinning thread holds the core its partner needs: a 2-thread quick-preset step went from 76 ms
+  // (sleeping) to 760 ms (spinning) on a loaded host (issue 17). A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
   const req = createRequire(__filename);
   addon = req(NATIVE_ADDON_PATH) as NativeAddon;
   return addon;
@@ -170,13 +195,44 @@ export function enableNativeKernels(opts: EnableNativeOptions = {}): NativeKerne
       tf.registerKernel(k);
     }
   }
+  return refreshStatus(a);
+}
+
+function refreshStatus(a: NativeAddon): NativeKernelsStatus {
   const info = a.info();
-  status = { active: true, threads: info.threads, blas: `${info.blas.trim()}` };
+  status = { active: true, threads: info.threads, blas: `${info.blas.trim()}`, convEngine: CONV_ENGINES[info.convEngine] };
+  if (info.dnnl) status.dnnl = info.dnnl;
   return status;
 }
 
 /**
- * Sets the im2col buffer budget in floats (default 16 Mi = 64 MiB per call; larger convolutions are split into
+ * How many convolution calls (forward or gradient, regular or depthwise) each engine ran since the addon loaded:
+ * 'onednn' counts those oneDNN ran, 'blas' the others (im2col + BLAS and the direct depthwise loops, including
+ * geometries oneDNN has no implementation for). For tests and diagnostics; zeros when the addon is not loaded.
+ */
+export function nativeConvCalls(): Record<NativeConvEngine, number> {
+  if (!addon) return { blas: 0, onednn: 0 };
+  const [blas, onednn] = addon.info().convCalls;
+  return { blas, onednn };
+}
+
+/**
+ * Selects the convolution engine of the native kernels and returns the previous one (tests run both; the default
+ * is 'onednn' when the addon was built with it). Throws when the addon is not built, or for 'onednn' when it was
+ * built without oneDNN.
+ */
+export function setNativeConvEngine(engine: NativeConvEngine): NativeConvEngine {
+  const i = CONV_ENGINES.indexOf(engine);
+  if (i < 0) throw new Error(`conv engine must be one of ${CONV_ENGINES.map((e) => `'${e}'`).join(', ')}, got '${String(engine)}'`);
+  const a = loadAddon();
+  if (engine === 'onednn' && !a.info().dnnl) throw new Error("conv engine 'onednn': the native kernels were built without oneDNN (apt-get install libdnnl-dev, then node native/build.js --force)");
+  const prev = CONV_ENGINES[a.setConvEngine(i)];
+  if (status?.active) refreshStatus(a);
+  return prev;
+}
+
+/**
+ * Sets the im2col buffer budget in floats (default 1 Mi = 4 MiB per call; larger convolutions are split into
  * chunks of images) and returns the previous one. For tests and memory-constrained users.
  */
 export function setNativeColumnBudget(floats: number): number {
@@ -232,7 +288,7 @@ function convParams(info: tf.backend_util.Conv2DInfo): Int32Array {
   return Int32Array.from([
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
     info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    info.padInfo.top, info.padInfo.left,
+    info.padInfo.top, info.padInfo.left, info.padInfo.bottom, info.padInfo.right,
   ]);
 }
 
@@ -301,12 +357,20 @@ function depthwiseBackpropFilter(args: Args): tf.TensorInfo | tf.TensorInfo[] {
   return run(args.backend as WasmHeapBackend, info.filterShape, [x, dy], ([xv, d], o) => loadAddon().depthwiseBackpropFilter(xv, d, o, convParams(info)));
 }
 
-function maxPoolGrad(args: Args): tf.TensorInfo | tf.TensorInfo[] {
-  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+function maxPool(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { x } = args.inputs as { x: tf.TensorInfo };
   const a = args.attrs as { filterSize: [number, number] | number; strides: [number, number] | number; pad: Pad; dimRoundingMode: Rounding };
-  if (!allFloat(dy, input)) return fallback('MaxPoolGrad', args);
+  if (!allFloat(x) || x.shape.length !== 4) return fallback('MaxPool', args);
+  const info = tf.backend_util.computePool2DInfo(x.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  return run(args.backend as WasmHeapBackend, info.outShape, [x], ([xv], o) => loadAddon().maxPool(xv, o, convParams(info)));
+}
+
+function maxPoolGrad(args: Args): tf.TensorInfo | tf.TensorInfo[] {
+  const { dy, input, output } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
+  const a = args.attrs as { filterSize: [number, number] | number; strides: [number, number] | number; pad: Pad; dimRoundingMode: Rounding };
+  if (!allFloat(dy, input, output)) return fallback('MaxPoolGrad', args);
   const info = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-  return run(args.backend as WasmHeapBackend, input.shape, [dy, input], ([d, xv], o) => loadAddon().maxPoolGrad(d, xv, o, convParams(info)));
+  return run(args.backend as WasmHeapBackend, input.shape, [dy, input, output], ([d, xv, yv], o) => loadAddon().maxPoolGrad(d, xv, yv, o, convParams(info)));
 }
 
 function sum(args: Args): tf.TensorInfo | tf.TensorInfo[] {
@@ -354,30 +418,74 @@ function rowsChannels(t: tf.TensorInfo): Int32Array {
 
 const EMPTY = new Float32Array(0);
 
+/** A view of an optional input, or an empty array when it is absent. */
+function optional(b: WasmHeapBackend, t: tf.TensorInfo | undefined): Float32Array {
+  return t ? heap(b, t) : EMPTY;
+}
+
 /**
- * CorefaceBatchNormTrain: inputs {x, gamma?, beta}, attr eps; outputs [y, mean, variance (biased), rstd], the
- * statistics over every axis but the last. Used by ops.ts batchNorm in training mode.
+ * CorefaceBatchNormTrain: inputs {x, gamma?, beta, alpha?, runningMean?, runningVar?}, attrs {eps, momentum};
+ * outputs [y, mean, variance (biased), rstd], the statistics over every axis but the last, and with the running
+ * statistics given, their updated values [runningMean', runningVar'] (momentum * running + (1 - momentum) * batch,
+ * the variance unbiased); with alpha, y is PReLU(alpha) of the batch-norm output. Used by ops.ts batchNorm and
+ * batchNormPrelu in training mode.
  */
 function batchNormTrain(args: Args): tf.TensorInfo[] {
-  const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma?: tf.TensorInfo; beta: tf.TensorInfo };
-  const { eps } = args.attrs as { eps: number };
+  const { x, gamma, beta, alpha, runningMean, runningVar } = args.inputs as Record<'x' | 'beta', tf.TensorInfo> &
+    Partial<Record<'gamma' | 'alpha' | 'runningMean' | 'runningVar', tf.TensorInfo>>;
+  const { eps, momentum } = args.attrs as { eps: number; momentum: number };
   const b = args.backend as WasmHeapBackend;
   const c = x.shape[x.shape.length - 1];
   const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')];
-  const [y, mean, variance, rstd] = outs.map((o) => heap(b, o));
-  loadAddon().batchNormForward(heap(b, x), gamma ? heap(b, gamma) : EMPTY, heap(b, beta), y, mean, variance, rstd, rowsChannels(x), eps);
+  const withRunning = runningMean !== undefined && runningVar !== undefined;
+  if (withRunning) outs.push(b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32'));
+  const [y, mean, variance, rstd, rmOut, rvOut] = outs.map((o) => heap(b, o));
+  let running = EMPTY;
+  let runningOut = EMPTY;
+  if (withRunning) {
+    const n = tf.util.sizeFromShape(x.shape) / c;
+    running = new Float32Array(2 * c + 3);
+    running.set(heap(b, runningMean), 0);
+    running.set(heap(b, runningVar), c);
+    running.set([momentum, 1 - momentum, (1 - momentum) * (n / (n - 1))], 2 * c);
+    runningOut = new Float32Array(2 * c);
+  }
+  loadAddon().batchNormForward(heap(b, x), optional(b, gamma), heap(b, beta), optional(b, alpha), y, mean, variance, rstd, rowsChannels(x), eps, running, runningOut);
+  if (withRunning) {
+    (rmOut as Float32Array).set(runningOut.subarray(0, c));
+    (rvOut as Float32Array).set(runningOut.subarray(c));
+  }
   return outs;
 }
 
-/** CorefaceBatchNormGrad: inputs {dy, x, mean, rstd, gamma?}; outputs [dx, dgamma, dbeta]. */
+/**
+ * CorefaceBatchNormGrad: inputs {dy, x, mean, rstd, gamma?, beta?, alpha?}; outputs [dx, dgamma, dbeta] and, with
+ * alpha (then beta is needed too: the batch-norm output is recomputed), dalpha.
+ */
 function batchNormGrad(args: Args): tf.TensorInfo[] {
-  const { dy, x, mean, rstd, gamma } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; mean: tf.TensorInfo; rstd: tf.TensorInfo; gamma?: tf.TensorInfo };
+  const { dy, x, mean, rstd, gamma, beta, alpha } = args.inputs as Record<'dy' | 'x' | 'mean' | 'rstd', tf.TensorInfo> & Partial<Record<'gamma' | 'beta' | 'alpha', tf.TensorInfo>>;
   const b = args.backend as WasmHeapBackend;
   const c = x.shape[x.shape.length - 1];
   const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')];
-  const [dx, dgamma, dbeta] = outs.map((o) => heap(b, o));
-  loadAddon().batchNormBackward(heap(b, dy), heap(b, x), heap(b, mean), heap(b, rstd), gamma ? heap(b, gamma) : EMPTY, dx, dgamma, dbeta, rowsChannels(x));
+  if (alpha) outs.push(b.makeOutput([c], 'float32'));
+  const [dx, dgamma, dbeta, dalpha] = outs.map((o) => heap(b, o));
+  loadAddon().batchNormBackward(heap(b, dy), heap(b, x), heap(b, mean), heap(b, rstd), optional(b, gamma), optional(b, beta), optional(b, alpha),
+    dx, dgamma, dbeta, dalpha ?? EMPTY, rowsChannels(x));
   return outs;
+}
+
+/**
+ * CorefaceChannelAffine: inputs {x, mean, variance, gamma?, beta, alpha?}, attr eps; output
+ * (x - mean) / sqrt(variance + eps) * gamma + beta over the last axis, then PReLU(alpha) when given: inference-mode
+ * batch norm (and PReLU) in one pass.
+ */
+function channelAffine(args: Args): tf.TensorInfo {
+  const { x, mean, variance, gamma, beta, alpha } = args.inputs as Record<'x' | 'mean' | 'variance' | 'beta', tf.TensorInfo> & Partial<Record<'gamma' | 'alpha', tf.TensorInfo>>;
+  const { eps } = args.attrs as { eps: number };
+  const b = args.backend as WasmHeapBackend;
+  const out = b.makeOutput(x.shape, 'float32');
+  loadAddon().channelAffine(heap(b, x), heap(b, mean), heap(b, variance), optional(b, gamma), heap(b, beta), optional(b, alpha), heap(b, out), rowsChannels(x), eps);
+  return out;
 }
 
 /** CorefacePreluGrad: inputs {dy, x, alpha}; outputs [dx, dalpha]. */
@@ -468,6 +576,38 @@ function contrastGrad(args: Args): tf.TensorInfo[] {
 }
 
 /**
+ * CorefaceDropout: input {x}, attrs {p, seed}; outputs [y, mask] with tfjs's mask for that seed (the same bits as
+ * ops.ts dropout's tf.randomUniform on any backend) scaled by 1 / (1 - p), y = x * mask.
+ */
+function dropoutKernel(args: Args): tf.TensorInfo[] {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { p, seed } = args.attrs as { p: number; seed: number };
+  const b = args.backend as WasmHeapBackend;
+  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput(x.shape, 'float32')];
+  const [y, mask] = outs.map((o) => heap(b, o));
+  loadAddon().dropout(heap(b, x), y, mask, p, String(seed));
+  return outs;
+}
+
+/**
+ * CorefaceSgdStep: inputs {w0, g0, v0, w1, g1, v1, ...}, attrs {count, clip (0/1 per parameter), hyper [clipNorm, lr,
+ * momentum, weightDecay]}; outputs [norms [clipped, total], w0', v0', w1', v1', ...] (src/backends/fused-sgd.ts).
+ */
+function sgdStep(args: Args): tf.TensorInfo[] {
+  const { count, clip, hyper } = args.attrs as { count: number; clip: number[]; hyper: number[] };
+  const b = args.backend as WasmHeapBackend;
+  const ins = args.inputs as Record<string, tf.TensorInfo>;
+  const params = Array.from({ length: count }, (_, i) => [ins[`w${i}`], ins[`g${i}`], ins[`v${i}`]]);
+  const norms = b.makeOutput([2], 'float32');
+  const outs = params.flatMap(([w]) => [b.makeOutput(w.shape, 'float32'), b.makeOutput(w.shape, 'float32')]);
+  // views after every allocation (an allocation may grow the heap and detach earlier views)
+  const view = (t: tf.TensorInfo): Float32Array => heap(b, t);
+  loadAddon().sgdStep(params.map((p) => view(p[0])), params.map((p) => view(p[1])), params.map((p) => view(p[2])),
+    outs.filter((_, i) => i % 2 === 0).map(view), outs.filter((_, i) => i % 2 === 1).map(view), Int32Array.from(clip), Float64Array.from(hyper), view(norms));
+  return [norms, ...outs];
+}
+
+/**
  * Identity without a copy: the output shares the input's data (reference-counted), as tfjs's cpu backend does.
  * tfjs clones every tensor a gradient saves through Identity, and wasm's copies it (~10% of a bench step).
  * Safe because tfjs never writes into an existing buffer (variables get new buffers on assign).
@@ -481,8 +621,11 @@ function identity(args: Args): tf.TensorInfo | tf.TensorInfo[] {
 
 const KERNELS: tf.KernelConfig[] = [
   { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity },
+  { kernelName: 'CorefaceSgdStep', backendName: 'wasm', kernelFunc: sgdStep },
+  { kernelName: 'CorefaceDropout', backendName: 'wasm', kernelFunc: dropoutKernel },
   { kernelName: 'CorefaceBatchNormTrain', backendName: 'wasm', kernelFunc: batchNormTrain },
   { kernelName: 'CorefaceBatchNormGrad', backendName: 'wasm', kernelFunc: batchNormGrad },
+  { kernelName: 'CorefaceChannelAffine', backendName: 'wasm', kernelFunc: channelAffine },
   { kernelName: 'CorefacePreluGrad', backendName: 'wasm', kernelFunc: preluGrad },
   { kernelName: 'CorefaceMarginCE', backendName: 'wasm', kernelFunc: marginCE },
   { kernelName: 'CorefaceMarginCEGrad', backendName: 'wasm', kernelFunc: marginCEGrad },
@@ -495,6 +638,7 @@ const KERNELS: tf.KernelConfig[] = [
   { kernelName: 'DepthwiseConv2dNative', backendName: 'wasm', kernelFunc: depthwise },
   { kernelName: 'DepthwiseConv2dNativeBackpropInput', backendName: 'wasm', kernelFunc: depthwiseBackpropInput },
   { kernelName: 'DepthwiseConv2dNativeBackpropFilter', backendName: 'wasm', kernelFunc: depthwiseBackpropFilter },
+  { kernelName: 'MaxPool', backendName: 'wasm', kernelFunc: maxPool },
   { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGrad },
   { kernelName: 'Sum', backendName: 'wasm', kernelFunc: sum },
   { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMul },

@@ -175,8 +175,10 @@ function requestedBackend(opts: InitBackendOptions): { name: BackendName; source
 
 /** The wasm backend note's part on the native kernels (result.json records it; {@link nativeThreadsInNote} reads it back). */
 export function nativeKernelsNote(native: NativeKernelsStatus): string {
+  const blas = native.blas?.split(' ').slice(0, 2).join(' ');
+  const what = native.convEngine === 'onednn' && native.dnnl ? `conv and matmul via ${native.dnnl}, losses via ${blas}` : `conv, matmul, sums via ${blas}`;
   return native.active
-    ? `native kernels on (conv, matmul, sums via ${native.blas?.split(' ').slice(0, 2).join(' ')}, ${native.threads} thread${native.threads === 1 ? '' : 's'})`
+    ? `native kernels on (${what}, ${native.threads} thread${native.threads === 1 ? '' : 's'})`
     : `native kernels off: ${native.reason}`;
 }
 

@@ -14,7 +14,7 @@
  * `iresnet34`, `iresnet50`, `iresnet100` (insightface depths, widths 64-128-256-512, 112x112).
  */
 import * as tf from '@tensorflow/tfjs';
-import { BatchNormParams, batchNorm, conv2d, convOutSize, createBatchNorm, createPrelu, prelu } from './ops';
+import { BatchNormParams, batchNorm, batchNormPrelu, conv2d, convOutSize, createBatchNorm, createPrelu } from './ops';
 import { ParamStore } from './params';
 import { Backbone, BackboneCreateOptions, registerBackbone } from './registry';
 import { Rng } from '../util/rng';
@@ -157,11 +157,11 @@ export class IResNet implements Backbone {
     const bnOpts = { training };
     return tf.tidy(() => {
       let y = conv2d(x, this.stem.conv, this.options.stemStride);
-      y = prelu(batchNorm(y, this.stem.bn, bnOpts), this.stem.alpha);
+      y = batchNormPrelu(y, this.stem.bn, this.stem.alpha, bnOpts);
       for (const b of this.blocks) {
         let m = batchNorm(y, b.bn1, bnOpts);
         m = conv2d(m, b.conv1, 1);
-        m = prelu(batchNorm(m, b.bn2, bnOpts), b.alpha);
+        m = batchNormPrelu(m, b.bn2, b.alpha, bnOpts);
         m = conv2d(m, b.conv2, b.stride);
         m = batchNorm(m, b.bn3, bnOpts);
         const id = b.down ? batchNorm(conv2d(y, b.down.conv, b.stride, 0), b.down.bn, bnOpts) : y;

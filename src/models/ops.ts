@@ -149,10 +149,11 @@ export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
  * Inference: `x * (gamma / sqrt(runningVar + eps)) + (beta - runningMean * gamma / sqrt(...))`.
  */
 export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: BatchNormOptions = {}): T {
-  const eps = opts.eps ?? DEFAULT_BN_EPS;
-  if (x.rank !== 2 && x.rank !== 4) throw new Error(`batchNorm expects a rank-2 or rank-4 tensor, got shape [${x.shape}]`);
+  const { eps, momentum, n } = checkBatchNorm(x, p, opts);
   const c = x.shape[x.rank - 1];
-  if (c !== p.beta.shape[0]) throw new Error(`batchNorm: input has ${c} channels, parameters have ${p.beta.shape[0]}`);
+  if (nativeKernelsInUse() && x.dtype === 'float32') {
+    return opts.training ? nativeBatchNorm(x, p, momentum, eps) : channelAffine(x, p, eps);
+  }
   if (!opts.training) {
     return tf.tidy(() => {
       const rstd = tf.rsqrt(tf.add(p.runningVar, eps));
@@ -161,13 +162,8 @@ export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: B
       return tf.add(tf.mul(x, scale), shift) as T;
     });
   }
-  const momentum = opts.momentum ?? DEFAULT_BN_MOMENTUM;
-  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`momentum must be in [0, 1], got ${momentum}`);
-  const n = x.size / c;
-  if (n < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${x.shape}]`);
   const gamma = p.gamma;
   const shape = x.shape;
-  if (nativeKernelsInUse()) return nativeBatchNorm(x, p, momentum, eps, n);
 
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const x2 = tf.reshape(args[0] as tf.Tensor, [n, c]) as tf.Tensor2D;
@@ -205,36 +201,120 @@ export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: B
 }
 
 
+/** Validates batchNorm's arguments; returns eps, momentum and the number of values per channel. */
+function checkBatchNorm(x: tf.Tensor, p: BatchNormParams, opts: BatchNormOptions): { eps: number; momentum: number; n: number } {
+  const eps = opts.eps ?? DEFAULT_BN_EPS;
+  if (x.rank !== 2 && x.rank !== 4) throw new Error(`batchNorm expects a rank-2 or rank-4 tensor, got shape [${x.shape}]`);
+  const c = x.shape[x.rank - 1];
+  if (c !== p.beta.shape[0]) throw new Error(`batchNorm: input has ${c} channels, parameters have ${p.beta.shape[0]}`);
+  const momentum = opts.momentum ?? DEFAULT_BN_MOMENTUM;
+  const n = x.size / c;
+  if (opts.training) {
+    if (!(momentum >= 0 && momentum <= 1)) throw new Error(`momentum must be in [0, 1], got ${momentum}`);
+    if (n < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${x.shape}]`);
+  }
+  return { eps, momentum, n };
+}
+
 /**
- * Training-mode {@link batchNorm} through the fused native kernels (CorefaceBatchNormTrain / ...Grad): the same
- * equations in two passes over the data each way instead of ~14 elementwise tfjs ops.
+ * `prelu(batchNorm(x, p, opts), alpha)` as one op. With the native kernels (src/backends/native-kernels.ts) it is
+ * one fused kernel each way in training mode (the batch-norm output is never stored: the gradient recomputes it
+ * from x) and one per-channel pass in inference mode; otherwise it is exactly `prelu(batchNorm(x, p, opts), alpha)`.
  */
-function nativeBatchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, momentum: number, eps: number, n: number): T {
+export function batchNormPrelu<T extends tf.Tensor>(x: T, p: BatchNormParams, alpha: tf.Tensor | tf.Variable, opts: BatchNormOptions = {}): T {
+  const c = x.shape[x.rank - 1];
+  if (alpha.rank !== 1 || alpha.shape[0] !== c) throw new Error(`prelu: alpha must have shape [${c}], got [${alpha.shape}]`);
+  if (!nativeKernelsInUse() || x.dtype !== 'float32') return prelu(batchNorm(x, p, opts), alpha);
+  const { eps, momentum } = checkBatchNorm(x, p, opts);
+  return opts.training ? nativeBatchNorm(x, p, momentum, eps, alpha) : channelAffine(x, p, eps, alpha);
+}
+
+/**
+ * Inference-mode batch norm (and PReLU) through the native CorefaceChannelAffine kernel, one pass over x. Its
+ * gradient (inference-mode gradients are rare; the running statistics are constants here) is built from tfjs ops:
+ * with r = 1 / sqrt(var + eps), s = gamma r and z = (x - mean) s + beta, g = dy (or dy * PReLU'(z)): dx = g s,
+ * dgamma = r sum g (x - mean), dbeta = sum g, dalpha = sum dy min(z, 0).
+ */
+function channelAffine<T extends tf.Tensor>(x: T, p: BatchNormParams, eps: number, alpha?: tf.Tensor): T {
   const gamma = p.gamma;
+  const c = x.shape[x.rank - 1];
+  const n = x.size / c;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xx = args[0] as tf.Tensor;
-    const g = gamma ? (args[1] as tf.Tensor1D) : null;
-    const b = args[gamma ? 2 : 1] as tf.Tensor1D;
+    const g = gamma ? (args[1] as tf.Tensor) : undefined;
+    const b = args[gamma ? 2 : 1] as tf.Tensor;
+    const al = alpha ? (args[gamma ? 3 : 2] as tf.Tensor) : undefined;
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const inputs: tf.NamedTensorMap = g ? { x: xx, gamma: g, beta: b } : { x: xx, beta: b };
-    const [y, mean, variance, rstd] = tf.engine().runKernel('CorefaceBatchNormTrain', inputs, { eps }) as tf.Tensor[];
-    p.runningMean.assign(tf.tidy(() => tf.add(tf.mul(p.runningMean, momentum), tf.mul(mean, 1 - momentum))));
-    p.runningVar.assign(tf.tidy(() => tf.add(tf.mul(p.runningVar, momentum), tf.mul(variance, (1 - momentum) * (n / (n - 1))))));
-    variance.dispose();
-    save(g ? [xx, mean, rstd, g] : [xx, mean, rstd]);
+    const inputs: tf.NamedTensorMap = { x: xx, mean: p.runningMean, variance: p.runningVar, beta: b };
+    if (g) inputs.gamma = g;
+    if (al) inputs.alpha = al;
+    save([xx, b, ...(g ? [g] : []), ...(al ? [al] : [])]);
     return {
-      value: y,
+      value: tf.engine().runKernel('CorefaceChannelAffine', inputs, { eps }) as tf.Tensor,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, smean, srstd, sg] = saved;
-        const grads: tf.NamedTensorMap = sg ? { dy, x: sx, mean: smean, rstd: srstd, gamma: sg } : { dy, x: sx, mean: smean, rstd: srstd };
-        const [dx, dgamma, dbeta] = tf.engine().runKernel('CorefaceBatchNormGrad', grads) as tf.Tensor[];
-        if (sg) return [dx, dgamma, dbeta];
-        dgamma.dispose();
-        return [dx, dbeta];
+        const [sx, sb] = saved;
+        const sg = gamma ? saved[2] : undefined;
+        const sal = alpha ? saved[saved.length - 1] : undefined;
+        const x2 = tf.reshape(sx, [n, c]);
+        const dy2 = tf.reshape(dy, [n, c]);
+        const rstd = tf.rsqrt(tf.add(p.runningVar, eps));
+        const scale = sg ? tf.mul(sg, rstd) : rstd;
+        const xc = tf.sub(x2, p.runningMean);
+        const z = tf.add(tf.mul(xc, scale), sb);
+        const gr = sal ? tf.where(tf.greater(z, 0), dy2, tf.mul(dy2, sal)) : dy2;
+        const grads = [tf.reshape(tf.mul(gr, scale), sx.shape)];
+        if (sg) grads.push(tf.mul(tf.sum(tf.mul(gr, xc), 0), rstd));
+        grads.push(tf.sum(gr, 0));
+        if (sal) grads.push(tf.sum(tf.mul(dy2, tf.minimum(z, 0)), 0));
+        return grads;
       },
     };
   });
-  return (gamma ? op(x, gamma, p.beta) : op(x, p.beta)) as T;
+  const ins: tf.Tensor[] = [x, ...(gamma ? [gamma] : []), p.beta, ...(alpha ? [alpha] : [])];
+  return op(...ins) as T;
+}
+
+/**
+ * Training-mode {@link batchNorm} (and {@link batchNormPrelu} when alpha is given) through the fused native kernels
+ * (CorefaceBatchNormTrain / ...Grad): the same equations in three passes over the data forward and two backward
+ * instead of ~14 elementwise tfjs ops (and PReLU's own passes).
+ */
+function nativeBatchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, momentum: number, eps: number, alpha?: tf.Tensor): T {
+  const gamma = p.gamma;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xx = args[0] as tf.Tensor;
+    const g = gamma ? (args[1] as tf.Tensor1D) : undefined;
+    const b = args[gamma ? 2 : 1] as tf.Tensor1D;
+    const al = alpha ? (args[gamma ? 3 : 2] as tf.Tensor1D) : undefined;
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const inputs: tf.NamedTensorMap = { x: xx, beta: b, runningMean: p.runningMean, runningVar: p.runningVar };
+    if (g) inputs.gamma = g;
+    if (al) inputs.alpha = al;
+    // the kernel also returns the updated running statistics (same equations as the tfjs path above)
+    const [y, mean, variance, rstd, runMean, runVar] = tf.engine().runKernel('CorefaceBatchNormTrain', inputs, { eps, momentum }) as tf.Tensor[];
+    p.runningMean.assign(runMean);
+    p.runningVar.assign(runVar);
+    tf.dispose([variance, runMean, runVar]);
+    // the gradient needs beta and alpha only to recompute the PReLU input
+    save([xx, mean, rstd, ...(g ? [g] : []), ...(al ? [b, al] : [])]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, smean, srstd] = saved;
+        const grads: tf.NamedTensorMap = { dy, x: sx, mean: smean, rstd: srstd };
+        if (gamma) grads.gamma = saved[3];
+        if (alpha) {
+          grads.beta = saved[saved.length - 2];
+          grads.alpha = saved[saved.length - 1];
+        }
+        const [dx, dgamma, dbeta, dalpha] = tf.engine().runKernel('CorefaceBatchNormGrad', grads) as tf.Tensor[];
+        if (!gamma) dgamma.dispose();
+        return [dx, ...(gamma ? [dgamma] : []), dbeta, ...(alpha ? [dalpha] : [])];
+      },
+    };
+  });
+  const ins: tf.Tensor[] = [x, ...(gamma ? [gamma] : []), p.beta, ...(alpha ? [alpha] : [])];
+  return op(...ins) as T;
 }
 
 /** Create a per-channel PReLU slope variable `[channels]` initialised to {@link DEFAULT_PRELU_ALPHA} (0.25). */
@@ -280,10 +360,12 @@ export function prelu<T extends tf.Tensor>(x: T, alpha: tf.Tensor | tf.Variable)
 
 /**
  * Dense layer without bias: `x @ w`, `w` is `[in, out]`. Custom gradient with explicit transposes
- * (`dx = dy @ w^T`, `dw = x^T @ dy`): tfjs-wasm's transposed-operand matmul is ~10x slower.
+ * (`dx = dy @ w^T`, `dw = x^T @ dy`): tfjs-wasm's transposed-operand matmul is ~10x slower. With the native kernels
+ * the transposes are BLAS flags instead (no copies).
  */
 export function dense(x: tf.Tensor2D, w: tf.Tensor2D | tf.Variable): tf.Tensor2D {
   if (w.rank !== 2 || x.shape[1] !== w.shape[0]) throw new Error(`dense: input [${x.shape}] does not match weight [${w.shape}]`);
+  const native = nativeKernelsInUse();
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const xx = args[0] as tf.Tensor2D;
     const ww = args[1] as tf.Tensor2D;
@@ -293,6 +375,7 @@ export function dense(x: tf.Tensor2D, w: tf.Tensor2D | tf.Variable): tf.Tensor2D
       value: tf.matMul(xx, ww),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved as tf.Tensor2D[];
+        if (native) return [tf.matMul(dy as tf.Tensor2D, sw, false, true), tf.matMul(sx, dy as tf.Tensor2D, true, false)];
         return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dy as tf.Tensor2D)];
       },
     };
@@ -310,7 +393,8 @@ export function checkDropout(p: number, field = 'dropout'): void {
 /**
  * Inverted dropout with an explicit tfjs seed: `x * mask / (1 - p)` with
  * `mask = randomUniform(x.shape, seed) >= p`. The mask comes from tfjs's seeded JS generator, so it
- * is identical on every backend. `p = 0` returns `x` itself (identity, no random numbers drawn).
+ * is identical on every backend (the native kernels reproduce that generator and apply the mask in one call).
+ * `p = 0` returns `x` itself (identity, no random numbers drawn).
  * @param p drop probability in [0, 1).
  * @param seed tfjs seed (e.g. `rng.tfSeed()`); required when p > 0.
  */
@@ -318,9 +402,25 @@ export function dropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
   checkDropout(p);
   if (p === 0) return x;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new Error(`dropout seed must be a finite number, got ${String(seed)}`);
+  if (nativeKernelsInUse() && x.dtype === 'float32') return nativeDropout(x, p, seed);
   return tf.tidy(() => {
     const u = tf.randomUniform(x.shape, 0, 1, 'float32', seed);
     const mask = tf.mul(tf.cast(tf.greaterEqual(u, p), 'float32'), 1 / (1 - p));
     return tf.mul(x, mask) as T;
   });
+}
+
+/**
+ * {@link dropout} as one native kernel (CorefaceDropout): the same mask, bit for bit (the addon reproduces tfjs's
+ * seeded generator), drawn and applied in one call; the gradient is dy * mask.
+ */
+function nativeDropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[1] as tf.GradSaveFunc;
+    const [y, mask] = tf.engine().runKernel('CorefaceDropout', { x: args[0] as tf.Tensor }, { p, seed }) as tf.Tensor[];
+    save([mask]); // a clone when the tape records
+    mask.dispose();
+    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0])] };
+  });
+  return op(x) as T;
 }

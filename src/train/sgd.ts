@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedSgdAvailable, fusedSgdStep } from '../backends/fused-sgd';
 
 /** Options of `Sgd`. Defaults follow the CoReFace reference (insightface): momentum 0.9, weight decay 5e-4, clip 5. */
 export interface SgdOptions {
@@ -42,6 +43,12 @@ export class Sgd {
    */
   apply(vars: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number): SgdStepInfo {
     const names = [...vars.keys()].filter((n) => grads[n] !== undefined);
+    // with the native kernels: the same update in one call (src/backends/fused-sgd.ts)
+    const params = names.map((n) => ({ weight: vars.get(n) as tf.Variable, grad: grads[n], clip: this.clipFilter(n) }));
+    if (fusedSgdAvailable(params)) {
+      const fused = params.map((p, i) => ({ ...p, velocity: this.velocityOf(names[i], p.weight) }));
+      return fusedSgdStep(fused, { lr, momentum: this.momentum, weightDecay: this.weightDecay, clipNorm: this.clipNorm });
+    }
     const [clippedNorm, totalNorm] = tf.tidy(() => {
       const sq = names.map((n) => tf.sum(tf.square(grads[n])));
       const clipSq = names.map((n, i) => (this.clipFilter(n) ? sq[i] : tf.scalar(0)));
@@ -57,16 +64,22 @@ export class Sgd {
         let g = grads[n];
         if (clipScale !== 1 && this.clipFilter(n)) g = tf.mul(g, clipScale);
         if (this.weightDecay > 0) g = tf.add(g, tf.mul(w, this.weightDecay));
-        let v = this.velocity.get(n);
-        if (!v) {
-          v = tf.variable(tf.zerosLike(w), false);
-          this.velocity.set(n, v);
-        }
+        const v = this.velocityOf(n, w);
         v.assign(tf.add(tf.mul(v, this.momentum), g));
         w.assign(tf.sub(w, tf.mul(v, lr)));
       }
     });
     return { clippedNorm, totalNorm };
+  }
+
+  /** The velocity buffer of variable `n` (zeros, created on first use). */
+  private velocityOf(n: string, w: tf.Variable): tf.Variable {
+    let v = this.velocity.get(n);
+    if (!v) {
+      v = tf.tidy(() => tf.variable(tf.zerosLike(w), false));
+      this.velocity.set(n, v);
+    }
+    return v;
   }
 
   /** Velocity buffers by variable name (for checkpoints). */
