@@ -93,6 +93,16 @@ export const REGIME_START_EPOCH = 13;
 /** The regime's main comparison: the baselines, two views without the contrastive term, and CoReFace. */
 export const REGIME_MAIN = ['arcface', 'arcface-dropout', 'two-view-ce', 'coreface'];
 
+/** The regime's pair-coupling and margin comparison (its baseline and CoReFace runs are shared with REGIME_MAIN's). */
+export const REGIME_COUPLING = ['arcface-dropout', 'coreface', 'protocol-two-way-n', 'protocol-2n', 'fixed-margin'];
+
+/**
+ * The fixed margin of the regime's fixed-vs-adaptive comparison: 0.4, the level the adaptive margin holds in the
+ * regime (0.37-0.43 over the contrastive phase of `coreface-regime`'s CoReFace runs, seeds 0 and 1), so that the
+ * comparison isolates the adaptation, not the level.
+ */
+export const REGIME_FIXED_MARGIN = 0.4;
+
 /**
  * The regime on real images: glyphs 800 characters x 3 renderings at distortion 0.5 (plus 4 held-back renderings
  * per character), the regime's schedule and model (REGIME_BASE). Calibrated on ArcFace + dropout 0.4 alone, seed 0
@@ -202,6 +212,15 @@ export const BUILTIN_EXPERIMENTS: ExperimentSpec[] = [
       'iresnet-tiny, 40 epochs (LR drops at 13, 23, 33; CoReFace from 13), calibrated on ArcFace + dropout alone to fit its training identities; 5 seeds',
     base: REGIME_BASE,
     variants: corefaceAblationVariants(REGIME_START_EPOCH, []).filter((v) => REGIME_MAIN.includes(v.name)),
+    baseline: 'arcface-dropout',
+    seeds: 5,
+  },
+  {
+    name: 'coreface-regime-coupling',
+    description: 'The pair-coupling protocols (one-way N, two-way N, 2N) and the adaptive vs a fixed margin (0.4, the adaptive level) ' +
+      'in the synthfaces regime of coreface-regime (its ArcFace + dropout and CoReFace runs are shared); 5 seeds',
+    base: REGIME_BASE,
+    variants: corefaceAblationVariants(REGIME_START_EPOCH, [], REGIME_FIXED_MARGIN).filter((v) => REGIME_COUPLING.includes(v.name)),
     baseline: 'arcface-dropout',
     seeds: 5,
   },
