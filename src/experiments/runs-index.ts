@@ -145,7 +145,8 @@ export function buildRunsIndex(store: RunStore, opts: RunsIndexOptions = {}): Ru
     const status: RunStatus = config ? store.status(key, config) : store.liveLock(key) ? 'running' : store.failure(key) ? 'failed' : fs.existsSync(path.join(dir, 'checkpoint.ckpt')) ? 'partial' : 'missing';
     const done = status === 'done' && isObject(result) ? (result as unknown as RunResult) : null;
     const final = done?.final;
-    const gapSource = isObject(result) ? (result.gap ?? (isObject(result.final) ? result.final.gap : undefined)) : undefined;
+    // the train-minus-test gap of the fit measurements (result.fit.gap, 0.2.0 on); older layouts checked too
+    const gapSource = isObject(result) ? ((isObject(result.fit) ? result.fit.gap : undefined) ?? result.gap ?? (isObject(result.final) ? result.final.gap : undefined)) : undefined;
     return {
       key,
       dir,
@@ -284,7 +285,8 @@ export function runsIndexTable(entries: RunIndexEntry[], opts: { raw?: boolean }
     };
     for (const g of gaps) {
       const v = m?.gap[g];
-      rec[g] = raw ? v : v === undefined ? '' : v.toFixed(4);
+      // the gap is a difference of accuracies: percentage points in the text table, a fraction in CSV / JSON
+      rec[raw ? g : `${g} (pts)`] = raw ? v : v === undefined ? '' : `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).toFixed(2)}`;
     }
     rec[raw ? 'wall_seconds' : 'wall'] = raw ? e.wallSeconds : e.wallSeconds === null ? '' : formatDuration(e.wallSeconds);
     rec.backend = e.backend ?? '';
@@ -371,7 +373,9 @@ function resultMetrics(dir: string): Map<string, number | null> {
   out.set('rank-1', finiteOrNull(f.identification?.rank1));
   out.set('rank-5', finiteOrNull(f.identification?.rank5));
   for (const [fpir, v] of Object.entries(f.openSet?.dirAtFpir ?? {})) out.set(`DIR@FPIR=${fpir}`, finiteOrNull(v));
-  for (const [k, v] of Object.entries(gapFields(r.gap ?? (r.final as Record<string, unknown>).gap))) out.set(k, v);
+  const fit = (r as { fit?: { gap?: unknown; trainAccuracy?: unknown } }).fit;
+  if (typeof fit?.trainAccuracy === 'number') out.set('train acc', finiteOrNull(fit.trainAccuracy));
+  for (const [k, v] of Object.entries(gapFields(fit?.gap ?? r.gap ?? (r.final as Record<string, unknown>).gap))) out.set(k, v);
   out.set('final loss', finiteOrNull(r.finalLoss));
   out.set('img/s', finiteOrNull(r.imgPerSec));
   out.set('train seconds', finiteOrNull(r.trainSeconds));

@@ -41,7 +41,8 @@ function writeDone(store: RunStore, key: string, config: TrainConfig, m: Fake): 
       identification: { rank1: m.rank1, rank5: 0.9 }, openSet: { dirAtFpir: { '1e-2': 0.3 } }, counts: {},
     },
     epochs: [],
-    ...(m.gap === undefined ? {} : { gap: m.gap }),
+    // the train-minus-test gap lives in the fit measurements (result.fit.gap, coreface-lab 0.2.0 on)
+    ...(m.gap === undefined ? {} : { fit: { trainAccuracy: 0.99, trainImages: 10, heldOut: null, gap: m.gap } }),
   });
 }
 
@@ -112,10 +113,10 @@ describe('experiments: the results index (coreface runs)', () => {
   it('renders the table (gap column only when a result has one), CSV with raw values', () => {
     const idx = buildRunsIndex(store, { experiments: [exp] });
     const t = runsIndexTable(idx);
-    assert.deepEqual(t.columns, ['key', 'experiment', 'variant', 'seed', 'status', 'verif acc %', 'TAR@FAR=1e-3 %', 'rank-1 %', 'gap', 'wall', 'backend', 'code']);
-    assert.deepEqual(t.rows[0], [run('arc', 0).key, 'idx', 'arc', 0, 'done', '90.00', '50.00', '70.00', '0.0310', '2m05s', 'wasm + native (1 thread)', '0.1.0']);
+    assert.deepEqual(t.columns, ['key', 'experiment', 'variant', 'seed', 'status', 'verif acc %', 'TAR@FAR=1e-3 %', 'rank-1 %', 'gap (pts)', 'wall', 'backend', 'code']);
+    assert.deepEqual(t.rows[0], [run('arc', 0).key, 'idx', 'arc', 0, 'done', '90.00', '50.00', '70.00', '+3.10', '2m05s', 'wasm + native (1 thread)', '0.1.0']);
     assert.deepEqual(t.rows[1].slice(4, 10), ['failed', '', '', '', '', '']);
-    assert.ok(!runsIndexTable(idx.filter((e) => e.metrics?.gap.gap === undefined)).columns.includes('gap'));
+    assert.ok(!runsIndexTable(idx.filter((e) => e.metrics?.gap.gap === undefined)).columns.includes('gap (pts)'));
     const md = alignedMarkdown(t).split('\n');
     assert.equal(new Set(md.map((l) => l.length)).size, 1, 'padded columns');
     const csv = runsIndexCsv(idx).trim().split('\n');
@@ -124,7 +125,7 @@ describe('experiments: the results index (coreface runs)', () => {
     assert.match(csv[2], /,failed,,,,,,,,"coreface: error: nuisance must be a finite number >= 0, got -3"$/, 'a field with a comma is quoted');
     // a gap given as an object becomes one column per numeric field
     const objGap = idx.map((e) => (e.key === run('cos', 0).key ? { ...e, metrics: { ...(e.metrics as NonNullable<typeof e.metrics>), gap: { 'gap.verification': 0.02, 'gap.rank1': 0.1 } } } : e));
-    assert.deepEqual(runsIndexTable(objGap).columns.filter((c) => c.startsWith('gap')), ['gap', 'gap.rank1', 'gap.verification']);
+    assert.deepEqual(runsIndexTable(objGap).columns.filter((c) => c.startsWith('gap')), ['gap (pts)', 'gap.rank1 (pts)', 'gap.verification (pts)']);
   });
 
   it('--where filters on dotted config paths (=, !=, numbers numerically) and index fields, ANDed; --status by state', () => {
