@@ -15,7 +15,8 @@ import { VARIANT_COLORS } from '../report/figures';
 import type { PlotFigure, PlotTrace } from '../report/plot';
 import type { ReportStat } from '../report/report-data';
 import { fromRecords, type TableCell, type TableData } from '../report/table';
-import { committedResultsDir, type SummarySource } from './params';
+import { PACKAGE } from '../util/package';
+import { committedResultsDir, shownPath, type SummarySource } from './params';
 
 /** A summary and where it was read from. */
 export interface LoadedSummary {
@@ -73,17 +74,16 @@ export function loadExperimentSummary(experiment: string, opts: LoadSummaryOptio
   }
   const storeLoaded = (f: { summary: ExperimentSummary; done: number; planned: number }): LoadedSummary => ({
     summary: f.summary, source: 'store', location: store.root,
-    note: `Read from the run store \`${store.root}\`: ${f.done} of ${f.planned} planned runs finished` +
+    note: `Read from the run store \`${shownPath(store.root)}\`: ${f.done} of ${f.planned} planned runs finished` +
       `${f.done < f.planned ? ` (the ${f.planned - f.done} others are missing, running or failed: the numbers below cover the finished runs only)` : ''}; summarised now.`,
   });
   if (fromStore && (fromStore.done === fromStore.planned || source === 'store')) return storeLoaded(fromStore);
   if (source !== 'store' && fs.existsSync(committed)) {
     const summary = readCommitted(committed);
-    const rel = path.relative(process.cwd(), committed);
     return {
       summary, source: 'committed', location: committed,
-      note: `Read from the committed summary \`${rel.startsWith('..') ? committed : rel}\` (generated ${summary.generatedAt}` +
-        `${fromStore ? `; the store \`${store.root}\` holds only ${fromStore.done} of ${fromStore.planned} runs` : registered ? `; the store \`${store.root}\` holds none of its runs` : ''}).`,
+      note: `Read from the committed summary \`${shownPath(committed, PACKAGE.root)}\` (generated ${summary.generatedAt}` +
+        `${fromStore ? `; the store \`${shownPath(store.root)}\` holds only ${fromStore.done} of ${fromStore.planned} runs` : registered ? `; the store \`${shownPath(store.root)}\` holds none of its runs` : ''}).`,
     };
   }
   if (fromStore && source === 'auto') return storeLoaded(fromStore);
@@ -218,7 +218,7 @@ export function pairedDifferenceFigure(s: ExperimentSummary, metric: MetricKey =
     layout: {
       title: { text: esc(`${metricLabel(metric)}: each variant minus ${base}, paired by seed`), font: { size: 15 } },
       height: 440, margin: { l: 64, r: 24, t: 48, b: 90 }, paper_bgcolor: '#ffffff', plot_bgcolor: '#ffffff', showlegend: false,
-      xaxis: { tickmode: 'array', tickvals: d.map((_, i) => i), ticktext: d.map((x) => esc(x.label)), range: [-0.6, d.length - 0.4], showgrid: false, linecolor: '#888', showline: true },
+      xaxis: { tickmode: 'array', tickvals: d.map((_, i) => i), ticktext: d.map((x) => esc(x.label)), range: [-0.6, d.length - 0.4], showgrid: false, zeroline: false, linecolor: '#888', showline: true },
       yaxis: { title: { text: 'difference (percentage points)' }, zeroline: true, zerolinecolor: '#444', zerolinewidth: 1.5, gridcolor: '#e5e5e5' },
       annotations: [{ xref: 'paper', yref: 'paper', x: 0, y: -0.22, showarrow: false, xanchor: 'left', font: { size: 11, color: '#555' },
         text: 'dots: one seed each; diamond: mean with its 95% Student-t interval' }],
