@@ -91,6 +91,11 @@ export interface NotebookDefaults {
   experiments?: Record<NotebookMode, NotebookExperimentChoice[]>;
   /** Dataset (notebooks that train on a dataset themselves). */
   dataset?: NotebookDatasetName;
+  /**
+   * The notebook reads an experiment's summary instead of running it (06-results): its experiment may be a name
+   * with only a committed summary, and `train` does not apply (default false).
+   */
+  reads?: boolean;
 }
 
 /**
@@ -127,6 +132,7 @@ export const NOTEBOOK_DEFAULTS: Readonly<Record<string, NotebookDefaults>> = {
     },
   },
   '06-results': {
+    reads: true,
     experiments: {
       quick: [
         { experiment: 'coreface-regime', when: 'data', why: 'the regime study: its runs or its committed summary are here, and reading them trains nothing' },
@@ -176,6 +182,8 @@ export interface NotebookParams {
   seeds: number[] | undefined;
   /** Train the runs the store lacks (false: read what it holds). */
   train: boolean;
+  /** The notebook reads summaries instead of running experiments ({@link NotebookDefaults.reads}). */
+  reads: boolean;
   /** Where a summary is read from (06-results). */
   source: SummarySource;
   /** The dataset of notebooks that train on one (null for the others). */
@@ -281,10 +289,12 @@ export function notebookParams(notebook: string, overrides: NotebookParamOverrid
   const out = path.resolve(pick('out', overrides.out, NOTEBOOK_OUT_ENV, (v) => v, path.join(root, 'results', 'notebooks')));
   const train = pick('train', overrides.train, NOTEBOOK_TRAIN_ENV, (v) => parseBool(v, NOTEBOOK_TRAIN_ENV), true);
   const source = pick<SummarySource>('source', overrides.source, NOTEBOOK_SOURCE_ENV, (v) => v as SummarySource, 'auto');
-  if (!SUMMARY_SOURCES.includes(source)) throw new Error(`${NOTEBOOK_SOURCE_ENV} must be one of ${SUMMARY_SOURCES.join(', ')}, got '${source}'`);
+  if (!SUMMARY_SOURCES.includes(source)) {
+    throw new Error(`${origin.source === 'notebook' ? 'source' : NOTEBOOK_SOURCE_ENV} must be one of ${SUMMARY_SOURCES.join(', ')}, got '${source}'`);
+  }
 
   // The experiment: the override or variable, else the first default candidate that applies in this mode.
-  const reads = notebook === '06-results';
+  const reads = defaults.reads ?? false;
   let experiment: string | null = null;
   let experimentWhy = '';
   let variants: string[] | undefined;
@@ -317,7 +327,7 @@ export function notebookParams(notebook: string, overrides: NotebookParamOverrid
 
   const datasetChoice = pick<string | undefined>('dataset', overrides.dataset, NOTEBOOK_DATASET_ENV, (v) => v, defaults.dataset);
   const dataset = datasetChoice === undefined ? null : notebookDataset(datasetChoice, mode, out);
-  return { notebook, mode, quick: mode === 'quick', results, out, experiment, experimentWhy, variants, seeds, train, source, dataset, origin };
+  return { notebook, mode, quick: mode === 'quick', results, out, experiment, experimentWhy, variants, seeds, train, reads, source, dataset, origin };
 }
 
 /**
@@ -337,7 +347,7 @@ export function paramsMarkdown(p: NotebookParams): string {
     if (p.variants) rows.push(['variants', p.variants.join(', '), p.origin.variants ?? 'default']);
     if (p.seeds) rows.push(['seeds', p.seeds.join(', '), p.origin.seeds]);
     rows.push(['run store', `\`${shownPath(p.results)}\``, p.origin.results]);
-    if (p.notebook !== '06-results') rows.push(['train missing runs', p.train ? 'yes' : 'no (read the store only)', p.origin.train]);
+    if (!p.reads) rows.push(['train missing runs', p.train ? 'yes' : 'no (read the store only)', p.origin.train]);
     else rows.push(['summary source', p.source, p.origin.source]);
   }
   if (p.dataset) {
