@@ -171,6 +171,61 @@ export const CLASS_PARTITION_REPLICATES: { path: string; values: number[]; label
   label: 'partition',
 };
 
+/**
+ * The smoke scale of the notebooks' quick mode (issue 16): the regime's shape (held-back images of the training
+ * identities, so the fit and the train-vs-test gap are measured; the quick schedule's LR drops) shrunk until a run
+ * takes seconds: synthfaces 40 training identities x 6 images (+ 2 held back) at 16x16x1, nuisance 0.6, 40 test
+ * identities x 4 images (10 folds of 15 + 15 pairs), iresnet-nano + 32-d neck, batch 32, 6 epochs with LR drops at 3
+ * and 5 (CoReFace from 3), one evaluation at the end. Measured: ~2 s per run in a child process on one busy core.
+ * Numbers at this scale mean nothing; the runs exist so that the notebooks exercise the engine (store, paired
+ * statistics, views) in CI and the results notebook has something to read.
+ */
+export const SMOKE_BASE: Record<string, unknown> = {
+  dataset: { name: 'synthfaces', options: { trainIdentities: 40, imagesPerIdentity: 6, heldOutPerIdentity: 2, testIdentities: 40, testImagesPerIdentity: 4, pairsPerFold: 15, resolution: 16, channels: 1, nuisance: 0.6 } },
+  model: { backbone: 'iresnet-nano', embeddingDim: 32 },
+  head: { name: 'arcface' },
+  optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, clipNorm: 5, warmupEpochs: 1, milestones: [3, 5], gamma: 0.1 },
+  training: { epochs: 6, batchSize: 32, sampler: 'random', evalEvery: 0, checkpointEvery: 0, logEvery: 5 },
+};
+
+/** First LR drop of the smoke schedule: where the CoReFace phase starts. */
+export const SMOKE_START_EPOCH = 3;
+
+/** The variants of the pair-coupling comparison: the dropout baseline, CoReFace with each protocol, and a fixed margin. */
+export const COUPLING_VARIANTS = ['arcface-dropout', 'coreface', 'protocol-two-way-n', 'protocol-2n', 'fixed-margin'];
+
+/**
+ * The notebooks' quick experiments (`NOTEBOOK_MODE=quick`, the default, and CI): the variants of the full experiment
+ * each notebook runs (03: the regime's main comparison, 04: the pair-coupling protocols, 05: every head) on
+ * {@link SMOKE_BASE}. Runs with equal configs share store entries across them (e.g. 03's and 04's `coreface`).
+ */
+export const NOTEBOOK_SMOKE_EXPERIMENTS: ExperimentSpec[] = [
+  {
+    name: 'notebook-ablation-smoke',
+    description: 'Smoke test of the regime comparison for notebook 03 (seconds per run): synthfaces 40 x 6 (+2 held back) at 16x16x1, iresnet-nano, 6 epochs (LR drops at 3, 5; CoReFace from 3), 2 seeds',
+    base: SMOKE_BASE,
+    variants: corefaceAblationVariants(SMOKE_START_EPOCH, []).filter((v) => REGIME_MAIN.includes(v.name)),
+    baseline: 'arcface-dropout',
+    seeds: 2,
+  },
+  {
+    name: 'notebook-coupling-smoke',
+    description: 'Smoke test of the pair-coupling comparison for notebook 04 (seconds per run): one-way N, two-way N, 2N and a fixed margin against ArcFace + dropout on the smoke scale, 2 seeds',
+    base: SMOKE_BASE,
+    variants: corefaceAblationVariants(SMOKE_START_EPOCH, []).filter((v) => COUPLING_VARIANTS.includes(v.name)),
+    baseline: 'arcface-dropout',
+    seeds: 2,
+  },
+  {
+    name: 'notebook-heads-smoke',
+    description: 'Smoke test of the head zoo for notebook 05 (seconds per run): every registered head with its defaults on the smoke scale, no dropout, 2 seeds',
+    base: SMOKE_BASE,
+    variants: headsVariants(),
+    baseline: 'arcface',
+    seeds: 2,
+  },
+];
+
 /** The built-in experiments. */
 export const BUILTIN_EXPERIMENTS: ExperimentSpec[] = [
   {
@@ -246,4 +301,5 @@ export const BUILTIN_EXPERIMENTS: ExperimentSpec[] = [
     seeds: [0],
     replicates: { ...CLASS_PARTITION_REPLICATES, values: [...CLASS_PARTITION_REPLICATES.values] },
   })),
+  ...NOTEBOOK_SMOKE_EXPERIMENTS,
 ];

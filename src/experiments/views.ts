@@ -295,6 +295,26 @@ function signalSection(s: ExperimentSummary): string[] {
 }
 
 /**
+ * table.tex of a summary: the main table and (when there is a baseline to pair with) the paired table, booktabs, with
+ * captions and labels `tab:<experiment>` and `tab:<experiment>-paired`. A function of the summary alone.
+ */
+export function latexTables(s: ExperimentSummary): string {
+  const main = mainTable(s);
+  const paired = pairedTable(s);
+  // Label columns left, the number columns right; captions are raw LaTeX, so the name is escaped.
+  const align = (t: TableData): string => t.columns.map((c) => (c === 'variant' || c === 'seeds' || c === 'runs' ? 'l' : 'r')).join('');
+  const name = escapeLatex(s.experiment);
+  const over = s.replicates
+    ? `all (seed, ${escapeLatex(s.replicates.label)}) runs, seeds ${s.seeds.join(', ')} x ${escapeLatex(s.replicates.label)} ${escapeLatex(s.replicates.values.map(String).join(', '))}`
+    : `seeds ${s.seeds.join(', ')}`;
+  return [
+    tableToLatex(main, { caption: `${name}: mean $\\pm$ sample std over ${over} (percent).`, label: `tab:${s.experiment}`, align: align(main) }),
+    // an experiment of the baseline alone has no paired rows
+    ...(paired.columns.length ? [tableToLatex(paired, { caption: `${name}: paired differences against the baseline (percentage points).`, label: `tab:${s.experiment}-paired`, align: align(paired) })] : []),
+  ].join('\n');
+}
+
+/**
  * Writes the table views of a summary into `dir`: table.md, table.csv (numeric, per variant), runs.csv and
  * table.tex (booktabs). They depend on the summary alone, so `coreface collect --summary FILE` rebuilds them from a
  * committed summary.json (docs/results/<experiment>/) without the run store. Returns the paths (report: null).
@@ -312,22 +332,7 @@ export function writeTableViews(dir: string, s: ExperimentSummary): ViewFiles {
   writeFileAtomic(files.markdown, markdownReport(s));
   writeFileAtomic(files.csv, tableToCsv(numericTable(s)));
   writeFileAtomic(files.runsCsv, tableToCsv(runsTable(s)));
-  const main = mainTable(s);
-  const paired = pairedTable(s);
-  // Label columns left, the number columns right; captions are raw LaTeX, so the name is escaped.
-  const align = (t: TableData): string => t.columns.map((c) => (c === 'variant' || c === 'seeds' || c === 'runs' ? 'l' : 'r')).join('');
-  const name = escapeLatex(s.experiment);
-  const over = s.replicates
-    ? `all (seed, ${escapeLatex(s.replicates.label)}) runs, seeds ${s.seeds.join(', ')} x ${escapeLatex(s.replicates.label)} ${escapeLatex(s.replicates.values.map(String).join(', '))}`
-    : `seeds ${s.seeds.join(', ')}`;
-  writeFileAtomic(
-    files.latex,
-    [
-      tableToLatex(main, { caption: `${name}: mean $\\pm$ sample std over ${over} (percent).`, label: `tab:${s.experiment}`, align: align(main) }),
-      // an experiment of the baseline alone has no paired rows
-      ...(paired.columns.length ? [tableToLatex(paired, { caption: `${name}: paired differences against the baseline (percentage points).`, label: `tab:${s.experiment}-paired`, align: align(paired) })] : []),
-    ].join('\n'),
-  );
+  writeFileAtomic(files.latex, latexTables(s));
   return files;
 }
 

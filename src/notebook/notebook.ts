@@ -1,7 +1,7 @@
 /**
  * Display helpers for tslab notebooks: show PNG bytes, HTML, tables and plotly figures (one output carrying the
- * interactive figure and its PNG rendering, see ./plotly-output), and the notebook parameters (quick / full mode,
- * output folders).
+ * interactive figure and its PNG rendering, see ./plotly-output), the notebook mode and the output folder. The rest
+ * of the parameter block: ./params.
  *
  * The display goes through tslab's `display` (tslab is a dev dependency, loaded lazily from the running kernel);
  * {@link setDisplay} swaps in another sink (tests, other front-ends). Outside a kernel, nothing is required.
@@ -13,9 +13,6 @@ import { PNG } from 'pngjs';
 import { PlotFigure, RenderPlotOptions, renderPlotPng, savePlotHtml } from '../report/plot';
 import { MimeBundle, PlotlyLoaderMode, plotlyMimeBundle } from '../report/plotly-output';
 import { TableData, DataFrameLike, TableFormatOptions, tableToHtml } from '../report/table';
-import { Trainer } from '../train/trainer';
-import { cachedResult } from '../experiments/cache';
-import type { RunResult, TrainerOptions } from '../train';
 
 /** The subset of tslab's `Display` used here. */
 export interface NotebookDisplay {
@@ -144,39 +141,5 @@ export async function showPlot(figure: PlotFigure, opts: ShowPlotOptions = {}): 
     d.bundle(plotlyMimeBundle(figure, png, { width: opts.width, height: opts.height, loader: opts.plotlyLoader }));
   } else {
     d.png(png);
-  }
-}
-
-/** Output root of cached notebook runs: `NOTEBOOK_CACHE`, else `<root>/results/notebooks-cache` (created). */
-export function notebookCacheDir(...sub: string[]): string {
-  const base = process.env.NOTEBOOK_CACHE || path.join(projectRoot(), 'results', 'notebooks-cache');
-  const dir = path.join(base, ...sub);
-  fs.mkdirSync(dir, { recursive: true });
-  return dir;
-}
-
-/** Options of {@link cachedRun}. */
-export interface CachedRunOptions extends Omit<TrainerOptions, 'outDir' | 'resume'> {
-  /** The run's folder (config.json, metrics.jsonl, checkpoint.ckpt, result.json). */
-  dir: string;
-}
-
-/**
- * A training run whose result is cached on disk: when `<dir>/result.json` exists and was written by the same
- * resolved config (same config hash), it is read back (`cached: true`); otherwise the run trains with the
- * Trainer (resuming an interrupted run from its checkpoint), writes result.json, and frees its tensors.
- * Note: the hash covers the config, not the library's code: delete the folder after changing the code.
- */
-export function cachedRun(config: unknown, opts: CachedRunOptions): RunResult & { cached: boolean } {
-  const cached = cachedResult(opts.dir, config);
-  if (cached) return { ...cached, cached: true };
-  // A result of another config (or an unreadable one) in this folder: start the run afresh.
-  if (fs.existsSync(path.join(opts.dir, 'result.json'))) fs.rmSync(opts.dir, { recursive: true, force: true });
-  const { dir, ...rest } = opts;
-  const t = new Trainer(config, { progress: false, ...rest, outDir: dir, resume: true });
-  try {
-    return { ...t.run(), cached: false };
-  } finally {
-    t.dispose();
   }
 }

@@ -80,7 +80,8 @@ describe('experiments: specs, plans, shards', () => {
 
   it('every built-in experiment resolves; the CoReFace ablation covers the issue\'s arms', () => {
     const names = listExperiments().map((e) => e.name);
-    assert.deepEqual(names, ['coreface-ablation', 'coreface-ablation-quick', 'coreface-glyphs-quick', 'heads', 'coreface-regime', 'coreface-regime-coupling', 'coreface-regime-glyphs', 'coreface-mnist-quick', 'coreface-fashion-mnist-quick']);
+    assert.deepEqual(names, ['coreface-ablation', 'coreface-ablation-quick', 'coreface-glyphs-quick', 'heads', 'coreface-regime', 'coreface-regime-coupling', 'coreface-regime-glyphs', 'coreface-mnist-quick', 'coreface-fashion-mnist-quick',
+      'notebook-ablation-smoke', 'notebook-coupling-smoke', 'notebook-heads-smoke']);
     const quick = getExperiment('coreface-ablation-quick');
     const v = quick.variants.map((x) => x.name);
     for (const want of ['arcface', 'arcface-dropout', 'two-view-ce', 'contrast-plain', 'mask-zero', 'mask-exclude', 'fixed-margin', 'coreface',

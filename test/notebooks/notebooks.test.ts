@@ -39,13 +39,16 @@ describe('notebooks: every notebook runs headless in quick mode', function () {
     }
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'coreface-notebooks-'));
     try {
+      // A fresh run store: 03-05 train their smoke experiments (seconds per run), 06 reads what 03 trained.
       const r = spawnSync(process.execPath, [path.join(ROOT, 'kernels-setup', 'notebooks.js'), '--mode', 'quick'], {
-        cwd: ROOT, encoding: 'utf8', env: { ...process.env, NOTEBOOK_OUT: out },
+        cwd: ROOT, encoding: 'utf8', env: { ...process.env, NOTEBOOK_OUT: out, NOTEBOOK_RESULTS: path.join(out, 'store') },
       });
       const log = `${r.stdout}\n${r.stderr}`;
       assert.equal(r.status, 0, `npm run notebooks failed:\n${log}`);
       const sources = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'));
-      assert.ok(sources.length >= 1, 'no notebooks found');
+      for (const n of ['01-quickstart', '02-coreface-anatomy', '03-ablation', '04-pair-coupling', '05-heads', '06-results', '07-your-data']) {
+        assert.ok(sources.includes(`${n}.ipynb`), `notebooks/${n}.ipynb exists`);
+      }
       const timings = JSON.parse(fs.readFileSync(path.join(out, 'timings.json'), 'utf8')) as { mode: string; notebooks: Record<string, { ok: boolean }> };
       assert.equal(timings.mode, 'quick');
       for (const f of sources) {
@@ -53,6 +56,11 @@ describe('notebooks: every notebook runs headless in quick mode', function () {
         assert.ok(timings.notebooks[f]?.ok, `${f} not reported ok`);
         const nb = JSON.parse(fs.readFileSync(path.join(out, f), 'utf8')) as Notebook;
         const outputs = outputsOf(nb);
+        // The first output is the stamp: date, code version and commit, backend line (then the parameters).
+        const first = outputs[0]?.data?.['text/markdown'];
+        const stamp = Array.isArray(first) ? first.join('') : String(first ?? '');
+        assert.match(stamp, /^\*\*run\*\* \d{4}-\d\d-\d\d \d\d:\d\d UTC · \*\*code\*\* coreface-lab@\S+, (commit `[0-9a-f]+`|not a git checkout)/, `${f}: first output is not the stamp: ${JSON.stringify(outputs[0])?.slice(0, 300)}`);
+        assert.match(stamp, /\*\*backend\*\* \S+ \(.*\), tfjs \d/, `${f}: the stamp names the backend`);
         const pngs = outputs.filter((o) => o.data && 'image/png' in o.data).length;
         assert.ok(pngs >= 1, `${f}: expected at least one PNG output`);
         // Each figure is ONE output with the plotly JSON, the HTML and the PNG; plotly.js travels once per notebook.
@@ -61,6 +69,10 @@ describe('notebooks: every notebook runs headless in quick mode', function () {
         if (figures.length) assert.equal(outputs.filter((o) => htmlOf(o).includes(LOADER_MARKER)).length, 1, `${f}: plotly.js must be carried by exactly one output`);
       }
       assert.ok(fs.readdirSync(path.join(out, 'plots')).some((f) => f.endsWith('.html')), 'interactive HTML plots saved');
+      // 03 trained its smoke experiment into the run store of NOTEBOOK_RESULTS, where 06 read it
+      assert.ok(fs.existsSync(path.join(out, 'store', 'notebook-ablation-smoke', 'summary.json')), 'the engine wrote the views of 03\'s experiment');
+      const six = JSON.stringify(JSON.parse(fs.readFileSync(path.join(out, '06-results.ipynb'), 'utf8')));
+      assert.match(six, /\*\*Source\.\*\* Read from the (run store|committed summary)/, '06 says which source it read');
       console.log(`      ${log.split('\n').filter((l) => l.includes('[notebooks] ok')).map((l) => l.replace('[notebooks] ok', '').trim()).join('\n      ')}`);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
