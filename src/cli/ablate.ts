@@ -1,7 +1,7 @@
 /** `coreface ablate` and `coreface collect`: an experiment's runs through the run store, and its tables and report. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ablate, collect, getExperiment, listExperiments, mainTable, parseShard, planRuns, resolveSeeds, writeTableViews } from '../experiments';
+import { ablate, collect, getExperiment, listExperiments, mainTable, parseShard, planRuns, rebaseSummary, resolveSeeds, writeTableViews } from '../experiments';
 import type { AblateResult, ExperimentSummary } from '../experiments';
 import { tableToMarkdown } from '../report';
 import { Command, intOption, OptionSpec, parseWithPositionals, readJson, startBackend, UsageError } from './common';
@@ -18,9 +18,11 @@ const COLLECT_USAGE = `  coreface collect EXPERIMENT|FILE.json [--variants a,b] 
                    [--check-report]
       Summarise what the store holds for an experiment (no training) and write its tables and report;
       --check-report opens report.html in headless Chromium (plots rendered, console errors, report.png).
-  coreface collect --summary FILE [--out DIR]
+  coreface collect --summary FILE [--baseline VARIANT] [--out DIR]
       Rebuild table.md, table.csv, runs.csv and table.tex from a summary.json alone (no store needed, e.g. the
-      committed docs/results/<experiment>/summary.json), into DIR (default: the summary's folder).
+      committed docs/results/<experiment>/summary.json), into DIR (default: the summary's folder). --baseline
+      pairs every variant against VARIANT instead of the experiment's baseline (recomputed from the summary's
+      per-run values; default DIR then: <summary's folder>/vs-VARIANT).
 `;
 
 /** --variants a,b as a list of names. */
@@ -79,19 +81,25 @@ async function runAblate(argv: string[]): Promise<number> {
 }
 
 async function runCollect(argv: string[]): Promise<number> {
-  const { values: o, positionals } = parseWithPositionals(argv, { ...EXPERIMENT_OPTIONS, summary: { type: 'string' }, out: { type: 'string' } });
+  const { values: o, positionals } = parseWithPositionals(argv, { ...EXPERIMENT_OPTIONS, summary: { type: 'string' }, out: { type: 'string' }, baseline: { type: 'string' } });
   if (typeof o.summary === 'string') {
     if (positionals.length > 0 || o.variants || o.seeds || o.results) throw new UsageError('collect --summary FILE takes no experiment, --variants, --seeds or --results (the summary is the whole input)');
-    const summary = readJson(o.summary) as ExperimentSummary;
-    if (!summary || typeof summary !== 'object' || typeof summary.experiment !== 'string' || !Array.isArray(summary.variants) || !Array.isArray(summary.runs)) {
+    const read = readJson(o.summary) as ExperimentSummary;
+    if (!read || typeof read !== 'object' || typeof read.experiment !== 'string' || !Array.isArray(read.variants) || !Array.isArray(read.runs)) {
       throw new UsageError(`${o.summary} is not a summary.json of coreface collect (no experiment, variants and runs fields)`);
     }
-    const out = typeof o.out === 'string' ? o.out : path.dirname(o.summary);
+    if (o.baseline !== undefined && (typeof o.baseline !== 'string' || o.baseline === '')) throw new UsageError('--baseline needs a variant name');
+    const baseline = typeof o.baseline === 'string' ? o.baseline : undefined;
+    if (baseline !== undefined && !read.variants.some((v) => v.variant === baseline)) {
+      throw new UsageError(`--baseline ${baseline}: ${read.experiment} has no such variant (variants: ${read.variants.map((v) => v.variant).join(', ')})`);
+    }
+    const summary = baseline === undefined ? read : rebaseSummary(read, baseline);
+    const out = typeof o.out === 'string' ? o.out : baseline === undefined ? path.dirname(o.summary) : path.join(path.dirname(o.summary), `vs-${baseline}`);
     const files = writeTableViews(out, summary);
     process.stdout.write(`${fs.readFileSync(files.markdown, 'utf8')}\nrebuilt from ${o.summary}: ${path.join(out, '{table.md,table.csv,runs.csv,table.tex}')}\n`);
     return 0;
   }
-  if (o.out) throw new UsageError('--out goes with --summary FILE (views of a store go to DIR/<experiment>/ of --results)');
+  if (o.out || o.baseline !== undefined) throw new UsageError(`--${o.out ? 'out' : 'baseline'} goes with --summary FILE (views of a store go to DIR/<experiment>/ of --results)`);
   if (positionals.length !== 1) throw new UsageError(`collect needs one experiment name or FILE.json (registered: ${registered()})`);
   const results = typeof o.results === 'string' ? o.results : undefined;
   const res = await collect(positionals[0], { variants: listOption(o.variants), seeds: seedsOption(o.seeds), results, report: !o['no-report'], checkReport: Boolean(o['check-report']) });

@@ -282,6 +282,26 @@ export function summarizeExperiment(exp: ResolvedExperiment, outcomes: { run: Pl
   };
 }
 
+/**
+ * The same summary paired against another of its variants: `baseline` becomes `variant`, and every variant's
+ * comparison is recomputed from the summary's own per-run rows (the units both finished), as
+ * `summarizeExperiment` would have with that baseline. Means, spreads and the runs are unchanged. Throws when
+ * the summary has no such variant.
+ */
+export function rebaseSummary(summary: ExperimentSummary, variant: string): ExperimentSummary {
+  const names = summary.variants.map((v) => v.variant);
+  if (!names.includes(variant)) throw new Error(`${summary.experiment} has no variant '${variant}' to pair against (variants: ${names.join(', ')})`);
+  const baseRows = summary.runs.filter((r) => r.variant === variant);
+  const variants = summary.variants.map((v): VariantSummary => {
+    if (v.variant === variant) return { ...v, vsBaseline: null };
+    const mine = summary.runs.filter((r) => r.variant === v.variant);
+    const vs = {} as Record<MetricKey, PairedComparison | null>;
+    for (const { key } of TABLE_METRICS) vs[key] = comparePaired(mine, baseRows, key);
+    return { ...v, vsBaseline: vs };
+  });
+  return { ...summary, baseline: variant, variants };
+}
+
 /** Outcomes from `executeRuns` in the shape `summarizeExperiment` takes. */
 export function fromRunOutcomes(outcomes: RunOutcome[]): { run: PlannedRun; result: RunResult | null; status: string; error?: string }[] {
   return outcomes.map((o) => ({

@@ -5,6 +5,8 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { rebaseSummary } from '../../src/experiments';
+import type { ExperimentSummary } from '../../src/experiments';
 import { checkReportInBrowser } from '../../src/report/html-report';
 import { chromiumAvailable } from '../../src/report/plot';
 
@@ -119,6 +121,28 @@ describe('experiments: ablate engine end to end', function () {
     const bad = await run(['collect', '--summary', junk]);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /is not a summary\.json of coreface collect/);
+  });
+
+  it('collect --summary --baseline pairs against another variant exactly as an experiment with that baseline does', async () => {
+    const from = path.join(tmp, 'A', 'tiny');
+    const r = await run(['collect', '--summary', path.join(from, 'summary.json'), '--baseline', 'b']);
+    assert.equal(r.code, 0, r.err);
+    const md = fs.readFileSync(path.join(from, 'vs-b', 'table.md'), 'utf8');
+    assert.match(md, /Paired against \*\*B\*\*/);
+    assert.match(md, /\| A \| 2 \|/);
+    // The same experiment with baseline b, summarised from the store (run keys do not depend on the name).
+    const specB = path.join(tmp, 'tiny-b.json');
+    fs.writeFileSync(specB, JSON.stringify({ ...TINY, name: 'tiny-b', baseline: 'b' }));
+    const c = await run(['collect', specB, '--results', path.join(tmp, 'A'), '--no-report']);
+    assert.equal(c.code, 0, c.err);
+    const direct = JSON.parse(fs.readFileSync(path.join(tmp, 'A', 'tiny-b', 'summary.json'), 'utf8')) as ExperimentSummary;
+    const rebased = rebaseSummary(JSON.parse(fs.readFileSync(path.join(from, 'summary.json'), 'utf8')) as ExperimentSummary, 'b');
+    assert.equal(rebased.baseline, 'b');
+    assert.deepEqual(rebased.variants.map((v) => [v.variant, v.vsBaseline]), direct.variants.map((v) => [v.variant, v.vsBaseline]));
+    assert.ok(rebased.variants[0].vsBaseline?.verificationAccuracy, 'a is paired with b on both seeds');
+    const bad = await run(['collect', '--summary', path.join(from, 'summary.json'), '--baseline', 'zzz']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--baseline zzz: tiny has no such variant \(variants: a, b, bad\)/);
   });
 
   it('two shards in parallel produce the same store as one process', async () => {
