@@ -136,7 +136,8 @@ export function staleRunNotes(store: RunStore, runs: PlannedRun[], tag: string):
   ];
   for (const s of matching.slice(0, 10)) {
     const r = planned.get(s.currentKey as string) as PlannedRun;
-    lines.push(`[${tag}]   ${r.variant} seed ${r.seed}: an old run with the same written config is runs/${s.key} (${s.version ?? 'unknown version'}); run ${r.key} trains anew`);
+    const now = store.status(r.key, r.config) === 'done' ? 'is in the store' : 'trains anew';
+    lines.push(`[${tag}]   ${r.variant} seed ${r.seed}: an old run with the same written config is runs/${s.key} (${s.version ?? 'unknown version'}); run ${r.key} ${now}`);
   }
   if (matching.length > 10) lines.push(`[${tag}]   ... and ${matching.length - 10} more`);
   return lines;

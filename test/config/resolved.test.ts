@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, resolveTrainConfig } from '../../src/config';
+import { ConfigError, configHash, resolveTrainConfig } from '../../src/config';
 import { getDatasetEntry, listDatasets } from '../../src/data';
 import { getHeadEntry, listHeads } from '../../src/heads';
 import { getBackboneEntry, listBackbones } from '../../src/models';
@@ -92,6 +92,11 @@ describe('config: fully resolved configs and run keys (issue 15 part 5)', () => 
       assert.match(notes[0], /holds 1 run folder\(s\) under keys of an older key scheme/);
       assert.ok(notes[0].includes(CODE_VERSION));
       assert.match(notes[1], /arcface seed 0: an old run with the same written config is runs\/0123456789abcdef \(0\.1\.0\); run [0-9a-f]{16} trains anew/);
+      // once the current run has finished, the note says it is there instead
+      fs.mkdirSync(store.dir(planned.key), { recursive: true });
+      fs.writeFileSync(path.join(store.dir(planned.key), 'config.json'), JSON.stringify(planned.config));
+      fs.writeFileSync(path.join(store.dir(planned.key), 'result.json'), JSON.stringify({ configHash: configHash(planned.config) }));
+      assert.match(staleRunNotes(store, [planned], 'collect')[1], /\(0\.1\.0\); run [0-9a-f]{16} is in the store$/);
       fs.rmSync(oldDir, { recursive: true });
       assert.deepEqual(staleRunNotes(store, [planned], 'ablate'), []);
     } finally {
