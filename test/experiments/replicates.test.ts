@@ -4,13 +4,13 @@
 import { strict as assert } from 'assert';
 import { createHash } from 'crypto';
 import { ConfigError, deepMerge, resolveTrainConfig } from '../../src/config';
-import type { RunResult } from '../../src/train';
 import {
   getExperiment, listExperiments, mainTable, markdownReport, numericTable, pairedTable, planRuns, resolveExperiment, runKey, runName,
   runsTable, shardRuns, summarizeExperiment, comparePaired, replicateSpread, type RunRow,
 } from '../../src/experiments';
 import { classPartition, resolveClassDisjointOptions } from '../../src/data/realbench/class-disjoint';
 import { tableToMarkdown } from '../../src/report/table';
+import { fakeResult } from './fake-result';
 
 const BASE = { dataset: { name: 'synthfaces', options: { trainIdentities: 20 } }, training: { epochs: 2 } };
 const REPS = { path: 'dataset.options.nuisance', values: [0.5, 0.75, 1] };
@@ -18,18 +18,6 @@ const REPS = { path: 'dataset.options.nuisance', values: [0.5, 0.75, 1] };
 const close = (a: number | null | undefined, b: number, tol = 1e-12): void => {
   assert.ok(a !== null && a !== undefined && Math.abs(a - b) < tol, `${a} != ${b}`);
 };
-
-function fakeResult(acc: number, seed: number): RunResult {
-  return {
-    name: 'x', configHash: 'h', seed, backend: 'wasm', versions: {}, steps: 1, wallSeconds: 1, trainSeconds: 1, imgPerSec: 100, finalLoss: 1, epochs: [],
-    final: {
-      verification: { accuracy: acc, std: 0.01, foldAccuracies: [], thresholds: [], auc: acc, eer: 1 - acc, tarAtFar: { '1e-3': acc / 2 } },
-      identification: { rank1: acc - 0.1, rank5: acc, cmc: [] },
-      openSet: { dirAtFpir: { '1e-2': acc / 4 }, thresholds: {}, achievedFpir: {} },
-      counts: { embeddings: 0, dim: 0, pairs: 0, genuinePairs: 0, impostorPairs: 0, gallery: 0, knownProbes: 0, unknownProbes: 0 },
-    },
-  } as unknown as RunResult;
-}
 
 describe('experiments: replicates', () => {
   describe('planning', () => {

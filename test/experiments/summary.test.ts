@@ -1,9 +1,9 @@
 import { strict as assert } from 'assert';
-import type { RunResult } from '../../src/train';
 import { nativeKernelsNote } from '../../src/backends/select';
 import type { NativeKernelsStatus } from '../../src/backends/native-kernels';
 import { backendLabel, planRuns, resolveExperiment, summarizeExperiment, mainTable, pairedTable, markdownReport, signalTable } from '../../src/experiments';
 import { tableToMarkdown } from '../../src/report/table';
+import { fakeResult } from './fake-result';
 
 // Reference values: scipy 1.10 (Debian python3-scipy):
 //   stats.ttest_rel([0.91, 0.95, 0.96], [0.90, 0.92, 0.94]) -> t 3.464101615137767, p 0.07417990022744805
@@ -13,25 +13,13 @@ const close = (a: number | null | undefined, b: number, tol = 1e-9): void => {
   assert.ok(a !== null && a !== undefined && Math.abs(a - b) < tol, `${a} != ${b}`);
 };
 
-function fakeResult(acc: number, seed: number): RunResult {
-  return {
-    name: 'x', configHash: 'h', seed, backend: 'wasm', versions: {}, steps: 1, wallSeconds: 1, trainSeconds: 1, imgPerSec: 100 + seed, finalLoss: 1, epochs: [],
-    final: {
-      verification: { accuracy: acc, std: 0.01 * (seed + 1), foldAccuracies: [], thresholds: [], auc: acc, eer: 1 - acc, tarAtFar: { '1e-3': acc / 2 } },
-      identification: { rank1: acc - 0.1, rank5: acc, cmc: [] },
-      openSet: { dirAtFpir: { '1e-2': acc / 4 }, thresholds: {}, achievedFpir: {} },
-      counts: { embeddings: 0, dim: 0, pairs: 0, genuinePairs: 0, impostorPairs: 0, gallery: 0, knownProbes: 0, unknownProbes: 0 },
-    },
-  } as unknown as RunResult;
-}
-
 describe('experiments: summary statistics over the store', () => {
   const exp = resolveExperiment({ name: 'sum', base: {}, variants: [{ name: 'a', label: 'A' }, { name: 'b', label: 'B' }], seeds: [0, 1, 2, 3] });
   const runs = planRuns(exp);
   const acc: Record<string, number[]> = { a: [0.9, 0.92, 0.94], b: [0.91, 0.95, 0.96] };
   const outcomes = runs.map((run) => {
     if (run.seed === 3) return run.variant === 'b' ? { run, result: null, status: 'failed', error: 'boom' } : { run, result: null, status: 'missing' };
-    return { run, result: fakeResult(acc[run.variant][run.seed], run.seed), status: 'done' };
+    return { run, result: fakeResult(acc[run.variant][run.seed], run.seed, { imgPerSec: 100 + run.seed, foldStd: 0.01 * (run.seed + 1) }), status: 'done' };
   });
   const s = summarizeExperiment(exp, outcomes);
 
@@ -89,7 +77,7 @@ describe('experiments: summary statistics over the store', () => {
   it('fit columns and where the regulariser\'s signal goes, from result.json fields, by hand', () => {
     const ex = resolveExperiment({ name: 'sig', base: {}, variants: [{ name: 'base', label: 'Base' }, { name: 'cf', label: 'CF', overrides: { coreface: { enabled: true, startEpoch: 1, wC: 0.05 }, training: { epochs: 2 } } }], seeds: [0, 1] });
     const outs = planRuns(ex).map((run) => {
-      const r = fakeResult(0.9, run.seed);
+      const r = fakeResult(0.9, run.seed, { imgPerSec: 100 + run.seed, foldStd: 0.01 * (run.seed + 1) });
       r.config = run.config;
       r.fit = { trainAccuracy: 0.97 + 0.01 * run.seed, trainImages: 10, heldOut: { ...r.final.verification, accuracy: 0.95, images: 4, pairs: 2 }, gap: 0.05 };
       // final epoch: total loss 4, L_con 2 (weighted 0.05 * 2 = 0.1: 2.5% of the total), margin 0.3 / 0.5

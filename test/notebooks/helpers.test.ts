@@ -4,7 +4,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
-import type { RunResult } from '../../src/train';
 import { createDataset } from '../../src/data';
 import { planRuns, resolveExperiment, summarizeExperiment, getExperiment } from '../../src/experiments';
 import type { ExperimentSummary } from '../../src/experiments';
@@ -14,21 +13,7 @@ import {
   notebookParams, experimentHasData, writeDemoImageFolder, DEMO_MARKER, loadExperimentSummary, perSeedTable, pairedDifferences, pairedDifferenceTable,
   pairedDifferenceFigure, fitTable, variantStats, summaryFindings, signFlipFloor, gitState, stampMarkdown, notebookStamp, startNotebook, setDisplay, cliCommand,
 } from '../../src/notebook';
-
-function fakeResult(acc: number, seed: number, fit: { train: number; heldOut: number } | null = null, wC = 0): RunResult {
-  return {
-    name: 'x', configHash: 'h', seed, backend: 'wasm', versions: {}, steps: 1, wallSeconds: 1, trainSeconds: 1, imgPerSec: 100, finalLoss: 1,
-    config: { coreface: { enabled: wC > 0, wC } },
-    epochs: wC > 0 ? [{ epoch: 0, meanLoss: 2, meanTerms: { con12: 4 }, margin: 0.2 }] : [],
-    fit: fit ? { trainAccuracy: fit.train, trainImages: 10, heldOut: { accuracy: fit.heldOut }, gap: fit.heldOut - acc } : undefined,
-    final: {
-      verification: { accuracy: acc, std: 0.01, foldAccuracies: [], thresholds: [], auc: acc, eer: 1 - acc, tarAtFar: { '1e-3': acc / 2 } },
-      identification: { rank1: acc - 0.1, rank5: acc, cmc: [] },
-      openSet: { dirAtFpir: { '1e-2': acc / 4 }, thresholds: {}, achievedFpir: {} },
-      counts: { embeddings: 0, dim: 0, pairs: 0, genuinePairs: 0, impostorPairs: 0, gallery: 0, knownProbes: 0, unknownProbes: 0 },
-    },
-  } as unknown as RunResult;
-}
+import { fakeResult } from '../experiments/fake-result';
 
 /** A summary of variants base, same, better (+ `extra` ones) over `seeds`, verification accuracies given per variant. */
 function summary(acc: Record<string, number[]>, opts: { fit?: boolean; seeds?: number } = {}): ExperimentSummary {
@@ -37,7 +22,7 @@ function summary(acc: Record<string, number[]>, opts: { fit?: boolean; seeds?: n
   const outcomes = planRuns(exp).map((run) => {
     const a = acc[run.variant][run.seed];
     const fit = opts.fit ? { train: 0.98, heldOut: a + 0.012 + 0.001 * run.seed } : null;
-    return { run, result: fakeResult(a, run.seed, fit, run.variant === 'better' ? 0.05 : 0), status: 'done' };
+    return { run, result: fakeResult(a, run.seed, { fit, wC: run.variant === 'better' ? 0.05 : 0 }), status: 'done' };
   });
   return summarizeExperiment(exp, outcomes);
 }
