@@ -20,7 +20,7 @@ export const REPRODUCE_PRESETS: Record<string, ReproducePreset> = {
     name: 'quick',
     experiment: 'coreface-ablation-quick',
     variants: QUICK_SUBSET,
-    description: `the paper's main comparison (${QUICK_SUBSET.join(', ')}) from the quick-scale CoReFace ablation, 2 seeds (about 12 minutes on 2 idle cores with the native kernels, 25 on plain wasm)`,
+    description: `the paper's main comparison (${QUICK_SUBSET.join(', ')}) from the quick-scale CoReFace ablation, 2 seeds (about 3 minutes on 2 idle cores with the native kernels, 16-25 on plain wasm)`,
   },
   full: {
     name: 'full',
