@@ -433,12 +433,11 @@ export function formatRunDiff(d: RunDiff): string {
       if (v === null) return '';
       const s = signed && v >= 0 ? '+' : '';
       if (RAW_METRICS.has(m)) return `${s}${v.toFixed(SECONDS_METRICS.has(m) ? 1 : m === 'img/s' ? 0 : 4)}`;
-      if (m.startsWith('gap')) return `${s}${v.toFixed(4)}`;
-      return `${s}${(100 * v).toFixed(2)}`;
+      return `${s}${(100 * v).toFixed(2)}`; // accuracies in %, the gap (a difference of accuracies) in points
     };
     out.push(alignedMarkdown({
       columns: ['metric (% unless noted)', 'A', 'B', 'B - A'],
-      rows: d.metrics.map((m) => [RAW_METRICS.has(m.metric) || m.metric.startsWith('gap') ? `${m.metric} (raw)` : m.metric, fmt(m.metric, m.a), fmt(m.metric, m.b), fmt(m.metric, m.delta, true)]),
+      rows: d.metrics.map((m) => [RAW_METRICS.has(m.metric) ? `${m.metric} (raw)` : m.metric.startsWith('gap') ? `${m.metric} (pts)` : m.metric, fmt(m.metric, m.a), fmt(m.metric, m.b), fmt(m.metric, m.delta, true)]),
     }));
   }
   return out.join('\n');

@@ -164,6 +164,7 @@ describe('experiments: the results index (coreface runs)', () => {
     const text = formatRunDiff(d);
     assert.match(text, /\| head\.name +\| arcface +\| cosface +\|/);
     assert.match(text, /\| verification acc +\| 90\.00 +\| 88\.00 +\| -2\.00 +\|/);
+    assert.match(text, /\| gap \(pts\) +\| 3\.10 +\| +\| +\|/, 'the gap in points, as in the list');
     assert.doesNotMatch(text, /\| name /, 'the run name is not a difference');
     const same = diffRuns(findRun(idx, run('arc', 0).key), findRun(idx, extraSeedKey));
     assert.deepEqual(same.config.map((c) => c.path), ['seed']);
