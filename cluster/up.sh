@@ -95,6 +95,7 @@ else
     munged --foreground --key-file="$MUNGE_DIR/munge.key" --socket="$MUNGE_SOCKET" \
     --pid-file="$MUNGE_DIR/munged.pid" --seed-file="$MUNGE_DIR/munged.seed" --log-file="$MUNGE_DIR/munged.log"
   wait_for 10 "munged answering on $MUNGE_SOCKET" bash -c "munge -n -S '$MUNGE_SOCKET' | unmunge -S '$MUNGE_SOCKET'"
+  [ "$MUNGE_HOME" = "$CLUSTER_DIR" ] || say "munge key and socket under $MUNGE_HOME (the munge user cannot enter $(dirname "$CLUSTER_DIR"))"
 fi
 
 # --- 3. slurm.conf and slurmctld -----------------------------------------------------------------------------

@@ -17,7 +17,11 @@ export interface ProjectCopyOptions {
    * swapped for modified copies with {@link replaceModule}.
    */
   nodeModules?: 'link' | 'farm';
-  /** Give the whole copy (and its temp folder) to this user and group, e.g. nobody (65534). Default: unchanged. */
+  /**
+   * Give the whole copy (and its temp folder) to this user and group, e.g. nobody (65534). Default: unchanged. When
+   * that user cannot reach the real node_modules, the copy gets its own (hard links, or a full copy), whatever
+   * `nodeModules` says.
+   */
   owner?: { uid: number; gid: number };
 }
 
@@ -35,10 +39,18 @@ function projectFiles(): string[] {
   return r.stdout.split('\0').filter((f) => f !== '');
 }
 
-function chownTree(p: string, uid: number, gid: number): void {
+/** chown -R without following links, leaving `skip` alone (hard links share their owner with the originals). */
+function chownTree(p: string, uid: number, gid: number, skip: string): void {
+  if (p === skip) return;
   fs.lchownSync(p, uid, gid);
   const st = fs.lstatSync(p);
-  if (st.isDirectory()) for (const e of fs.readdirSync(p)) chownTree(path.join(p, e), uid, gid);
+  if (st.isDirectory()) for (const e of fs.readdirSync(p)) chownTree(path.join(p, e), uid, gid, skip);
+}
+
+/** Whether user `owner` can enter folder `p` (every ancestor traversable), asked as that user. */
+function reachableBy(owner: { uid: number; gid: number }, p: string): boolean {
+  const r = spawnSync('setpriv', [`--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--clear-groups', 'test', '-x', p]);
+  return r.status === 0;
 }
 
 /** Copies the work tree's source files (no node_modules, dist, results) into a fresh temp folder. */
@@ -57,7 +69,16 @@ export function copyProject(opts: ProjectCopyOptions = {}): ProjectCopy {
   }
   const realModules = path.join(ROOT, 'node_modules');
   const modules = path.join(root, 'node_modules');
-  if ((opts.nodeModules ?? 'link') === 'link') {
+  if (opts.owner && !reachableBy(opts.owner, realModules)) {
+    // The checkout lies below a folder the other user cannot enter (e.g. /root, or a 0700 temp folder): a link would
+    // lead nowhere for it, so the copy gets its own node_modules, hard-linked where the file system allows.
+    const cp = spawnSync('cp', ['-al', realModules, modules]);
+    if (cp.status !== 0) {
+      fs.rmSync(modules, { recursive: true, force: true });
+      const full = spawnSync('cp', ['-a', realModules, modules], { encoding: 'utf8' });
+      if (full.status !== 0) throw new Error(`cannot copy ${realModules} for user ${opts.owner.uid}: ${full.stderr}`);
+    }
+  } else if ((opts.nodeModules ?? 'link') === 'link') {
     fs.symlinkSync(realModules, modules, 'dir');
   } else {
     fs.mkdirSync(path.join(modules, '.bin'), { recursive: true });
@@ -72,7 +93,8 @@ export function copyProject(opts: ProjectCopyOptions = {}): ProjectCopy {
   }
   if (opts.owner) {
     fs.chmodSync(dir, 0o755);
-    chownTree(dir, opts.owner.uid, opts.owner.gid);
+    // an own node_modules (hard links) keeps its owner: the user only reads it
+    chownTree(dir, opts.owner.uid, opts.owner.gid, fs.lstatSync(modules).isSymbolicLink() ? '' : modules);
   }
   return { dir, root, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
