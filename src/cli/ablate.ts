@@ -90,10 +90,14 @@ async function runCollect(argv: string[]): Promise<number> {
     }
     if (o.baseline !== undefined && (typeof o.baseline !== 'string' || o.baseline === '')) throw new UsageError('--baseline needs a variant name');
     const baseline = typeof o.baseline === 'string' ? o.baseline : undefined;
-    if (baseline !== undefined && !read.variants.some((v) => v.variant === baseline)) {
-      throw new UsageError(`--baseline ${baseline}: ${read.experiment} has no such variant (variants: ${read.variants.map((v) => v.variant).join(', ')})`);
+    let summary = read;
+    if (baseline !== undefined) {
+      try {
+        summary = rebaseSummary(read, baseline);
+      } catch (e) {
+        throw new UsageError(`--baseline ${baseline}: ${(e as Error).message}`);
+      }
     }
-    const summary = baseline === undefined ? read : rebaseSummary(read, baseline);
     const out = typeof o.out === 'string' ? o.out : baseline === undefined ? path.dirname(o.summary) : path.join(path.dirname(o.summary), `vs-${baseline}`);
     const files = writeTableViews(out, summary);
     process.stdout.write(`${fs.readFileSync(files.markdown, 'utf8')}\nrebuilt from ${o.summary}: ${path.join(out, '{table.md,table.csv,runs.csv,table.tex}')}\n`);

@@ -216,6 +216,13 @@ export function comparePaired(rows: RunRow[], base: RunRow[], m: MetricKey): Pai
   return { n: a.length, meanDiff: t.meanDiff, ciLow: t.ciLow, ciHigh: t.ciHigh, pT: t.pValue, pPermutation };
 }
 
+/** {@link comparePaired} of every table metric: a variant's `vsBaseline`. */
+function pairedComparisons(rows: RunRow[], base: RunRow[]): Record<MetricKey, PairedComparison | null> {
+  const vs = {} as Record<MetricKey, PairedComparison | null>;
+  for (const { key } of TABLE_METRICS) vs[key] = comparePaired(rows, base, key);
+  return vs;
+}
+
 /** Spread of metric `m` of `rows` across the replicate `values`: the per-value means and their sample std. */
 export function replicateSpread(rows: RunRow[], values: readonly ReplicateValue[], m: MetricKey): ReplicateSpread {
   const perValue = values.map((value) => {
@@ -243,12 +250,10 @@ export function summarizeExperiment(exp: ResolvedExperiment, outcomes: { run: Pl
   const variants: VariantSummary[] = exp.variants.filter((v) => planned.has(v.name)).map((v) => {
     const mine = rows.filter((r) => r.variant === v.name);
     const metrics = {} as Record<MetricKey, SampleSummary | null>;
-    const vs = {} as Record<MetricKey, PairedComparison | null>;
     const spread = {} as Record<MetricKey, ReplicateSpread | null>;
     for (const { key } of TABLE_METRICS) {
       const vals = mine.map((r) => r[key]).filter(finite);
       metrics[key] = vals.length ? summarizeSample(vals) : null;
-      vs[key] = comparePaired(mine, baseRows, key);
       if (reps) spread[key] = vals.length ? replicateSpread(mine, reps.values, key) : null;
     }
     const mineOutcomes = outcomes.filter((o) => o.run.variant === v.name);
@@ -264,7 +269,7 @@ export function summarizeExperiment(exp: ResolvedExperiment, outcomes: { run: Pl
       ...(reps ? { replicateSpread: spread } : {}),
       foldStd: mean(mine.map((r) => r.verificationFoldStd)),
       imgPerSec: mean(mine.map((r) => r.imgPerSec)),
-      vsBaseline: v.name === exp.baseline ? null : vs,
+      vsBaseline: v.name === exp.baseline ? null : pairedComparisons(mine, baseRows),
     };
   });
   return {
@@ -290,14 +295,11 @@ export function summarizeExperiment(exp: ResolvedExperiment, outcomes: { run: Pl
  */
 export function rebaseSummary(summary: ExperimentSummary, variant: string): ExperimentSummary {
   const names = summary.variants.map((v) => v.variant);
-  if (!names.includes(variant)) throw new Error(`${summary.experiment} has no variant '${variant}' to pair against (variants: ${names.join(', ')})`);
+  if (!names.includes(variant)) throw new Error(`${summary.experiment} has no such variant (variants: ${names.join(', ')})`);
   const baseRows = summary.runs.filter((r) => r.variant === variant);
   const variants = summary.variants.map((v): VariantSummary => {
     if (v.variant === variant) return { ...v, vsBaseline: null };
-    const mine = summary.runs.filter((r) => r.variant === v.variant);
-    const vs = {} as Record<MetricKey, PairedComparison | null>;
-    for (const { key } of TABLE_METRICS) vs[key] = comparePaired(mine, baseRows, key);
-    return { ...v, vsBaseline: vs };
+    return { ...v, vsBaseline: pairedComparisons(summary.runs.filter((r) => r.variant === v.variant), baseRows) };
   });
   return { ...summary, baseline: variant, variants };
 }
