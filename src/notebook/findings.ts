@@ -20,6 +20,11 @@ const pts = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).t
 const pctText = (v: number): string => `${(100 * v).toFixed(2)}%`;
 const pText = (p: number): string => (p < 0.001 ? '< 0.001' : p.toFixed(3));
 
+/** Whether a comparison's interval exists and contains 0 (the difference is not shown). */
+function includesZero(c: PairedComparison): boolean {
+  return c.ciLow !== null && c.ciHigh !== null && c.ciLow <= 0 && c.ciHigh >= 0;
+}
+
 function interval(c: PairedComparison): string {
   return c.ciLow !== null && c.ciHigh !== null ? ` [${pts(c.ciLow)}, ${pts(c.ciHigh)}]` : '';
 }
@@ -76,9 +81,8 @@ export function summaryFindings(s: ExperimentSummary, opts: FindingsOptions = {}
     }
     const ps = `paired t p = ${c.pT === null ? 'n/a' : pText(c.pT)}, sign-flip p = ${c.pPermutation === null ? 'n/a (too many pairs to enumerate)' : pText(c.pPermutation)}`;
     const tally = `higher on ${won} of ${c.n} ${unitsWord}, lower on ${lost}`;
-    const includesZero = c.ciLow !== null && c.ciHigh !== null && c.ciLow <= 0 && c.ciHigh >= 0;
     if (c.pT !== null && c.pT < alpha) below++;
-    if (includesZero) {
+    if (includesZero(c)) {
       if (compact) unshown.push(`${d.label} ${pts(c.meanDiff)}`);
       else out.push(`${head} over ${c.n} ${unitsWord} (${ps}; ${tally}). The 95% interval includes 0: these runs do not show a difference.`);
     } else {
@@ -127,8 +131,7 @@ export function summaryFindings(s: ExperimentSummary, opts: FindingsOptions = {}
       for (const v of s.variants) {
         const dg = v.vsBaseline?.gap ?? null;
         if (!dg || dg.n < 2) continue;
-        const inc = dg.ciLow !== null && dg.ciHigh !== null && dg.ciLow <= 0 && dg.ciHigh >= 0;
-        out.push(`- ${v.label} changes the gap by ${pts(dg.meanDiff)} points${interval(dg)}: ${inc ? 'not distinguishable from no change' : dg.meanDiff < 0 ? 'a smaller gap at these seeds' : 'a larger gap at these seeds'}.`);
+        out.push(`- ${v.label} changes the gap by ${pts(dg.meanDiff)} points${interval(dg)}: ${includesZero(dg) ? 'not distinguishable from no change' : dg.meanDiff < 0 ? 'a smaller gap at these seeds' : 'a larger gap at these seeds'}.`);
       }
     }
   }

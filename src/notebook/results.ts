@@ -18,6 +18,11 @@ import { fromRecords, type TableCell, type TableData } from '../report/table';
 import { PACKAGE } from '../util/package';
 import { committedResultsDir, shownPath, type SummarySource } from './params';
 
+/** A comparison's 95% interval in points, `[lo, hi]`; '' when it has none (fewer than 2 pairs). */
+function ciText(c: PairedComparison): string {
+  return c.ciLow !== null && c.ciHigh !== null ? `[${(100 * c.ciLow).toFixed(2)}, ${(100 * c.ciHigh).toFixed(2)}]` : '';
+}
+
 /** A summary and where it was read from. */
 export interface LoadedSummary {
   summary: ExperimentSummary;
@@ -171,7 +176,7 @@ export function pairedDifferenceTable(s: ExperimentSummary, metric: MetricKey = 
       rec[u] = i < 0 ? null : pct(x.diffs[i]);
     }
     rec['mean Δ (pts)'] = c ? pct(c.meanDiff) : null;
-    rec['95% CI'] = c && c.ciLow !== null && c.ciHigh !== null ? `[${(100 * c.ciLow).toFixed(2)}, ${(100 * c.ciHigh).toFixed(2)}]` : '';
+    rec['95% CI'] = c ? ciText(c) : '';
     rec['p (paired t)'] = c?.pT == null ? null : c.pT.toFixed(3);
     rec['p (sign-flip)'] = c?.pPermutation == null ? null : c.pPermutation.toFixed(3);
     return rec;
@@ -247,7 +252,7 @@ export function fitTable(s: ExperimentSummary): TableData | null {
       'verification, training ids %': cell('heldOutAccuracy', v),
       'verification, test ids %': cell('verificationAccuracy', v),
       'gap (pts)': cell('gap', v),
-      'Δ gap vs baseline (pts) [95% CI]': d === null ? '' : `${(100 * d.meanDiff).toFixed(2)}${d.ciLow !== null && d.ciHigh !== null ? ` [${(100 * d.ciLow).toFixed(2)}, ${(100 * d.ciHigh).toFixed(2)}]` : ''}`,
+      'Δ gap vs baseline (pts) [95% CI]': d === null ? '' : [(100 * d.meanDiff).toFixed(2), ciText(d)].filter(Boolean).join(' '),
     };
   }));
 }
