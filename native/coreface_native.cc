@@ -1688,6 +1688,43 @@ napi_value Dropout(napi_env env, napi_callback_info info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Elementwise steps of the composite kernels (src/backends/native-composite.ts), each rounded as the tfjs kernels they
+// replace: addInPlace(out, x): out = out + x (tfjs Add); mulMask(out, dy, mask, accumulate): out = dy * mask (tfjs
+// Multiply), or with accumulate out = out + (dy * mask) with the product rounded first (Multiply, then Add).
+napi_value AddInPlace(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!GetArgs(env, info, 2, argv)) return nullptr;
+  Arr out, x;
+  if (!GetF32(env, argv[0], "out", &out) || !GetF32(env, argv[1], "x", &x)) return nullptr;
+  const int64_t n = static_cast<int64_t>(out.length);
+  if (!Need(env, x, n, "x")) return nullptr;
+  float* o = out.data;
+  const float* a = x.data;
+  for (int64_t i = 0; i < n; ++i) o[i] += a[i];
+  return nullptr;
+}
+
+napi_value MulMask(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!GetArgs(env, info, 4, argv)) return nullptr;
+  Arr out, dy, mask;
+  bool accumulate = false;
+  if (!GetF32(env, argv[0], "out", &out) || !GetF32(env, argv[1], "dy", &dy) || !GetF32(env, argv[2], "mask", &mask)) return nullptr;
+  if (ThrowIf(env, napi_get_value_bool(env, argv[3], &accumulate) != napi_ok, "mulMask: accumulate must be a boolean")) return nullptr;
+  const int64_t n = static_cast<int64_t>(out.length);
+  if (!Need(env, dy, n, "dy") || !Need(env, mask, n, "mask")) return nullptr;
+  float* o = out.data;
+  const float* d = dy.data;
+  const float* m = mask.data;
+  if (accumulate) {
+    for (int64_t i = 0; i < n; ++i) o[i] += Materialize(d[i] * m[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) o[i] = d[i] * m[i];
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // SGD with momentum over all parameters in one call (src/train/sgd.ts semantics): the gradient norms (all
 // parameters, and those flagged for clipping), then per element g' = g * (flagged ? clipScale : 1) + wd * w,
 // v' = momentum * v + g', w' = w - lr * v'. The update is skipped when the total norm is not finite.
@@ -1910,6 +1947,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"contrastGrad", nullptr, ContrastGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setColumnBudget", nullptr, SetColumnBudget, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dropout", nullptr, Dropout, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addInPlace", nullptr, AddInPlace, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mulMask", nullptr, MulMask, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setConvEngine", nullptr, SetConvEngine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -7,9 +7,14 @@
  * The heads (heads/base.ts) and the contrastive loss (coreface/contrastive.ts) call these only while
  * {@link nativeKernelsInUse}; on any other backend, or without the addon, they run the same equations as tfjs
  * ops. Tests hold values and gradients to 1e-4 of the cpu backend (test/backends/fused.test.ts).
+ *
+ * Composite kernels (native-composite.ts) go one step further for CoReFace's two views: the whole training-mode neck
+ * (ops.ts neckTrainComposite) and the whole two-view objective ({@link fusedTwoViewObjective}) as one kernel each
+ * way, bit for bit the single kernels' results. {@link setCompositeKernels} turns them off to compare both paths.
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeKernelsInUse } from './native-kernels';
+import { compositeKernelsAvailable } from './native-composite';
 import { CONTRASTIVE_MASKS, CONTRASTIVE_PROTOCOLS, type ContrastiveMask, type ContrastiveProtocol } from '../ops/coreface-options';
 
 /**
@@ -64,6 +69,24 @@ export function fusedLossesAvailable(): boolean {
   return nativeKernelsInUse();
 }
 
+let composites = true;
+
+/**
+ * Turns the composite kernels (the training neck and the two-view objective in one kernel each way) on or off and
+ * returns the previous setting. Default on; off, the same equations run as the single fused kernels, with the same
+ * results bit for bit (tests and the bench compare both paths).
+ */
+export function setCompositeKernels(on: boolean): boolean {
+  const prev = composites;
+  composites = on;
+  return prev;
+}
+
+/** True when the composite kernels run now: the native kernels are in use and {@link setCompositeKernels} is on. */
+export function compositeKernelsInUse(): boolean {
+  return composites && nativeKernelsInUse() && compositeKernelsAvailable();
+}
+
 /**
  * Mean cross-entropy of the margin logits s * (label column phi(cos t_y), elsewhere cos t_j), cos t =
  * normalize(x) . normalize(weight) clipped to [-1, 1], and the margin-free logits s cos t. `labels` must already be
@@ -107,4 +130,55 @@ export function fusedContrastStats(a: tf.Tensor2D, b: tf.Tensor2D, spec: FusedCo
 export function fusedContrastLoss(a: tf.Tensor2D, b: tf.Tensor2D, spec: FusedContrastSpec, scale: number, margin: number): tf.Scalar {
   registerGradients();
   return tf.engine().runKernel('CorefaceContrastLoss', { a, b }, contrastAttrs(spec, scale, margin)) as tf.Scalar;
+}
+
+/** The contrastive term as {@link fusedTwoViewObjective} takes it: the spec, scale and the margin of this batch. */
+export interface FusedContrastTerm {
+  spec: FusedContrastSpec;
+  scale: number;
+  margin: number;
+}
+
+/** What {@link fusedTwoViewObjective} returns; every tensor is owned by the caller. */
+export interface FusedTwoViewObjective {
+  total: tf.Scalar;
+  ce1: tf.Scalar;
+  ce2: tf.Scalar;
+  /** The contrastive term, 0 without one. */
+  con12: tf.Scalar;
+  /** Margin-free logits of view 1. */
+  logits1: tf.Tensor2D;
+}
+
+/**
+ * CoReFace's objective on two views in one kernel each way: total = w1 CE(x1) + w2 CE(x2) + wC L_con(x1 -> x2), the
+ * cosine-margin CE of {@link fusedMarginCE} on each view with the same weight, and the contrastive loss of
+ * {@link fusedContrastLoss} (skipped when `contrast` is null), summed in float32 as tfjs's addN of the products.
+ * `weights` = [w1, w2, wC, wC2]; wC2 multiplies a constant 0 (the reverse term is not computed here). `total` is
+ * differentiable in x1, x2 and weight; the terms and logits are for logging and accuracy (a gradient through them
+ * throws: their kernel has none). Only while {@link compositeKernelsInUse}.
+ */
+export function fusedTwoViewObjective(
+  x1: tf.Tensor2D, x2: tf.Tensor2D, weight: tf.Tensor2D, labels: Int32Array, target: MarginTarget,
+  weights: [number, number, number, number], contrast: FusedContrastTerm | null,
+): FusedTwoViewObjective {
+  const c = contrast ? contrastAttrs(contrast.spec, contrast.scale, contrast.margin) : { protocol: 0, mask: 0, scale: 0, margin: 0 };
+  const attrs: tf.NamedAttrMap = { ...c, labels: Array.from(labels), target: targetAttr(target), weights, contrast: contrast ? 1 : 0 };
+  // The kernel's outputs are ordinary tensors of the caller's scope; the differentiable total is a clone of its first
+  // output made inside a custom gradient, so the backward pass gets one dy and no zero-filled gradients of the others.
+  const [value, ce1, ce2, con12, logits1, raw] = tf.engine().runKernel('CorefaceTwoViewObjective', { x1, x2, weight }, attrs) as tf.Tensor[];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [a, b, w] = args as tf.Tensor[];
+    (args[3] as tf.GradSaveFunc)([a, b, w, raw]);
+    return {
+      value: tf.clone(value),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sa, sb, sw, sraw] = saved;
+        return tf.engine().runKernel('CorefaceTwoViewObjectiveGrad', { x1: sa, x2: sb, weight: sw, raw: sraw, dtotal: dy }, attrs) as tf.Tensor[];
+      },
+    };
+  });
+  const total = op(x1, x2, weight) as tf.Scalar;
+  tf.dispose([value, raw]);
+  return { total, ce1: ce1 as tf.Scalar, ce2: ce2 as tf.Scalar, con12: con12 as tf.Scalar, logits1: logits1 as tf.Tensor2D };
 }

@@ -19,48 +19,12 @@
  * the backend note then says "native kernels off (...)". Results differ from pure wasm in float rounding only
  * (tests hold gradients to 1e-4 of the cpu backend); for a fixed thread count they are deterministic.
  */
-import { createRequire } from 'node:module';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { PACKAGE } from '../util/package';
+import { addonLoaded, bnRunning, EMPTY, heap, loadAddon, optional, rowsChannels, run, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
+import { COMPOSITE_KERNELS } from './native-composite';
 
-/** The addon's functions (see native/coreface_native.cc for the parameter layouts). */
-interface NativeAddon {
-  conv2d(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
-  conv2dBackpropInput(dy: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, p: Int32Array): void;
-  depthwiseConv2d(x: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
-  depthwiseBackpropInput(dy: Float32Array, w: Float32Array, out: Float32Array, p: Int32Array): void;
-  depthwiseBackpropFilter(x: Float32Array, dy: Float32Array, out: Float32Array, p: Int32Array): void;
-  maxPool(x: Float32Array, y: Float32Array, p: Int32Array): void;
-  maxPoolGrad(dy: Float32Array, x: Float32Array, y: Float32Array, out: Float32Array, p: Int32Array): void;
-  sumMiddle(x: Float32Array, out: Float32Array, p: Int32Array): void;
-  batchMatMul(a: Float32Array, b: Float32Array, out: Float32Array, p: Int32Array): void;
-  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, rstd: Float32Array, p: Int32Array, eps: number, running: Float32Array, runningOut: Float32Array): void;
-  batchNormBackward(dy: Float32Array, x: Float32Array, mean: Float32Array, rstd: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, dalpha: Float32Array, p: Int32Array): void;
-  channelAffine(x: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array, beta: Float32Array, alpha: Float32Array, y: Float32Array, p: Int32Array, eps: number): void;
-  preluBackward(dy: Float32Array, x: Float32Array, alpha: Float32Array, dx: Float32Array, dalpha: Float32Array, p: Int32Array): void;
-  marginCE(x: Float32Array, w: Float32Array, loss: Float32Array, logits: Float32Array, raw: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array): void;
-  marginCEGrad(x: Float32Array, w: Float32Array, raw: Float32Array, dloss: Float32Array, dlogits: Float32Array, dx: Float32Array, dw: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array): void;
-  contrastStats(a: Float32Array, b: Float32Array, pos: Float32Array, neg: Float32Array, labels: Int32Array, p: Int32Array): void;
-  contrastLoss(a: Float32Array, b: Float32Array, loss: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
-  contrastGrad(a: Float32Array, b: Float32Array, dloss: Float32Array, da: Float32Array, db: Float32Array, labels: Int32Array, p: Int32Array, scaleMargin: Float32Array): void;
-  dropout(x: Float32Array, y: Float32Array, mask: Float32Array, p: number, seed: string): void;
-  sgdStep(w: Float32Array[], g: Float32Array[], v: Float32Array[], wOut: Float32Array[], vOut: Float32Array[], clip: Int32Array, hyper: Float64Array, norms: Float32Array): void;
-  setThreads(n: number): void;
-  setConvEngine(engine: number): number;
-  setColumnBudget(floats: number): number;
-  info(): { blas: string; core: string; threads: number; dnnl: string; convEngine: number; convCalls: [number, number] };
-}
-
-/** The part of tfjs-backend-wasm's BackendWasm the kernels use. */
-interface WasmHeapBackend {
-  incRef(dataId: tf.DataId): void;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): tf.backend_util.TypedArray;
-}
+export { NATIVE_ADDON_PATH } from './native-addon';
 
 /** Kernels {@link enableNativeKernels} registers for the wasm backend. */
 export const NATIVE_KERNELS: readonly string[] = [
@@ -86,6 +50,10 @@ export const NATIVE_KERNELS: readonly string[] = [
   'CorefaceSgdStep',
   'CorefaceDropout',
   'Identity',
+  'CorefaceNeckTrain',
+  'CorefaceNeckTrainGrad',
+  'CorefaceTwoViewObjective',
+  'CorefaceTwoViewObjectiveGrad',
 ];
 
 /** Environment variable: `0` turns the native kernels off (plain wasm). */
@@ -93,20 +61,12 @@ export const NATIVE_ENV_VAR = 'COREFACE_NATIVE';
 /** Environment variable: number of BLAS threads (default: all cores; the ablation runner divides them). */
 export const THREADS_ENV_VAR = 'COREFACE_THREADS';
 
-/** OpenBLAS variable: worker spin time before sleeping, 2^n cycles (OpenBLAS clamps n to [4, 30]). */
-export const BLAS_TIMEOUT_ENV_VAR = 'OPENBLAS_THREAD_TIMEOUT';
-/** Our default for {@link BLAS_TIMEOUT_ENV_VAR}: 4, i.e. sleep almost at once (OpenBLAS's default is 28). */
-const BLAS_THREAD_TIMEOUT = '4';
-
 /**
  * Engines of the addon's convolutions and batched matmuls: oneDNN (direct convolutions, brgemm matmul; when the
  * addon was built with Debian's libdnnl-dev, the default then) or im2col + BLAS sgemm (always available).
  */
 export type NativeConvEngine = 'onednn' | 'blas';
 const CONV_ENGINES: readonly NativeConvEngine[] = ['blas', 'onednn'];
-
-/** Where `node native/build.js` writes the addon. */
-export const NATIVE_ADDON_PATH = path.join(PACKAGE.root, 'native', 'build', 'coreface_native.node');
 
 /** What {@link enableNativeKernels} did. */
 export interface NativeKernelsStatus {
@@ -124,29 +84,8 @@ export interface NativeKernelsStatus {
   reason?: string;
 }
 
-let addon: NativeAddon | undefined;
 let status: NativeKernelsStatus | undefined;
 const previous = new Map<string, tf.KernelConfig>();
-
-function loadAddon(): NativeAddon {
-  if (addon) return addon;
-  if (!fs.existsSync(NATIVE_ADDON_PATH)) {
-    throw new Error('not built (`npm run setup` installs OpenBLAS and builds them; or `node native/build.js`)');
-  }
-  // OpenBLAS's worker threads spin after each call (2^28 cycles by default) before sleeping; between our BLAS
-  // calls the main thread runs wasm, and on a 2-core machine a spinning worker takes its core. The addon now runs
-  // OpenBLAS single-threaded inside its own OpenMP parts, so no such worker should exist; the short timeout stays
-  // as a guard. Read once when the library loads; a value the user set wins.
-  process.env[BLAS_TIMEOUT_ENV_VAR] ??= BLAS_THREAD_TIMEOUT;
-  // The OpenMP threads (oneDNN and the addon's own loops) sleep as soon as a parallel region ends. Spinning first
-  // (GOMP_SPINCOUNT 200,000) made 2-thread steps 10-20% faster on an idle machine, but when other processes share
-  // the cores a spinning thread holds the core its partner needs: a 2-thread quick-preset step went from 76 ms
-  // (sleeping) to 760 ms (spinning) on a loaded host (issue 17). A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
-  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
-  const req = createRequire(__filename);
-  addon = req(NATIVE_ADDON_PATH) as NativeAddon;
-  return addon;
-}
 
 /** Threads from {@link THREADS_ENV_VAR}, else the number of cores. */
 export function defaultNativeThreads(): number {
@@ -211,8 +150,8 @@ function refreshStatus(a: NativeAddon): NativeKernelsStatus {
  * geometries oneDNN has no implementation for). For tests and diagnostics; zeros when the addon is not loaded.
  */
 export function nativeConvCalls(): Record<NativeConvEngine, number> {
-  if (!addon) return { blas: 0, onednn: 0 };
-  const [blas, onednn] = addon.info().convCalls;
+  if (!addonLoaded()) return { blas: 0, onednn: 0 };
+  const [blas, onednn] = loadAddon().info().convCalls;
   return { blas, onednn };
 }
 
@@ -269,14 +208,9 @@ export function nativeKernelsStatus(): NativeKernelsStatus | undefined {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-type Args = Parameters<tf.KernelFunc>[0];
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
 type Shape4 = [number, number, number, number];
-
-function heap(backend: WasmHeapBackend, t: tf.TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
-}
 
 function fallback(name: string, args: Args): tf.TensorInfo | tf.TensorInfo[] {
   const old = previous.get(name);
@@ -298,13 +232,6 @@ function isNhwc(dataFormat: unknown): boolean {
 
 function allFloat(...ts: tf.TensorInfo[]): boolean {
   return ts.every((t) => t.dtype === 'float32');
-}
-
-/** Output allocated first (it may grow the wasm heap), views of all arrays taken after. */
-function run(backend: WasmHeapBackend, shape: number[], inputs: tf.TensorInfo[], call: (views: Float32Array[], out: Float32Array) => void): tf.TensorInfo {
-  const out = backend.makeOutput(shape, 'float32');
-  call(inputs.map((t) => heap(backend, t)), heap(backend, out));
-  return out;
 }
 
 function conv2D(args: Args): tf.TensorInfo | tf.TensorInfo[] {
@@ -410,19 +337,6 @@ function batchMatMul(args: Args): tf.TensorInfo | tf.TensorInfo[] {
   return run(args.backend as WasmHeapBackend, [...outer, m, n], [a, b], ([av, bv], o) => loadAddon().batchMatMul(av, bv, o, p));
 }
 
-/** [rows, channels] of a tensor whose last axis is the channel axis. */
-function rowsChannels(t: tf.TensorInfo): Int32Array {
-  const c = t.shape[t.shape.length - 1];
-  return Int32Array.from([tf.util.sizeFromShape(t.shape) / c, c]);
-}
-
-const EMPTY = new Float32Array(0);
-
-/** A view of an optional input, or an empty array when it is absent. */
-function optional(b: WasmHeapBackend, t: tf.TensorInfo | undefined): Float32Array {
-  return t ? heap(b, t) : EMPTY;
-}
-
 /**
  * CorefaceBatchNormTrain: inputs {x, gamma?, beta, alpha?, runningMean?, runningVar?}, attrs {eps, momentum};
  * outputs [y, mean, variance (biased), rstd], the statistics over every axis but the last, and with the running
@@ -440,14 +354,10 @@ function batchNormTrain(args: Args): tf.TensorInfo[] {
   const withRunning = runningMean !== undefined && runningVar !== undefined;
   if (withRunning) outs.push(b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32'));
   const [y, mean, variance, rstd, rmOut, rvOut] = outs.map((o) => heap(b, o));
-  let running = EMPTY;
-  let runningOut = EMPTY;
+  let running: Float32Array = EMPTY;
+  let runningOut: Float32Array = EMPTY;
   if (withRunning) {
-    const n = tf.util.sizeFromShape(x.shape) / c;
-    running = new Float32Array(2 * c + 3);
-    running.set(heap(b, runningMean), 0);
-    running.set(heap(b, runningVar), c);
-    running.set([momentum, 1 - momentum, (1 - momentum) * (n / (n - 1))], 2 * c);
+    running = bnRunning(heap(b, runningMean), heap(b, runningVar), momentum, tf.util.sizeFromShape(x.shape) / c);
     runningOut = new Float32Array(2 * c);
   }
   loadAddon().batchNormForward(heap(b, x), optional(b, gamma), heap(b, beta), optional(b, alpha), y, mean, variance, rstd, rowsChannels(x), eps, running, runningOut);
@@ -620,6 +530,7 @@ function identity(args: Args): tf.TensorInfo | tf.TensorInfo[] {
 }
 
 const KERNELS: tf.KernelConfig[] = [
+  ...COMPOSITE_KERNELS,
   { kernelName: 'Identity', backendName: 'wasm', kernelFunc: identity },
   { kernelName: 'CorefaceSgdStep', backendName: 'wasm', kernelFunc: sgdStep },
   { kernelName: 'CorefaceDropout', backendName: 'wasm', kernelFunc: dropoutKernel },

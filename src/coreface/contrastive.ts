@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LabelsLike } from '../util/labels';
-import { fusedContrastLoss, fusedContrastStats, fusedLossesAvailable } from '../backends/fused';
+import { fusedContrastLoss, fusedContrastStats, fusedLossesAvailable, type FusedContrastTerm } from '../backends/fused';
 import {
   CONTRASTIVE_BATCH_WEIGHT_RANGE, CONTRASTIVE_MARGIN_MODES, CONTRASTIVE_MARGIN_RANGE, CONTRASTIVE_MASKS, CONTRASTIVE_PROTOCOLS,
   DEFAULT_BATCH_WEIGHT, DEFAULT_CONTRASTIVE_SCALE, DEFAULT_MARGIN_MODE, DEFAULT_MASK, DEFAULT_PROTOCOL, NEG_INF_LOGIT,
@@ -209,10 +209,8 @@ export class CoReFaceContrastiveLoss {
     if (lab.length !== n) throw new Error(`labels must have one entry per row (${n}), got ${lab.length}`);
     if (fusedLossesAvailable()) {
       // the same equations in two native kernels (src/backends/fused.ts): statistics, then the loss
-      const spec = { labels: lab, protocol: this.protocol, mask: this.mask };
-      const { pos, neg } = fusedContrastStats(view1, view2, spec);
-      this.applyStats(pos, neg);
-      return fusedContrastLoss(view1, view2, spec, this.scale, this.margin);
+      const t = this.fusedTerm(view1, view2, lab);
+      return fusedContrastLoss(view1, view2, t.spec, t.scale, t.margin);
     }
     const L = buildLayout(this.protocol, lab);
     const shape: [number, number] = [L.rows, L.cols];
@@ -244,6 +242,17 @@ export class CoReFaceContrastiveLoss {
       const Zx = tf.where(drop, tf.fill(shape, NEG_INF_LOGIT), Z);
       return tf.div(tf.neg(tf.sum(tf.mul(P, tf.logSoftmax(Zx, 1)))), L.rows) as tf.Scalar;
     });
+  }
+
+  /**
+   * The fused path's first half (native kernels only): updates the margin state from this batch's statistics
+   * (CorefaceContrastStats) and returns what the fused loss kernels need for it. `labels` as checked by compute.
+   */
+  fusedTerm(view1: tf.Tensor2D, view2: tf.Tensor2D, labels: Int32Array): FusedContrastTerm {
+    const spec = { labels, protocol: this.protocol, mask: this.mask };
+    const { pos, neg } = fusedContrastStats(view1, view2, spec);
+    this.applyStats(pos, neg);
+    return { spec, scale: this.scale, margin: this.margin };
   }
 
   private updateMargin(

@@ -5,6 +5,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { MarginHead } from '../heads/types';
 import { CoReFaceContrastiveLoss } from './contrastive';
+import { CosineHead, checkForwardInputs } from '../heads/base';
+import { fusedTwoViewObjective } from '../backends/fused';
+import { classLabels } from '../ops';
 
 /** Weights of the objective's terms. */
 export interface CoReFaceWeights {
@@ -72,6 +75,16 @@ export function coreFaceObjective(
   }
   if (x1.rank !== 2 || x1.shape.join() !== x2.shape.join()) {
     throw new Error(`x1 and x2 must both be [B, E] with the same shape, got [${x1.shape}] and [${x2.shape}]`);
+  }
+  const cosineHead = head instanceof CosineHead && !(w.wC2 > 0 || quirk) ? head : null;
+  const target = cosineHead?.compositeTarget() ?? null;
+  if (cosineHead && target) {
+    // one native kernel each way (src/backends/fused.ts fusedTwoViewObjective): the same results as below
+    checkForwardInputs(head, x1, labels);
+    const lab = classLabels(labels, x1.shape[0], head.numClasses);
+    const con = contrast ? contrast.fusedTerm(x1, x2, lab) : null;
+    const o = fusedTwoViewObjective(x1, x2, cosineHead.weight as tf.Tensor2D, lab, target, [w.w1, w.w2, w.wC, w.wC2], con);
+    return { total: o.total, terms: { ce1: o.ce1, ce2: o.ce2, con12: o.con12, con21: tf.scalar(0) }, logits1: o.logits1 };
   }
   return tf.tidy(() => {
     const o1 = head.forward(x1, labels);

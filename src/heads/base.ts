@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkPositiveInt, classLabels, softmaxCrossEntropy } from '../ops';
 import { cosineLogits } from './functional';
-import { fusedLossesAvailable, fusedMarginCE, type MarginTarget } from '../backends/fused';
+import { compositeKernelsInUse, fusedLossesAvailable, fusedMarginCE, type MarginTarget } from '../backends/fused';
 import { HeadOptionValue, MarginHead, VariableFactory } from './types';
 import type { Rng } from '../util/rng';
 
@@ -90,6 +90,14 @@ export abstract class CosineHead extends StatelessHead {
    */
   protected fusedTarget(): MarginTarget | null {
     return null;
+  }
+
+  /**
+   * This head's label-column target for the composite two-view kernel (src/backends/fused.ts fusedTwoViewObjective)
+   * when it can run now (native composite kernels in use and a {@link fusedTarget}), else null.
+   */
+  compositeTarget(): MarginTarget | null {
+    return compositeKernelsInUse() ? this.fusedTarget() : null;
   }
 
   /** The clipped cosine matrix [B, numClasses] of these embeddings against the class weights. */

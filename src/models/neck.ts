@@ -9,7 +9,8 @@
  * followed by the SAME fc and BN, so the trunk runs once per step.
  */
 import * as tf from '@tensorflow/tfjs';
-import { BatchNormParams, batchNorm, checkDropout, dense, dropout } from './ops';
+import { BatchNormParams, batchNorm, checkDropout, dense, dropout, neckTrainComposite } from './ops';
+import { compositeKernelsInUse } from '../backends/fused';
 import { ParamStore } from './params';
 import { Rng } from '../util/rng';
 
@@ -86,6 +87,7 @@ export class EmbeddingNeck {
     const p = opts.dropout ?? 0;
     checkDropout(p);
     if (training && p > 0 && opts.seed === undefined) throw new Error('seed is required when training with dropout > 0');
+    if (training && compositeKernelsInUse()) return neckTrainComposite(h, this.fc, this.bn, p, [opts.seed ?? 0]);
     return tf.tidy(() => {
       const d = training && p > 0 ? dropout(h, p, opts.seed as number) : h;
       return batchNorm(dense(d, this.fc), this.bn, { training });
@@ -99,6 +101,12 @@ export class EmbeddingNeck {
    */
   twoViews(h: tf.Tensor2D, opts: NeckTwoViewOptions): [tf.Tensor2D, tf.Tensor2D] {
     if (!Array.isArray(opts.seeds) || opts.seeds.length !== 2) throw new Error('seeds must be a pair [seed1, seed2]');
+    if (compositeKernelsInUse()) {
+      // both views in one native kernel each way (the same results as the two apply calls below)
+      this.checkInput(h);
+      checkDropout(opts.dropout);
+      return tf.tidy(() => tf.split(neckTrainComposite(h, this.fc, this.bn, opts.dropout, opts.seeds), 2, 0) as [tf.Tensor2D, tf.Tensor2D]);
+    }
     const x1 = this.apply(h, { training: true, dropout: opts.dropout, seed: opts.seeds[0] });
     const x2 = this.apply(h, { training: true, dropout: opts.dropout, seed: opts.seeds[1] });
     return [x1, x2];

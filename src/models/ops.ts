@@ -424,3 +424,39 @@ function nativeDropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
   });
   return op(x) as T;
 }
+
+/**
+ * The training-mode embedding neck of neck.ts, `batchNorm(dense(dropout(h, p, seed), fc), bn)` with gamma frozen at
+ * 1, for one view per seed, as one native kernel each way (CorefaceNeckTrain, src/backends/native-composite.ts): the
+ * views stacked `[V * B, E]`, bit for bit what those three ops give one view after the other (the running statistics
+ * updated view after view too). With `p = 0` there is no dropout and the seeds only count the views. Only while
+ * {@link compositeKernelsInUse}.
+ */
+export function neckTrainComposite(h: tf.Tensor2D, fc: tf.Variable, bn: BatchNormParams, p: number, seeds: number[], opts: BatchNormOptions = {}): tf.Tensor2D {
+  if (bn.gamma) throw new Error('neckTrainComposite: the neck batch norm has gamma frozen at 1 (gamma must be null)');
+  if (seeds.length < 1) throw new Error('neckTrainComposite: at least one view (seed) is needed');
+  checkDropout(p);
+  if (h.rank !== 2 || fc.rank !== 2 || h.shape[1] !== fc.shape[0]) throw new Error(`neckTrainComposite: input [${h.shape}] does not match fc [${fc.shape}]`);
+  if (bn.beta.shape[0] !== fc.shape[1]) throw new Error(`neckTrainComposite: fc has ${fc.shape[1]} outputs, batch norm ${bn.beta.shape[0]} channels`);
+  if (h.shape[0] < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${h.shape}]`);
+  const eps = opts.eps ?? DEFAULT_BN_EPS;
+  const momentum = opts.momentum ?? DEFAULT_BN_MOMENTUM;
+  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`momentum must be in [0, 1], got ${momentum}`);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [hh, w, beta] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const [x, rm, rv, z, mean, rstd, d, mask] = tf.engine().runKernel('CorefaceNeckTrain',
+      { h: hh, fc: w, beta, runningMean: bn.runningMean, runningVar: bn.runningVar }, { p, seeds, momentum, eps }) as tf.Tensor[];
+    bn.runningMean.assign(rm);
+    bn.runningVar.assign(rv);
+    save([hh, w, z, mean, rstd, d, mask]);
+    return {
+      value: x,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sh, sw, sz, smean, srstd, sd, smask] = saved;
+        return tf.engine().runKernel('CorefaceNeckTrainGrad', { dx: dy, h: sh, fc: sw, z: sz, mean: smean, rstd: srstd, d: sd, mask: smask }) as tf.Tensor[];
+      },
+    };
+  });
+  return op(h, fc, bn.beta) as tf.Tensor2D;
+}

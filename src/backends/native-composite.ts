@@ -1,0 +1,217 @@
+/**
+ * Composite native kernels (issue 17): the embedding neck and the CoReFace objective, each one tfjs kernel forward
+ * and one backward that make several addon calls in a row, instead of ~10-20 tfjs kernels with their tape entries,
+ * saved-tensor clones and gradient additions. On the quick preset those per-kernel costs were most of CoReFace's extra
+ * step time over ArcFace (28 of the 58 extra kernel calls were the second view's neck, 24 the objective's terms).
+ *
+ * Both run the SAME addon functions on the same inputs in the same order as the single kernels they replace
+ * (native-kernels.ts, composed by ops.ts and fused.ts), and do the few remaining elementwise steps (a dropout mask
+ * times a gradient, the sum of two views' gradients, the objective's weighted sum) in float32 exactly as the wasm
+ * kernels did, so results are bit for bit those of the single-kernel path (test/backends/composite.test.ts).
+ *
+ * - CorefaceNeckTrain: inputs {h [B, D], fc [D, E], beta [E], runningMean [E], runningVar [E]}, attrs {p, seeds,
+ *   momentum, eps}; per view v (one per seed): d_v = dropout_p(h; seed_v) (h itself when p = 0), z_v = d_v fc,
+ *   x_v = BN1d(z_v) with gamma 1, the running statistics updated view after view. Outputs [x (V B x E, the views
+ *   stacked), runningMean', runningVar', z, mean (V x E), rstd (V x E), d (V B x D), mask (V B x D)]; d and mask are
+ *   empty ([0]) when p = 0.
+ * - CorefaceNeckTrainGrad: inputs {dx, h, fc, z, mean, rstd, d, mask}, attr p; outputs [dh, dfc, dbeta] summed over
+ *   the views.
+ * - CorefaceTwoViewObjective: inputs {x1, x2, weight}, attrs {labels, target, weights [w1, w2, wC, wC2], contrast
+ *   (0/1), protocol, mask, scale, margin}: total = w1 CE(x1) + w2 CE(x2) + wC L_con(x1 -> x2) + wC2 * 0 (the margin CE
+ *   of the cosine heads and the contrastive loss of fused.ts, accumulated as tfjs's addN of the four products).
+ *   Outputs [total, ce1, ce2, con12, logits1, raw (2B x C)]. CorefaceTwoViewObjectiveGrad: inputs {x1, x2, weight,
+ *   raw, dtotal}, the same attrs; outputs [dx1, dx2, dweight] of dtotal * total.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { EMPTY, bnRunning, heap, loadAddon, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
+
+/** Reusable scratch arrays by name (kernels run one at a time; the addon accepts any Float32Array). */
+const scratch = new Map<string, Float32Array>();
+
+function temp(name: string, size: number, zero = false): Float32Array {
+  let a = scratch.get(name);
+  if (!a || a.length < size) {
+    a = new Float32Array(size);
+    scratch.set(name, a);
+  } else if (zero) {
+    a.fill(0, 0, size);
+  }
+  return a.subarray(0, size);
+}
+
+/** Allocates every output first (an allocation may grow the heap and detach views), then views them all. */
+function outputs(b: WasmHeapBackend, shapes: number[][]): { infos: tf.TensorInfo[]; views: Float32Array[] } {
+  const infos = shapes.map((s) => b.makeOutput(s, 'float32'));
+  return { infos, views: infos.map((t) => heap(b, t)) };
+}
+
+/** Row block v of a [V * rows, cols] array. */
+function block(a: Float32Array, v: number, size: number): Float32Array {
+  return a.subarray(v * size, (v + 1) * size);
+}
+
+/** The matmul parameters of the addon for op(a) [m, k] @ op(b) [k, n], batch 1 (as tf.matMul on 2-D tensors). */
+function mm(m: number, k: number, n: number, ta: boolean, tb: boolean): Int32Array {
+  return Int32Array.from([1, 1, m, k, n, ta ? 1 : 0, tb ? 1 : 0]);
+}
+
+/** The addon, with the elementwise functions of the composite kernels (see {@link compositeKernelsAvailable}). */
+function addonWithElementwise(): Required<Pick<NativeAddon, 'addInPlace' | 'mulMask'>> & NativeAddon {
+  const a = loadAddon();
+  if (!a.addInPlace || !a.mulMask) throw new Error('the native addon predates the composite kernels: rebuild it (node native/build.js --force)');
+  return a as Required<Pick<NativeAddon, 'addInPlace' | 'mulMask'>> & NativeAddon;
+}
+
+/** Whether the loaded addon has what the composite kernels need (an addon built before them does not). */
+export function compositeKernelsAvailable(): boolean {
+  const a = loadAddon();
+  return typeof a.addInPlace === 'function' && typeof a.mulMask === 'function';
+}
+
+type NeckAttrs = { p: number; seeds: number[]; momentum: number; eps: number };
+
+function neckTrain(args: Args): tf.TensorInfo[] {
+  const { h, fc, beta, runningMean, runningVar } = args.inputs as Record<'h' | 'fc' | 'beta' | 'runningMean' | 'runningVar', tf.TensorInfo>;
+  const { p, seeds, momentum, eps } = args.attrs as NeckAttrs;
+  const b = args.backend as WasmHeapBackend;
+  const [B, D] = h.shape;
+  const E = fc.shape[1];
+  const V = seeds.length;
+  const drop = p > 0;
+  const { infos, views } = outputs(b, [[V * B, E], [E], [E], [V * B, E], [V, E], [V, E], drop ? [V * B, D] : [0], drop ? [V * B, D] : [0]]);
+  const [x, rmOut, rvOut, z, mean, rstd, d, mask] = views;
+  const hv = heap(b, h);
+  const fcv = heap(b, fc);
+  const betav = heap(b, beta);
+  const addon = loadAddon();
+  let rm = heap(b, runningMean).slice();
+  let rv = heap(b, runningVar).slice();
+  const variance = temp('neck/variance', E);
+  const runningOut = new Float32Array(2 * E);
+  for (let v = 0; v < V; v++) {
+    let input = hv;
+    if (drop) {
+      input = block(d, v, B * D);
+      addon.dropout(hv, input, block(mask, v, B * D), p, String(seeds[v]));
+    }
+    const zv = block(z, v, B * E);
+    addon.batchMatMul(input, fcv, zv, mm(B, D, E, false, false));
+    addon.batchNormForward(zv, EMPTY, betav, EMPTY, block(x, v, B * E), block(mean, v, E), variance, block(rstd, v, E),
+      Int32Array.from([B, E]), eps, bnRunning(rm, rv, momentum, B), runningOut);
+    rm = runningOut.slice(0, E);
+    rv = runningOut.slice(E);
+  }
+  rmOut.set(rm);
+  rvOut.set(rv);
+  return infos;
+}
+
+function neckTrainGrad(args: Args): tf.TensorInfo[] {
+  const { dx, h, fc, z, mean, rstd, d, mask } = args.inputs as Record<'dx' | 'h' | 'fc' | 'z' | 'mean' | 'rstd' | 'd' | 'mask', tf.TensorInfo>;
+  const b = args.backend as WasmHeapBackend;
+  const [B, D] = h.shape;
+  const E = fc.shape[1];
+  const V = mean.shape[0];
+  const drop = d.shape[0] > 0;
+  const { infos, views } = outputs(b, [[B, D], [D, E], [E]]);
+  const [dh, dfc, dbeta] = views;
+  const [dxv, hv, fcv, zv, meanv, rstdv, dv, maskv] = [dx, h, fc, z, mean, rstd, d, mask].map((t) => heap(b, t));
+  const addon = addonWithElementwise();
+  const dz = temp('neck/dz', B * E);
+  const dgamma = temp('neck/dgamma', E);
+  for (let v = 0; v < V; v++) {
+    // the first view writes the outputs, later ones a scratch array added to them (as the tape adds two gradients)
+    const first = v === 0;
+    const dbv = first ? dbeta : temp('neck/dbeta', E);
+    addon.batchNormBackward(block(dxv, v, B * E), block(zv, v, B * E), block(meanv, v, E), block(rstdv, v, E), EMPTY, EMPTY, EMPTY,
+      dz, dgamma, dbv, EMPTY, Int32Array.from([B, E]));
+    const dfv = first ? dfc : temp('neck/dfc', D * E);
+    addon.batchMatMul(drop ? block(dv, v, B * D) : hv, dz, dfv, mm(D, B, E, true, false));
+    const dd = first && !drop ? dh : temp('neck/dd', B * D);
+    addon.batchMatMul(dz, fcv, dd, mm(B, E, D, false, true));
+    if (drop) addon.mulMask(dh, dd, block(maskv, v, B * D), !first);
+    else if (!first) addon.addInPlace(dh, dd);
+    if (!first) {
+      addon.addInPlace(dfc, dfv);
+      addon.addInPlace(dbeta, dbv);
+    }
+  }
+  return infos;
+}
+
+type ObjectiveAttrs = {
+  labels: number[]; target: number[]; weights: number[]; contrast: number; protocol: number; mask: number; scale: number; margin: number;
+};
+
+function objectiveSizes(x: tf.TensorInfo, weight: tf.TensorInfo): Int32Array {
+  return Int32Array.from([x.shape[0], x.shape[1], weight.shape[1]]);
+}
+
+function twoViewObjective(args: Args): tf.TensorInfo[] {
+  const { x1, x2, weight } = args.inputs as Record<'x1' | 'x2' | 'weight', tf.TensorInfo>;
+  const a = args.attrs as ObjectiveAttrs;
+  const b = args.backend as WasmHeapBackend;
+  const [B] = x1.shape;
+  const C = weight.shape[1];
+  const { infos, views } = outputs(b, [[], [], [], [], [B, C], [2 * B, C]]);
+  const [total, ce1, ce2, con12, logits1, raw] = views;
+  const [x1v, x2v, wv] = [x1, x2, weight].map((t) => heap(b, t));
+  const labels = Int32Array.from(a.labels);
+  const sizes = objectiveSizes(x1, weight);
+  const target = Float32Array.from(a.target);
+  const addon = loadAddon();
+  addon.marginCE(x1v, wv, ce1, logits1, block(raw, 0, B * C), labels, sizes, target);
+  addon.marginCE(x2v, wv, ce2, temp('objective/logits2', B * C), block(raw, 1, B * C), labels, sizes, target);
+  con12[0] = 0; // makeOutput does not clear
+  if (a.contrast) {
+    addon.contrastLoss(x1v, x2v, con12, labels, Int32Array.from([B, x1.shape[1], a.protocol, a.mask]), Float32Array.from([a.scale, a.margin]));
+  }
+  // tfjs: addN([mul(ce1, w1), mul(ce2, w2), mul(con12, wC), mul(0, wC2)]), each product and partial sum in float32
+  const w = Float32Array.from(a.weights);
+  const terms = [ce1[0], ce2[0], con12[0], 0];
+  let t = 0;
+  for (let i = 0; i < 4; i++) t = Math.fround(t + Math.fround(terms[i] * w[i]));
+  total[0] = t;
+  return infos;
+}
+
+function twoViewObjectiveGrad(args: Args): tf.TensorInfo[] {
+  const { x1, x2, weight, raw, dtotal } = args.inputs as Record<'x1' | 'x2' | 'weight' | 'raw' | 'dtotal', tf.TensorInfo>;
+  const a = args.attrs as ObjectiveAttrs;
+  const b = args.backend as WasmHeapBackend;
+  const [B, E] = x1.shape;
+  const C = weight.shape[1];
+  const { infos, views } = outputs(b, [[B, E], [B, E], [E, C]]);
+  const [dx1, dx2, dw] = views;
+  const [x1v, x2v, wv, rawv, dt] = [x1, x2, weight, raw, dtotal].map((t) => heap(b, t));
+  const labels = Int32Array.from(a.labels);
+  const sizes = objectiveSizes(x1, weight);
+  const target = Float32Array.from(a.target);
+  const w = Float32Array.from(a.weights);
+  // the gradient of term i is dtotal * w_i (tfjs's Multiply gradient); the logits carry none (zeros, as tfjs passes)
+  const dterm = (i: number): Float32Array => Float32Array.of(dt[0] * w[i]);
+  const zeros = temp('objective/zeros', B * C, true);
+  const addon = addonWithElementwise();
+  addon.marginCEGrad(x1v, wv, block(rawv, 0, B * C), dterm(0), zeros, dx1, dw, labels, sizes, target);
+  const dx2ce = temp('objective/dx2', B * E);
+  const dw2 = temp('objective/dw2', E * C);
+  addon.marginCEGrad(x2v, wv, block(rawv, 1, B * C), dterm(1), zeros, dx2ce, dw2, labels, sizes, target);
+  addon.addInPlace(dw, dw2);
+  if (a.contrast) {
+    const da = temp('objective/da', B * E);
+    addon.contrastGrad(x1v, x2v, dterm(2), da, dx2, labels, Int32Array.from([B, E, a.protocol, a.mask]), Float32Array.from([a.scale, a.margin]));
+    addon.addInPlace(dx1, da);
+    addon.addInPlace(dx2, dx2ce);
+  } else {
+    dx2.set(dx2ce);
+  }
+  return infos;
+}
+
+/** The composite kernels, registered for the wasm backend with the single native kernels. */
+export const COMPOSITE_KERNELS: tf.KernelConfig[] = [
+  { kernelName: 'CorefaceNeckTrain', backendName: 'wasm', kernelFunc: neckTrain },
+  { kernelName: 'CorefaceNeckTrainGrad', backendName: 'wasm', kernelFunc: neckTrainGrad },
+  { kernelName: 'CorefaceTwoViewObjective', backendName: 'wasm', kernelFunc: twoViewObjective },
+  { kernelName: 'CorefaceTwoViewObjectiveGrad', backendName: 'wasm', kernelFunc: twoViewObjectiveGrad },
+];
