@@ -1361,7 +1361,7 @@ napi_value MarginCE(napi_env env, napi_callback_info info) {
   UnitColumns(w.data, e, c, wn, &wnorm, &wlive);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, c, e, 1.0f, xn, e, wn, c, 0.0f, raw.data, c);
   std::vector<double> rowLoss(b);
-  ParallelRanges(b, 8, [&](int64_t i0, int64_t i1, int) {
+  ParallelRanges(b, MinRows(c), [&](int64_t i0, int64_t i1, int) {  // rows of c exps: serial below 2^16 logits
     std::vector<float> zr(c), ex(c);
     for (int64_t i = i0; i < i1; ++i) {
       const float* r = raw.data + i * c;
@@ -1408,7 +1408,7 @@ napi_value MarginCEGrad(napi_env env, napi_callback_info info) {
   UnitRows(x.data, b, e, xn, &xnorm, &xlive);
   UnitColumns(w.data, e, c, wn, &wnorm, &wlive);
   const double scale = static_cast<double>(dloss.data[0]) / static_cast<double>(b);
-  ParallelRanges(b, 8, [&](int64_t i0, int64_t i1, int) {
+  ParallelRanges(b, MinRows(c), [&](int64_t i0, int64_t i1, int) {  // rows of c exps: serial below 2^16 logits
     std::vector<float> zr(c), ex(c);
     for (int64_t i = i0; i < i1; ++i) {
       const float* r = raw.data + i * c;
