@@ -3,18 +3,21 @@
  *
  *   npx tsx bench/profile.ts [--task bench-model|quick-arcface|quick-coreface|embed] [--threads N] [--native 0|1]
  *                            [--steps 3] [--warmup 2] [--clock wall|cpu] [--engine onednn|blas] [--shapes] [--json]
+ *                            [--composite 0|1]
  *
  * In each profiled step every wasm kernel function is timed (self time, see {@link profileStep}); times are summed
  * per kernel name, and "outside kernels" is the step's wall time minus their sum: tfjs bookkeeping (tape, tidy,
  * dispose, engine dispatch), the JS around the kernels, and reading the loss back. The timers add ~1 us per
  * kernel call. The printed table is the median step's profile. `--clock cpu` measures process CPU time instead of
  * wall time (for a loaded machine; at 1 thread the two agree on an idle one). `--shapes` keeps kernels with different
- * input shapes apart.
+ * input shapes apart. `--composite 0` turns the composite kernels off (the neck and CoReFace objective as single
+ * kernels, the path before them; same results).
  */
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, NATIVE_ENV_VAR, setNativeConvEngine, THREADS_ENV_VAR } from '../src/backends';
 import type { NativeConvEngine } from '../src/backends';
+import { setCompositeKernels } from '../src/backends/fused';
 import { deepMerge } from '../src/config';
 import { QUICK_BASE, corefaceAblationVariants } from '../src/experiments/builtin';
 import { Trainer } from '../src/train/trainer';
@@ -137,8 +140,11 @@ async function main(): Promise<void> {
       clock: { type: 'string', default: 'wall' },
       engine: { type: 'string' },
       shapes: { type: 'boolean', default: false },
+      composite: { type: 'string', default: '1' },
     },
   });
+  if (values.composite !== '0' && values.composite !== '1') throw new Error(`--composite must be 0 or 1, got '${values.composite}'`);
+  setCompositeKernels(values.composite === '1');
   if (values.native === '0') process.env[NATIVE_ENV_VAR] = '0';
   if (values.threads) process.env[THREADS_ENV_VAR] = values.threads;
   const info = await initBackend({ backend: 'wasm', quiet: true });
@@ -164,7 +170,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ task: values.task, backend: info.note, clock: values.clock, plainMs, ...p })}\n`);
     return;
   }
-  process.stdout.write(`${values.task} on ${info.note}; ${values.clock} clock\n`);
+  process.stdout.write(`${values.task} on ${info.note}; composite kernels ${values.composite === '1' ? 'on' : 'off'}; ${values.clock} clock\n`);
   process.stdout.write(`step ${plainMs.toFixed(1)} ms unprofiled (median of ${walls.length}); profiled ${p.wallMs.toFixed(1)} ms, ` +
     `kernels ${p.kernelMs.toFixed(1)} ms, outside kernels ${(p.wallMs - p.kernelMs).toFixed(1)} ms; ${p.rows.reduce((a, r) => a + r.calls, 0)} kernel calls\n`);
   process.stdout.write('| kernel | calls | ms | % of step |\n|---|---|---|---|\n');

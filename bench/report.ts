@@ -26,8 +26,16 @@ export interface BenchReport {
   /** Per configuration (plain wasm, native at 1 and all threads). */
   matmul: { m: number; k: number; n: number; backend: string; gflops: Summary }[];
   benchModels: StepResult[];
-  /** ArcFace and CoReFace steps timed in interleaved pairs; the overhead is the median per-pair ratio. */
-  quick: { arcface: StepResult; coreface: StepResult; corefaceOverArcface: number; pairRatios?: Summary }[];
+  /**
+   * ArcFace and CoReFace steps timed in interleaved rounds; the overhead is the median per-round ratio. With the native
+   * kernels, also the CoReFace step on the single kernels (composite kernels off; absent in reports before them).
+   */
+  quick: {
+    arcface: StepResult; coreface: StepResult; corefaceOverArcface: number; pairRatios?: Summary;
+    /** 95% distribution-free interval of the median ratio (bench/stats.ts medianInterval; absent in older reports). */
+    ratioInterval?: [number, number];
+    singleKernels?: { coreface: StepResult; overArcface: Summary; compositeOverSingle: Summary };
+  }[];
   quickCpu: StepResult | null;
   /** Per configuration. */
   evaluation: {
@@ -84,7 +92,15 @@ export function renderMarkdown(r: BenchReport): string {
     add(`Quick preset CoReFace two-view step (${q.coreface.backend}, batch ${q.coreface.batch})`, `${ms(q.coreface.imgPerSec)} img/s`, `${ms(q.coreface.seconds, 3)} s/step`);
     const spread = q.pairRatios ? ` (${f(q.pairRatios.min, 3)}-${f(q.pairRatios.max, 3)}, n=${q.pairRatios.n})` : '';
     add(`CoReFace / ArcFace step time (quick preset, ${q.arcface.backend})`, `${f(q.corefaceOverArcface, 3)}x${spread}`,
-      'two dropout views vs one, same model; median of per-pair ratios, steps interleaved');
+      `two dropout views vs one, same model; median of per-round ratios, steps interleaved${q.singleKernels ? ' (composite kernels)' : ''}`);
+    const sk = q.singleKernels;
+    if (sk) {
+      const range = (x: Summary): string => `${f(x.median, 3)}x (${f(x.min, 3)}-${f(x.max, 3)}, n=${x.n})`;
+      add(`Quick preset CoReFace two-view step, single kernels (${sk.coreface.backend})`, `${ms(sk.coreface.imgPerSec)} img/s`,
+        `${ms(sk.coreface.seconds, 3)} s/step; the composite kernels off (the path before them), same rounds`);
+      add(`CoReFace / ArcFace step time, single kernels (${sk.coreface.backend})`, range(sk.overArcface), 'before the composite kernels');
+      add(`CoReFace step, composite / single kernels (${sk.coreface.backend})`, range(sk.compositeOverSingle), 'same results bit for bit; < 1 is faster');
+    }
   }
   if (r.quickCpu) {
     const c = r.quickCpu;
@@ -163,7 +179,8 @@ export function renderTargets(r: BenchReport): string[] {
     target(`Inference (flip-fused embeddings), native / plain wasm, ${e.backend}`, plain ? `${f(q, 2)}x (${f(e.embeddingsPerSec.median)} vs ${f(plain.embeddingsPerSec.median)} img/s)` : 'n/a', '>= 1.0x', plain ? q >= 1 : null);
   }
   for (const q of r.quick) {
-    target(`CoReFace / ArcFace step time, ${q.arcface.backend}`, `${f(q.corefaceOverArcface, 3)}x`, '<= 1.05x', q.corefaceOverArcface <= 1.05);
+    const ci = q.ratioInterval && q.ratioInterval.every(Number.isFinite) ? ` (95% CI ${f(q.ratioInterval[0], 3)}-${f(q.ratioInterval[1], 3)}, n=${q.pairRatios?.n ?? '?'})` : '';
+    target(`CoReFace / ArcFace step time, ${q.arcface.backend}`, `${f(q.corefaceOverArcface, 3)}x${ci}`, '<= 1.05x', q.corefaceOverArcface <= 1.05);
   }
   const m = r.memory;
   target(`Memory, ${m.steps} CoReFace steps (${m.backend})`, `${m.before.numTensors} -> ${m.after.numTensors} tensors`, 'flat', m.after.numTensors === m.before.numTensors && m.after.numBytes === m.before.numBytes);

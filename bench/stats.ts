@@ -33,3 +33,32 @@ export function rateSummary(count: number, seconds: number[]): Summary {
 export function msSince(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
+
+/** log C(n, k). */
+function logChoose(n: number, k: number): number {
+  let s = 0;
+  for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
+  return s;
+}
+
+/**
+ * Distribution-free confidence interval of the median: the order statistics [x_(k), x_(n+1-k)] (1-based) with the
+ * largest k such that P(Binomial(n, 1/2) <= k - 1) <= (1 - level) / 2, so the interval covers the median with
+ * probability >= level whatever the distribution (the sign-test interval). [NaN, NaN] when n is too small for it.
+ */
+export function medianInterval(values: number[], level = 0.95): [number, number] {
+  if (!(level > 0 && level < 1)) throw new Error(`level must be in (0, 1), got ${level}`);
+  const s = [...values].sort((a, b) => a - b);
+  const n = s.length;
+  const alpha = (1 - level) / 2;
+  let cdf = 0;
+  let k = 0;
+  // k - 1 = j: advance while P(X <= j) stays within alpha
+  for (let j = 0; j < n; j++) {
+    cdf += Math.exp(logChoose(n, j) - n * Math.LN2);
+    if (cdf > alpha) break;
+    k = j + 1;
+  }
+  if (k < 1) return [NaN, NaN];
+  return [s[k - 1], s[n - k]];
+}

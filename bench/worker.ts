@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, nativeKernelsStatus, NATIVE_ENV_VAR, THREADS_ENV_VAR } from '../src/backends';
+import { compositeKernelsInUse, setCompositeKernels } from '../src/backends/fused';
 import type { BackendName } from '../src/backends';
 import { deepMerge } from '../src/config';
 import { QUICK_BASE, corefaceAblationVariants } from '../src/experiments/builtin';
@@ -13,7 +14,8 @@ import { verificationAccuracy } from '../src/eval/verification';
 import type { FaceBenchmark } from '../src/data/types';
 import { Rng } from '../src/util/rng';
 import { BenchModel, BENCH_BATCH } from './bench-model';
-import { Summary, msSince, rateSummary, summarize } from './stats';
+import { Summary, medianInterval, msSince, rateSummary, summarize } from './stats';
+import type { BenchReport } from './report';
 
 export const RESULT_PREFIX = 'BENCH_RESULT ';
 
@@ -133,31 +135,43 @@ const TASKS: Record<string, TaskFn> = {
     log(`quick preset dataset built in ${(msSince(t0) / 1000).toFixed(1)} s; ${arc.model.store.numParams()} parameters`);
     const cor = quickTrainer('coreface', arc.benchmark, o.batch);
     const epoch = twoViewEpoch(cor);
-    // ArcFace and CoReFace steps interleaved (A C, C A, ...): load from elsewhere on the machine hits both alike,
-    // and the overhead is the median of the per-pair ratios
+    // ArcFace and CoReFace steps interleaved, the order rotating each round: load from elsewhere on the machine hits
+    // both alike, and the overhead is the median of the per-round ratios. With the native kernels a third arm times
+    // the same CoReFace trainer with the composite kernels off (the single kernels: the path before them).
     const warmup = o.warmup ?? 2;
     const reps = o.reps ?? 5;
-    const steps = [arc, cor].map((t) => {
-      let s = 0;
-      return (): number => {
-        const t1 = process.hrtime.bigint();
-        t.step(batchIndices(t, s), epoch, s);
-        s++;
-        return msSince(t1) / 1000;
-      };
-    });
-    for (let i = 0; i < warmup; i++) steps.forEach((f) => f());
-    const secs: number[][] = [[], []];
+    const arms: { t: Trainer; composite: boolean }[] = [{ t: arc, composite: true }, { t: cor, composite: true }];
+    if (compositeKernelsInUse()) arms.push({ t: cor, composite: false });
+    let s = 0;
+    const stepOf = (a: { t: Trainer; composite: boolean }): number => {
+      const prev = setCompositeKernels(a.composite);
+      const t1 = process.hrtime.bigint();
+      try {
+        a.t.step(batchIndices(a.t, s), epoch, s);
+      } finally {
+        setCompositeKernels(prev);
+      }
+      s++;
+      return msSince(t1) / 1000;
+    };
+    for (let i = 0; i < warmup; i++) arms.forEach((a) => stepOf(a));
+    const secs: number[][] = arms.map(() => []);
     for (let i = 0; i < reps; i++) {
-      const order = i % 2 === 0 ? [0, 1] : [1, 0];
-      for (const k of order) secs[k].push(steps[k]());
-      log(`  pair ${i + 1}/${reps}: ArcFace ${secs[0][i].toFixed(3)} s, CoReFace ${secs[1][i].toFixed(3)} s`);
+      for (let j = 0; j < arms.length; j++) {
+        const k = (i + j) % arms.length;
+        secs[k].push(stepOf(arms[k]));
+      }
+      if ((i + 1) % 10 === 0 || i + 1 === reps) log(`  round ${i + 1}/${reps}: ${arms.map((a, k) => `${k === 0 ? 'ArcFace' : a.composite ? 'CoReFace' : 'CoReFace (single kernels)'} ${secs[k][i].toFixed(3)} s`).join(', ')}`);
     }
     arc.dispose();
     cor.dispose();
-    const [arcface, coreface] = secs.map((s) => stepResult(backend, arc.config.training.batchSize, warmup, { seconds: s, capped: false }));
-    const ratios = summarize(secs[1].map((c, i) => c / secs[0][i]));
-    return { arcface, coreface, corefaceOverArcface: ratios.median, pairRatios: ratios };
+    const [arcface, coreface, single] = secs.map((x) => stepResult(backend, arc.config.training.batchSize, warmup, { seconds: x, capped: false }));
+    const perRound = (num: number[], den: number[]): Summary => summarize(num.map((c, i) => c / den[i]));
+    const ratios = perRound(secs[1], secs[0]);
+    const ci = medianInterval(secs[1].map((c, i) => c / secs[0][i]));
+    const out: BenchReport['quick'][number] = { arcface, coreface, corefaceOverArcface: ratios.median, pairRatios: ratios, ratioInterval: ci };
+    if (single) out.singleKernels = { coreface: single, overArcface: perRound(secs[2], secs[0]), compositeOverSingle: perRound(secs[1], secs[2]) };
+    return out;
   },
   'quick-arcface': (o, backend) => {
     const arc = quickTrainer('arcface', undefined, o.batch);
