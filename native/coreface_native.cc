@@ -1336,6 +1336,31 @@ double MarginRow(const Target& t, const float* raw, int64_t c, int64_t y, float*
 
 // marginCE(x [B,E], w [E,C], loss [1], logits [B,C], raw [B,C], labels Int32 [B], [B, E, C], target Float32 [7]):
 // raw = unit(x) unit(w) (unclipped), logits = s clip(raw), loss = mean_b CE(margin logits of row b, y_b).
+// marginCE's computation (xn [B,E] and wn [E,C] are scratch): callable off the JS thread.
+void MarginCECompute(const float* x, const float* w, int64_t b, int64_t e, int64_t c, const std::vector<int64_t>& labels, const Target& t,
+                     float* xn, float* wn, float* loss, float* logits, float* raw) {
+  std::vector<float> xnorm, wnorm;
+  std::vector<uint8_t> xlive, wlive;
+  UnitRows(x, b, e, xn, &xnorm, &xlive);
+  UnitColumns(w, e, c, wn, &wnorm, &wlive);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, c, e, 1.0f, xn, e, wn, c, 0.0f, raw, c);
+  std::vector<double> rowLoss(b);
+  ParallelRanges(b, MinRows(c), [&](int64_t i0, int64_t i1, int) {  // rows of c exps: serial below 2^16 logits
+    std::vector<float> zr(c), ex(c);
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* r = raw + i * c;
+      for (int64_t j = 0; j < c; ++j) logits[i * c + j] = t.s * Clip1(r[j]);
+      float dphi;
+      double se;
+      const double lse = MarginRow(t, r, c, labels[i], zr.data(), ex.data(), &se, &dphi);
+      rowLoss[i] = lse - zr[labels[i]];
+    }
+  });
+  double total = 0;
+  for (int64_t i = 0; i < b; ++i) total += rowLoss[i];
+  loss[0] = static_cast<float>(total / static_cast<double>(b));
+}
+
 napi_value MarginCE(napi_env env, napi_callback_info info) {
   napi_value argv[8];
   if (!GetArgs(env, info, 8, argv)) return nullptr;
@@ -1353,33 +1378,45 @@ napi_value MarginCE(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
-  float* xn = Scratch(0, b * e);
-  float* wn = Scratch(1, e * c);
-  std::vector<float> xnorm, wnorm;
-  std::vector<uint8_t> xlive, wlive;
-  UnitRows(x.data, b, e, xn, &xnorm, &xlive);
-  UnitColumns(w.data, e, c, wn, &wnorm, &wlive);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, c, e, 1.0f, xn, e, wn, c, 0.0f, raw.data, c);
-  std::vector<double> rowLoss(b);
-  ParallelRanges(b, MinRows(c), [&](int64_t i0, int64_t i1, int) {  // rows of c exps: serial below 2^16 logits
-    std::vector<float> zr(c), ex(c);
-    for (int64_t i = i0; i < i1; ++i) {
-      const float* r = raw.data + i * c;
-      for (int64_t j = 0; j < c; ++j) logits.data[i * c + j] = t.s * Clip1(r[j]);
-      float dphi;
-      double se;
-      const double lse = MarginRow(t, r, c, labels[i], zr.data(), ex.data(), &se, &dphi);
-      rowLoss[i] = lse - zr[labels[i]];
-    }
-  });
-  double total = 0;
-  for (int64_t i = 0; i < b; ++i) total += rowLoss[i];
-  loss.data[0] = static_cast<float>(total / static_cast<double>(b));
+  MarginCECompute(x.data, w.data, b, e, c, labels, t, Scratch(0, b * e), Scratch(1, e * c), loss.data, logits.data, raw.data);
   return nullptr;
 }
 
 // marginCEGrad(x, w, raw, dloss [1], dlogits [B,C], dx [B,E], dw [E,C], labels, [B, E, C], target): the gradients
 // of dloss * loss + sum(dlogits * logits) of marginCE with respect to x and w.
+// marginCEGrad's computation (xn, wn, dcos, dxn, dwn are scratch of B E, E C, B C, B E, E C): off the JS thread too.
+void MarginCEGradCompute(const float* x, const float* w, const float* raw, float dloss, const float* dlogits, int64_t b, int64_t e, int64_t c,
+                         const std::vector<int64_t>& labels, const Target& t, float* xn, float* wn, float* dcos, float* dxn, float* dwn,
+                         float* dx, float* dw) {
+  std::vector<float> xnorm, wnorm;
+  std::vector<uint8_t> xlive, wlive;
+  UnitRows(x, b, e, xn, &xnorm, &xlive);
+  UnitColumns(w, e, c, wn, &wnorm, &wlive);
+  const double scale = static_cast<double>(dloss) / static_cast<double>(b);
+  ParallelRanges(b, MinRows(c), [&](int64_t i0, int64_t i1, int) {  // rows of c exps: serial below 2^16 logits
+    std::vector<float> zr(c), ex(c);
+    for (int64_t i = i0; i < i1; ++i) {
+      const float* r = raw + i * c;
+      const int64_t y = labels[i];
+      float dphi;
+      double se;
+      MarginRow(t, r, c, y, zr.data(), ex.data(), &se, &dphi);
+      const double inv = 1.0 / se;
+      float* d = dcos + i * c;
+      const float* dl = dlogits + i * c;
+      for (int64_t j = 0; j < c; ++j) {  // softmax - one-hot, through phi' at the label
+        const double g = (ex[j] * inv - (j == y ? 1.0 : 0.0)) * scale;
+        const double dz = t.s * g * (j == y ? dphi : 1.0f) + t.s * static_cast<double>(dl[j]);
+        d[j] = InClip(r[j]) ? static_cast<float>(dz) : 0.0f;
+      }
+    }
+  });
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, e, c, 1.0f, dcos, c, wn, c, 0.0f, dxn, e);
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, e, c, b, 1.0f, xn, e, dcos, c, 0.0f, dwn, c);
+  UnitRowsGrad(x, dxn, b, e, xnorm, xlive, dx);
+  UnitColumnsGrad(w, dwn, e, c, wnorm, wlive, dw);
+}
+
 napi_value MarginCEGrad(napi_env env, napi_callback_info info) {
   napi_value argv[10];
   if (!GetArgs(env, info, 10, argv)) return nullptr;
@@ -1398,38 +1435,8 @@ napi_value MarginCEGrad(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
-  float* xn = Scratch(0, b * e);
-  float* wn = Scratch(1, e * c);
-  float* dcos = Scratch(2, b * c);
-  float* dxn = Scratch(3, b * e);
-  float* dwn = Scratch(4, e * c);
-  std::vector<float> xnorm, wnorm;
-  std::vector<uint8_t> xlive, wlive;
-  UnitRows(x.data, b, e, xn, &xnorm, &xlive);
-  UnitColumns(w.data, e, c, wn, &wnorm, &wlive);
-  const double scale = static_cast<double>(dloss.data[0]) / static_cast<double>(b);
-  ParallelRanges(b, MinRows(c), [&](int64_t i0, int64_t i1, int) {  // rows of c exps: serial below 2^16 logits
-    std::vector<float> zr(c), ex(c);
-    for (int64_t i = i0; i < i1; ++i) {
-      const float* r = raw.data + i * c;
-      const int64_t y = labels[i];
-      float dphi;
-      double se;
-      MarginRow(t, r, c, y, zr.data(), ex.data(), &se, &dphi);
-      const double inv = 1.0 / se;
-      float* d = dcos + i * c;
-      const float* dl = dlogits.data + i * c;
-      for (int64_t j = 0; j < c; ++j) {  // softmax - one-hot, through phi' at the label
-        const double g = (ex[j] * inv - (j == y ? 1.0 : 0.0)) * scale;
-        const double dz = t.s * g * (j == y ? dphi : 1.0f) + t.s * static_cast<double>(dl[j]);
-        d[j] = InClip(r[j]) ? static_cast<float>(dz) : 0.0f;
-      }
-    }
-  });
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, e, c, 1.0f, dcos, c, wn, c, 0.0f, dxn, e);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, e, c, b, 1.0f, xn, e, dcos, c, 0.0f, dwn, c);
-  UnitRowsGrad(x.data, dxn, b, e, xnorm, xlive, dx.data);
-  UnitColumnsGrad(w.data, dwn, e, c, wnorm, wlive, dw.data);
+  MarginCEGradCompute(x.data, w.data, raw.data, dloss.data[0], dlogits.data, b, e, c, labels, t, Scratch(0, b * e), Scratch(1, e * c),
+                      Scratch(2, b * c), Scratch(3, b * e), Scratch(4, e * c), dx.data, dw.data);
   return nullptr;
 }
 
@@ -1527,6 +1534,19 @@ double ContrastRow(const Contrast& c, const Gram& gr, const std::vector<int64_t>
 }
 
 // contrastLoss(a, b, loss [1], labels, params, [s, m]): mean over anchor rows of CE(z_r, p(r)).
+// contrastLoss's computation: off the JS thread too.
+float ContrastLossCompute(const Contrast& c, const float* a, const float* b, const std::vector<int64_t>& labels, float s, float m) {
+  const Gram gr(c, a, b);
+  std::vector<float> z(2 * c.n);
+  std::vector<uint8_t> in(2 * c.n), zeroed(2 * c.n);
+  double total = 0;
+  for (int64_t r = 0; r < c.Rows(); ++r) {
+    const double lse = ContrastRow(c, gr, labels, s, m, r, z.data(), in.data(), zeroed.data());
+    total += lse - z[c.Pos(r) - c.ColBegin(r)];
+  }
+  return static_cast<float>(total / static_cast<double>(c.Rows()));
+}
+
 napi_value ContrastLoss(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   if (!GetArgs(env, info, 6, argv)) return nullptr;
@@ -1537,38 +1557,22 @@ napi_value ContrastLoss(napi_env env, napi_callback_info info) {
       !GetF32Exact(env, argv[5], "scaleMargin", 2, &sm) || !Need(env, loss, 1, "loss")) {
     return nullptr;
   }
-  const Gram gr(c, a.data, b.data);
-  std::vector<float> z(2 * c.n);
-  std::vector<uint8_t> in(2 * c.n), zeroed(2 * c.n);
-  double total = 0;
-  for (int64_t r = 0; r < c.Rows(); ++r) {
-    const double lse = ContrastRow(c, gr, labels, sm.data[0], sm.data[1], r, z.data(), in.data(), zeroed.data());
-    total += lse - z[c.Pos(r) - c.ColBegin(r)];
-  }
-  loss.data[0] = static_cast<float>(total / static_cast<double>(c.Rows()));
+  loss.data[0] = ContrastLossCompute(c, a.data, b.data, labels, sm.data[0], sm.data[1]);
   return nullptr;
 }
 
 // contrastGrad(a, b, dloss [1], da, db, labels, params, [s, m]): gradients of dloss * contrastLoss.
-napi_value ContrastGrad(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
-  if (!GetArgs(env, info, 8, argv)) return nullptr;
-  Arr a, b, dloss, da, db, sm;
-  Contrast c{};
-  std::vector<int64_t> labels;
-  if (!GetViews(env, argv, 6, 5, &a, &b, &c, &labels) || !GetF32(env, argv[2], "dloss", &dloss) || !GetF32(env, argv[3], "da", &da) ||
-      !GetF32(env, argv[4], "db", &db) || !GetF32Exact(env, argv[7], "scaleMargin", 2, &sm) || !Need(env, dloss, 1, "dloss") ||
-      !Need(env, da, c.n * c.e, "da") || !Need(env, db, c.n * c.e, "db")) {
-    return nullptr;
-  }
-  const Gram gr(c, a.data, b.data);
+// contrastGrad's computation: off the JS thread too.
+void ContrastGradCompute(const Contrast& c, const float* a, const float* b, float dloss, const std::vector<int64_t>& labels, float sm0, float sm1,
+                         float* da, float* db) {
+  const Gram gr(c, a, b);
   const int64_t m2 = 2 * c.n;
   std::vector<float> z(m2), dg(m2 * m2, 0.0f), sym(m2 * m2), dz(m2 * c.e);
   std::vector<uint8_t> in(m2), zeroed(m2);
-  const double s = sm.data[0];
-  const double scale = static_cast<double>(dloss.data[0]) / static_cast<double>(c.Rows());
+  const double s = sm0;
+  const double scale = static_cast<double>(dloss) / static_cast<double>(c.Rows());
   for (int64_t r = 0; r < c.Rows(); ++r) {
-    const double lse = ContrastRow(c, gr, labels, sm.data[0], sm.data[1], r, z.data(), in.data(), zeroed.data());
+    const double lse = ContrastRow(c, gr, labels, sm0, sm1, r, z.data(), in.data(), zeroed.data());
     const int64_t j0 = c.ColBegin(r), p = c.Pos(r);
     for (int64_t j = j0; j < c.ColEnd(r); ++j) {
       const int64_t k = j - j0;
@@ -1582,8 +1586,134 @@ napi_value ContrastGrad(napi_env env, napi_callback_info info) {
     for (int64_t j = 0; j < m2; ++j) sym[i * m2 + j] = dg[i * m2 + j] + dg[j * m2 + i];
   }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m2, c.e, m2, 1.0f, sym.data(), m2, gr.z.data(), c.e, 0.0f, dz.data(), c.e);
-  UnitRowsGrad(a.data, dz.data(), c.n, c.e, gr.anorm, gr.alive, da.data);
-  UnitRowsGrad(b.data, dz.data() + c.n * c.e, c.n, c.e, gr.bnorm, gr.blive, db.data);
+  UnitRowsGrad(a, dz.data(), c.n, c.e, gr.anorm, gr.alive, da);
+  UnitRowsGrad(b, dz.data() + c.n * c.e, c.n, c.e, gr.bnorm, gr.blive, db);
+}
+
+napi_value ContrastGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!GetArgs(env, info, 8, argv)) return nullptr;
+  Arr a, b, dloss, da, db, sm;
+  Contrast c{};
+  std::vector<int64_t> labels;
+  if (!GetViews(env, argv, 6, 5, &a, &b, &c, &labels) || !GetF32(env, argv[2], "dloss", &dloss) || !GetF32(env, argv[3], "da", &da) ||
+      !GetF32(env, argv[4], "db", &db) || !GetF32Exact(env, argv[7], "scaleMargin", 2, &sm) || !Need(env, dloss, 1, "dloss") ||
+      !Need(env, da, c.n * c.e, "da") || !Need(env, db, c.n * c.e, "db")) {
+    return nullptr;
+  }
+  ContrastGradCompute(c, a.data, b.data, dloss.data[0], labels, sm.data[0], sm.data[1], da.data, db.data);
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CoReFace's two-view objective (src/backends/native-composite.ts): the margin CE on view 1, and the margin CE on
+// view 2 plus the contrastive term, as two parts that run on two OpenMP threads when there are two (else one after
+// the other). Each part runs the same serial code as the single kernels above with scratch of its own, so results
+// do not depend on the thread count and equal the single kernels' bit for bit.
+
+// Runs a() and b(), on two threads when gThreads >= 2 (nested parallel loops inside them then run on one thread,
+// with the same partition into parts, so the same arithmetic).
+template <class A, class B>
+void RunPair(A&& a, B&& b) {
+  if (gThreads < 2) {
+    a();
+    b();
+    return;
+  }
+#pragma omp parallel num_threads(2)
+  {
+    if (omp_get_thread_num() == 0) a();
+    else b();
+  }
+}
+
+// Parses [B, E, C, contrast (0/1), protocol, mask], the labels, the target and [s, m] of the two-view functions.
+bool GetTwoView(napi_env env, napi_value pv, napi_value lv, napi_value tv, napi_value smv, int64_t* b, int64_t* e, int64_t* c, Contrast* con,
+                bool* withContrast, std::vector<int64_t>* labels, Arr* tp, Arr* sm) {
+  std::vector<int64_t> p;
+  if (!GetI32(env, pv, "params", &p, 6) || !GetF32Exact(env, tv, "target", Target::kParams, tp) || !GetF32Exact(env, smv, "scaleMargin", 2, sm)) return false;
+  *b = p[0];
+  *e = p[1];
+  *c = p[2];
+  *withContrast = p[3] != 0;
+  *con = Contrast{p[0], p[1], p[4], p[5]};
+  if (ThrowIf(env, *b < 1 || *e < 1 || *c < 1 || con->protocol < 0 || con->protocol > 2 || con->mask < 0 || con->mask > 2,
+              "twoViewObjective: invalid sizes, protocol or mask")) {
+    return false;
+  }
+  return GetLabels(env, lv, *b, *c, labels);
+}
+
+// twoViewObjective(x1, x2, w, terms [3], logits1, logits2, raw1, raw2, labels, params, target, [s, m]):
+// terms = [CE(x1), CE(x2), contrastLoss(x1, x2) or untouched without the contrastive term].
+napi_value TwoViewObjective(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  if (!GetArgs(env, info, 12, argv)) return nullptr;
+  Arr x1, x2, w, terms, logits1, logits2, raw1, raw2, tp, sm;
+  int64_t b = 0, e = 0, c = 0;
+  Contrast con{};
+  bool withContrast = false;
+  std::vector<int64_t> labels;
+  if (!GetF32(env, argv[0], "x1", &x1) || !GetF32(env, argv[1], "x2", &x2) || !GetF32(env, argv[2], "w", &w) ||
+      !GetF32(env, argv[3], "terms", &terms) || !GetF32(env, argv[4], "logits1", &logits1) || !GetF32(env, argv[5], "logits2", &logits2) ||
+      !GetF32(env, argv[6], "raw1", &raw1) || !GetF32(env, argv[7], "raw2", &raw2) ||
+      !GetTwoView(env, argv[9], argv[8], argv[10], argv[11], &b, &e, &c, &con, &withContrast, &labels, &tp, &sm) ||
+      !Need(env, x1, b * e, "x1") || !Need(env, x2, b * e, "x2") || !Need(env, w, e * c, "w") || !Need(env, terms, 3, "terms") ||
+      !Need(env, logits1, b * c, "logits1") || !Need(env, logits2, b * c, "logits2") || !Need(env, raw1, b * c, "raw1") || !Need(env, raw2, b * c, "raw2")) {
+    return nullptr;
+  }
+  const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
+  std::vector<float> xnA(b * e), wnA(e * c), xnB(b * e), wnB(e * c);
+  RunPair([&] { MarginCECompute(x1.data, w.data, b, e, c, labels, t, xnA.data(), wnA.data(), terms.data, logits1.data, raw1.data); },
+          [&] {
+            MarginCECompute(x2.data, w.data, b, e, c, labels, t, xnB.data(), wnB.data(), terms.data + 1, logits2.data, raw2.data);
+            if (withContrast) terms.data[2] = ContrastLossCompute(con, x1.data, x2.data, labels, sm.data[0], sm.data[1]);
+          });
+  return nullptr;
+}
+
+// twoViewObjectiveGrad(x1, x2, w, raw1, raw2, dterms [3], zeros [B C], dx1, dx2, dw, labels, params, target, [s, m]):
+// the gradients of dterms[0] CE(x1) + dterms[1] CE(x2) + dterms[2] contrastLoss(x1, x2), each view's and term's
+// gradient computed on its own and then added in float32 (as tfjs's tape adds them).
+napi_value TwoViewObjectiveGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  if (!GetArgs(env, info, 14, argv)) return nullptr;
+  Arr x1, x2, w, raw1, raw2, dterms, zeros, dx1, dx2, dw, tp, sm;
+  int64_t b = 0, e = 0, c = 0;
+  Contrast con{};
+  bool withContrast = false;
+  std::vector<int64_t> labels;
+  if (!GetF32(env, argv[0], "x1", &x1) || !GetF32(env, argv[1], "x2", &x2) || !GetF32(env, argv[2], "w", &w) ||
+      !GetF32(env, argv[3], "raw1", &raw1) || !GetF32(env, argv[4], "raw2", &raw2) || !GetF32(env, argv[5], "dterms", &dterms) ||
+      !GetF32(env, argv[6], "zeros", &zeros) || !GetF32(env, argv[7], "dx1", &dx1) || !GetF32(env, argv[8], "dx2", &dx2) ||
+      !GetF32(env, argv[9], "dw", &dw) ||
+      !GetTwoView(env, argv[11], argv[10], argv[12], argv[13], &b, &e, &c, &con, &withContrast, &labels, &tp, &sm) ||
+      !Need(env, x1, b * e, "x1") || !Need(env, x2, b * e, "x2") || !Need(env, w, e * c, "w") || !Need(env, raw1, b * c, "raw1") ||
+      !Need(env, raw2, b * c, "raw2") || !Need(env, dterms, 3, "dterms") || !Need(env, zeros, b * c, "zeros") || !Need(env, dx1, b * e, "dx1") ||
+      !Need(env, dx2, b * e, "dx2") || !Need(env, dw, e * c, "dw")) {
+    return nullptr;
+  }
+  const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
+  std::vector<float> dx2ce(b * e), dw2(e * c), da(b * e), db(b * e);
+  std::vector<float> sA(2 * b * e + 2 * e * c + b * c), sB(2 * b * e + 2 * e * c + b * c);
+  const auto grad = [&](const float* x, const float* raw, float dl, float* s, float* dx, float* dwv) {
+    MarginCEGradCompute(x, w.data, raw, dl, zeros.data, b, e, c, labels, t, s, s + b * e, s + b * e + e * c, s + b * e + e * c + b * c,
+                        s + 2 * b * e + e * c + b * c, dx, dwv);
+  };
+  RunPair([&] { grad(x1.data, raw1.data, dterms.data[0], sA.data(), dx1.data, dw.data); },
+          [&] {
+            grad(x2.data, raw2.data, dterms.data[1], sB.data(), dx2ce.data(), dw2.data());
+            if (withContrast) ContrastGradCompute(con, x1.data, x2.data, dterms.data[2], labels, sm.data[0], sm.data[1], da.data(), db.data());
+          });
+  for (int64_t i = 0; i < e * c; ++i) dw.data[i] += dw2[i];
+  if (withContrast) {
+    for (int64_t i = 0; i < b * e; ++i) {
+      dx1.data[i] += da[i];
+      dx2.data[i] = dx2ce[i] + db[i];
+    }
+  } else {
+    std::memcpy(dx2.data, dx2ce.data(), sizeof(float) * b * e);
+  }
   return nullptr;
 }
 
@@ -1945,6 +2075,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"contrastStats", nullptr, ContrastStats, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"contrastLoss", nullptr, ContrastLoss, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"contrastGrad", nullptr, ContrastGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"twoViewObjective", nullptr, TwoViewObjective, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"twoViewObjectiveGrad", nullptr, TwoViewObjectiveGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setColumnBudget", nullptr, SetColumnBudget, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dropout", nullptr, Dropout, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addInPlace", nullptr, AddInPlace, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -34,6 +34,11 @@ export interface NativeAddon {
   /** Absent from addons built before the composite kernels (native-composite.ts checks). */
   addInPlace?(out: Float32Array, x: Float32Array): void;
   mulMask?(out: Float32Array, dy: Float32Array, mask: Float32Array, accumulate: boolean): void;
+  twoViewObjective?(x1: Float32Array, x2: Float32Array, w: Float32Array, terms: Float32Array, logits1: Float32Array, logits2: Float32Array,
+    raw1: Float32Array, raw2: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array, scaleMargin: Float32Array): void;
+  twoViewObjectiveGrad?(x1: Float32Array, x2: Float32Array, w: Float32Array, raw1: Float32Array, raw2: Float32Array, dterms: Float32Array,
+    zeros: Float32Array, dx1: Float32Array, dx2: Float32Array, dw: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array,
+    scaleMargin: Float32Array): void;
   sgdStep(w: Float32Array[], g: Float32Array[], v: Float32Array[], wOut: Float32Array[], vOut: Float32Array[], clip: Int32Array, hyper: Float64Array, norms: Float32Array): void;
   setThreads(n: number): void;
   setConvEngine(engine: number): number;

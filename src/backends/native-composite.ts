@@ -7,7 +7,10 @@
  * Both run the SAME addon functions on the same inputs in the same order as the single kernels they replace
  * (native-kernels.ts, composed by ops.ts and fused.ts), and do the few remaining elementwise steps (a dropout mask
  * times a gradient, the sum of two views' gradients, the objective's weighted sum) in float32 exactly as the wasm
- * kernels did, so results are bit for bit those of the single-kernel path (test/backends/composite.test.ts).
+ * kernels did, so results are bit for bit those of the single-kernel path (test/backends/composite.test.ts). With two
+ * or more threads the objective runs view 1's CE on one thread while view 2's CE and the contrastive term run on the
+ * other (the addon's twoViewObjective[Grad]: each part is the single kernels' serial code, so the results stay the
+ * same): those small kernels are serial, and at 2 threads they were most of CoReFace's extra step time.
  *
  * - CorefaceNeckTrain: inputs {h [B, D], fc [D, E], beta [E], runningMean [E], runningVar [E]}, attrs {p, seeds,
  *   momentum, eps}; per view v (one per seed): d_v = dropout_p(h; seed_v) (h itself when p = 0), z_v = d_v fc,
@@ -55,17 +58,24 @@ function mm(m: number, k: number, n: number, ta: boolean, tb: boolean): Int32Arr
   return Int32Array.from([1, 1, m, k, n, ta ? 1 : 0, tb ? 1 : 0]);
 }
 
-/** The addon, with the elementwise functions of the composite kernels (see {@link compositeKernelsAvailable}). */
-function addonWithElementwise(): Required<Pick<NativeAddon, 'addInPlace' | 'mulMask'>> & NativeAddon {
+/** The functions the composite kernels need beyond the single kernels' (absent from addons built before them). */
+type CompositeAddon = NativeAddon & Required<Pick<NativeAddon, 'addInPlace' | 'mulMask' | 'twoViewObjective' | 'twoViewObjectiveGrad'>>;
+
+function hasComposite(a: NativeAddon): a is CompositeAddon {
+  return typeof a.addInPlace === 'function' && typeof a.mulMask === 'function' && typeof a.twoViewObjective === 'function' &&
+    typeof a.twoViewObjectiveGrad === 'function';
+}
+
+/** The addon with the composite kernels' functions. */
+function compositeAddon(): CompositeAddon {
   const a = loadAddon();
-  if (!a.addInPlace || !a.mulMask) throw new Error('the native addon predates the composite kernels: rebuild it (node native/build.js --force)');
-  return a as Required<Pick<NativeAddon, 'addInPlace' | 'mulMask'>> & NativeAddon;
+  if (!hasComposite(a)) throw new Error('the native addon predates the composite kernels: rebuild it (node native/build.js --force)');
+  return a;
 }
 
 /** Whether the loaded addon has what the composite kernels need (an addon built before them does not). */
 export function compositeKernelsAvailable(): boolean {
-  const a = loadAddon();
-  return typeof a.addInPlace === 'function' && typeof a.mulMask === 'function';
+  return hasComposite(loadAddon());
 }
 
 type NeckAttrs = { p: number; seeds: number[]; momentum: number; eps: number };
@@ -116,7 +126,7 @@ function neckTrainGrad(args: Args): tf.TensorInfo[] {
   const { infos, views } = outputs(b, [[B, D], [D, E], [E]]);
   const [dh, dfc, dbeta] = views;
   const [dxv, hv, fcv, zv, meanv, rstdv, dv, maskv] = [dx, h, fc, z, mean, rstd, d, mask].map((t) => heap(b, t));
-  const addon = addonWithElementwise();
+  const addon = compositeAddon();
   const dz = temp('neck/dz', B * E);
   const dgamma = temp('neck/dgamma', E);
   for (let v = 0; v < V; v++) {
@@ -143,8 +153,9 @@ type ObjectiveAttrs = {
   labels: number[]; target: number[]; weights: number[]; contrast: number; protocol: number; mask: number; scale: number; margin: number;
 };
 
-function objectiveSizes(x: tf.TensorInfo, weight: tf.TensorInfo): Int32Array {
-  return Int32Array.from([x.shape[0], x.shape[1], weight.shape[1]]);
+/** [B, E, C, contrast (0/1), protocol, mask] of the addon's two-view functions. */
+function objectiveParams(x: tf.TensorInfo, weight: tf.TensorInfo, a: ObjectiveAttrs): Int32Array {
+  return Int32Array.from([x.shape[0], x.shape[1], weight.shape[1], a.contrast ? 1 : 0, a.protocol, a.mask]);
 }
 
 function twoViewObjective(args: Args): tf.TensorInfo[] {
@@ -155,22 +166,16 @@ function twoViewObjective(args: Args): tf.TensorInfo[] {
   const C = weight.shape[1];
   const { infos, views } = outputs(b, [[], [], [], [], [B, C], [2 * B, C]]);
   const [total, ce1, ce2, con12, logits1, raw] = views;
-  const [x1v, x2v, wv] = [x1, x2, weight].map((t) => heap(b, t));
-  const labels = Int32Array.from(a.labels);
-  const sizes = objectiveSizes(x1, weight);
-  const target = Float32Array.from(a.target);
-  const addon = loadAddon();
-  addon.marginCE(x1v, wv, ce1, logits1, block(raw, 0, B * C), labels, sizes, target);
-  addon.marginCE(x2v, wv, ce2, temp('objective/logits2', B * C), block(raw, 1, B * C), labels, sizes, target);
-  con12[0] = 0; // makeOutput does not clear
-  if (a.contrast) {
-    addon.contrastLoss(x1v, x2v, con12, labels, Int32Array.from([B, x1.shape[1], a.protocol, a.mask]), Float32Array.from([a.scale, a.margin]));
-  }
+  const terms = Float32Array.of(0, 0, 0);
+  // CE on view 1, and CE on view 2 + the contrastive term, on two threads when there are two (same results)
+  compositeAddon().twoViewObjective(heap(b, x1), heap(b, x2), heap(b, weight), terms, logits1, temp('objective/logits2', B * C),
+    block(raw, 0, B * C), block(raw, 1, B * C), Int32Array.from(a.labels), objectiveParams(x1, weight, a), Float32Array.from(a.target),
+    Float32Array.of(a.scale, a.margin));
+  [ce1[0], ce2[0], con12[0]] = terms;
   // tfjs: addN([mul(ce1, w1), mul(ce2, w2), mul(con12, wC), mul(0, wC2)]), each product and partial sum in float32
   const w = Float32Array.from(a.weights);
-  const terms = [ce1[0], ce2[0], con12[0], 0];
   let t = 0;
-  for (let i = 0; i < 4; i++) t = Math.fround(t + Math.fround(terms[i] * w[i]));
+  for (let i = 0; i < 4; i++) t = Math.fround(t + Math.fround((i < 3 ? terms[i] : 0) * w[i]));
   total[0] = t;
   return infos;
 }
@@ -183,28 +188,13 @@ function twoViewObjectiveGrad(args: Args): tf.TensorInfo[] {
   const C = weight.shape[1];
   const { infos, views } = outputs(b, [[B, E], [B, E], [E, C]]);
   const [dx1, dx2, dw] = views;
-  const [x1v, x2v, wv, rawv, dt] = [x1, x2, weight, raw, dtotal].map((t) => heap(b, t));
-  const labels = Int32Array.from(a.labels);
-  const sizes = objectiveSizes(x1, weight);
-  const target = Float32Array.from(a.target);
-  const w = Float32Array.from(a.weights);
+  const rawv = heap(b, raw);
+  const dt = heap(b, dtotal)[0];
   // the gradient of term i is dtotal * w_i (tfjs's Multiply gradient); the logits carry none (zeros, as tfjs passes)
-  const dterm = (i: number): Float32Array => Float32Array.of(dt[0] * w[i]);
-  const zeros = temp('objective/zeros', B * C, true);
-  const addon = addonWithElementwise();
-  addon.marginCEGrad(x1v, wv, block(rawv, 0, B * C), dterm(0), zeros, dx1, dw, labels, sizes, target);
-  const dx2ce = temp('objective/dx2', B * E);
-  const dw2 = temp('objective/dw2', E * C);
-  addon.marginCEGrad(x2v, wv, block(rawv, 1, B * C), dterm(1), zeros, dx2ce, dw2, labels, sizes, target);
-  addon.addInPlace(dw, dw2);
-  if (a.contrast) {
-    const da = temp('objective/da', B * E);
-    addon.contrastGrad(x1v, x2v, dterm(2), da, dx2, labels, Int32Array.from([B, E, a.protocol, a.mask]), Float32Array.from([a.scale, a.margin]));
-    addon.addInPlace(dx1, da);
-    addon.addInPlace(dx2, dx2ce);
-  } else {
-    dx2.set(dx2ce);
-  }
+  const dterms = Float32Array.from(a.weights.slice(0, 3), (wi) => dt * Math.fround(wi));
+  compositeAddon().twoViewObjectiveGrad(heap(b, x1), heap(b, x2), heap(b, weight), block(rawv, 0, B * C), block(rawv, 1, B * C), dterms,
+    temp('objective/zeros', B * C, true), dx1, dx2, dw, Int32Array.from(a.labels), objectiveParams(x1, weight, a), Float32Array.from(a.target),
+    Float32Array.of(a.scale, a.margin));
   return infos;
 }
 
