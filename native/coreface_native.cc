@@ -80,6 +80,8 @@ float* Scratch(size_t slot, size_t n) {
 constexpr int kMaxThreads = 256;
 constexpr size_t kColSlot = 8;
 constexpr size_t kFilterSlot = kColSlot + kMaxThreads;
+// The two-view objective's second part and its gradient's two parts (slots taken on the JS thread before the region).
+constexpr size_t kPairSlot = kFilterSlot + kMaxThreads;
 
 // One scratch array of n floats per possible parallel part (gThreads of them), from slots base, base + 1, ...
 // Prepared on the JS thread: Scratch must not grow inside a parallel region.
@@ -1663,10 +1665,14 @@ napi_value TwoViewObjective(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
-  std::vector<float> xnA(b * e), wnA(e * c), xnB(b * e), wnB(e * c);
-  RunPair([&] { MarginCECompute(x1.data, w.data, b, e, c, labels, t, xnA.data(), wnA.data(), terms.data, logits1.data, raw1.data); },
+  // reused scratch (fresh buffers of this size cost page faults and zeroing on every call), taken before the region
+  float* xnA = Scratch(0, b * e);
+  float* wnA = Scratch(1, e * c);
+  float* xnB = Scratch(kPairSlot, b * e + e * c);
+  float* wnB = xnB + b * e;
+  RunPair([&] { MarginCECompute(x1.data, w.data, b, e, c, labels, t, xnA, wnA, terms.data, logits1.data, raw1.data); },
           [&] {
-            MarginCECompute(x2.data, w.data, b, e, c, labels, t, xnB.data(), wnB.data(), terms.data + 1, logits2.data, raw2.data);
+            MarginCECompute(x2.data, w.data, b, e, c, labels, t, xnB, wnB, terms.data + 1, logits2.data, raw2.data);
             if (withContrast) terms.data[2] = ContrastLossCompute(con, x1.data, x2.data, labels, sm.data[0], sm.data[1]);
           });
   return nullptr;
@@ -1694,16 +1700,21 @@ napi_value TwoViewObjectiveGrad(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
-  std::vector<float> dx2ce(b * e), dw2(e * c), da(b * e), db(b * e);
-  std::vector<float> sA(2 * b * e + 2 * e * c + b * c), sB(2 * b * e + 2 * e * c + b * c);
+  const int64_t part = 2 * b * e + 2 * e * c + b * c;
+  float* sA = Scratch(kPairSlot + 1, part);
+  float* sB = Scratch(kPairSlot + 2, part);
+  float* dx2ce = Scratch(kPairSlot + 3, 3 * b * e + e * c);
+  float* da = dx2ce + b * e;
+  float* db = da + b * e;
+  float* dw2 = db + b * e;
   const auto grad = [&](const float* x, const float* raw, float dl, float* s, float* dx, float* dwv) {
     MarginCEGradCompute(x, w.data, raw, dl, zeros.data, b, e, c, labels, t, s, s + b * e, s + b * e + e * c, s + b * e + e * c + b * c,
                         s + 2 * b * e + e * c + b * c, dx, dwv);
   };
-  RunPair([&] { grad(x1.data, raw1.data, dterms.data[0], sA.data(), dx1.data, dw.data); },
+  RunPair([&] { grad(x1.data, raw1.data, dterms.data[0], sA, dx1.data, dw.data); },
           [&] {
-            grad(x2.data, raw2.data, dterms.data[1], sB.data(), dx2ce.data(), dw2.data());
-            if (withContrast) ContrastGradCompute(con, x1.data, x2.data, dterms.data[2], labels, sm.data[0], sm.data[1], da.data(), db.data());
+            grad(x2.data, raw2.data, dterms.data[1], sB, dx2ce, dw2);
+            if (withContrast) ContrastGradCompute(con, x1.data, x2.data, dterms.data[2], labels, sm.data[0], sm.data[1], da, db);
           });
   for (int64_t i = 0; i < e * c; ++i) dw.data[i] += dw2[i];
   if (withContrast) {
@@ -1712,7 +1723,7 @@ napi_value TwoViewObjectiveGrad(napi_env env, napi_callback_info info) {
       dx2.data[i] = dx2ce[i] + db[i];
     }
   } else {
-    std::memcpy(dx2.data, dx2ce.data(), sizeof(float) * b * e);
+    std::memcpy(dx2.data, dx2ce, sizeof(float) * b * e);
   }
   return nullptr;
 }
