@@ -3,7 +3,8 @@
  * never overlap), then writes bench/results/<YYYY-MM-DD-HHMMSS>.json and .md and prints the Markdown table.
  * Each training-step task runs once per configuration: plain wasm, and wasm with the native kernels at 1 thread
  * and at all cores (when native/build/coreface_native.node exists); PyTorch runs at the same thread counts.
- * Options: --no-torch (skip the PyTorch reference), --no-cpu (skip the cpu-backend step), --no-native.
+ * Options: --no-torch (skip the PyTorch reference), --no-cpu (skip the cpu-backend step), --no-native;
+ * --render FILE.json rewrites FILE.md from the data (after a change to the report's rendering).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -62,8 +63,22 @@ function gitCommit(): string {
   return r.status === 0 ? `${r.stdout.trim()}${dirty.stdout.trim() ? ' (src modified)' : ''}` : 'unknown';
 }
 
+/** `--render FILE.json`: rewrites FILE.md from FILE.json with the current report code (the data stays as measured). */
+function render(file: string): void {
+  if (!file.endsWith('.json') || !fs.existsSync(file)) throw new Error(`--render needs an existing bench .json file, got '${file}'`);
+  const md = renderMarkdown(JSON.parse(fs.readFileSync(file, 'utf8')) as BenchReport);
+  fs.writeFileSync(file.replace(/\.json$/, '.md'), md);
+  process.stdout.write(md);
+}
+
 function main(): void {
-  const args = new Set(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const r = argv.indexOf('--render');
+  if (r >= 0) {
+    render(argv[r + 1] ?? '');
+    return;
+  }
+  const args = new Set(argv);
   const started = new Date();
   const t0 = Date.now();
   const torch = args.has('--no-torch') ? 'skipped (--no-torch)' : runTorch();
