@@ -2,7 +2,9 @@
 // backend, and hold every output to TOLERANCE = max |got - want| / max |want| (issue 5: "gradients within 1e-4
 // of the reference backend").
 import { strict as assert } from 'assert';
+import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { initBackend, NATIVE_ADDON_PATH, nativeKernelsActive } from '../../src/backends';
 import { Rng } from '../../src/util/rng';
 
 export const TOLERANCE = 1e-4;
@@ -46,4 +48,17 @@ export async function compare(label: string, fn: () => Float32Array[]): Promise<
     const rel = maxRelErr(g, want[k]);
     assert.ok(rel < TOLERANCE, `${label}: output ${k} relative error ${rel.toExponential(2)} >= ${TOLERANCE}`);
   });
+}
+
+/**
+ * The `before` hook of the native-kernel suites: skips the suite when the addon is not built (fails under CI=true,
+ * where `npm run setup` must have built it), else selects wasm and checks the native kernels are on.
+ */
+export async function requireNativeKernels(ctx: Mocha.Context): Promise<void> {
+  if (!fs.existsSync(NATIVE_ADDON_PATH)) {
+    if (process.env.CI === 'true') throw new Error(`native kernels are not built (${NATIVE_ADDON_PATH}): npm run setup builds them`);
+    ctx.skip();
+  }
+  await initBackend({ backend: 'wasm', quiet: true });
+  assert.ok(nativeKernelsActive(), 'initBackend(wasm) turns the native kernels on when the addon is built');
 }

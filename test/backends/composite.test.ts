@@ -5,9 +5,8 @@
 // addon's two elementwise functions against float32 arithmetic done by hand. Skipped without the addon, except under
 // CI=true.
 import { strict as assert } from 'assert';
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, NATIVE_ADDON_PATH, nativeKernelsActive } from '../../src/backends';
+
 import { compositeKernelsInUse, setCompositeKernels } from '../../src/backends/fused';
 import { loadAddon } from '../../src/backends/native-addon';
 import { createHead } from '../../src/heads';
@@ -19,9 +18,7 @@ import { SMOKE_BASE, corefaceAblationVariants } from '../../src/experiments/buil
 import { Trainer } from '../../src/train/trainer';
 import { Rng } from '../../src/util/rng';
 import { TestFactory } from '../heads/helpers';
-import { randn } from './compare';
-
-const built = fs.existsSync(NATIVE_ADDON_PATH);
+import { randn, requireNativeKernels } from './compare';
 
 /** Asserts two lists of arrays are equal bit for bit (as float32 words; NaN payloads and signed zeros included). */
 function assertBits(got: Float32Array[], want: Float32Array[], what: string): void {
@@ -122,12 +119,7 @@ function objectiveRun(c: ObjectiveCase, seed: number, weights: { wC2?: number; r
 
 describe('backends: composite kernels equal the single native kernels bit for bit', function () {
   before(async function () {
-    if (!built) {
-      if (process.env.CI === 'true') throw new Error(`native kernels are not built (${NATIVE_ADDON_PATH}): npm run setup builds them`);
-      this.skip();
-    }
-    await initBackend({ backend: 'wasm', quiet: true });
-    assert.ok(nativeKernelsActive());
+    await requireNativeKernels(this);
     assert.ok(compositeKernelsInUse(), 'the composite kernels run by default with the native kernels');
   });
 

@@ -3,15 +3,12 @@
 // clipped), within 1e-4; a non-finite gradient leaves everything unchanged; no tensor leaks. Skipped without the
 // addon, except under CI=true.
 import { strict as assert } from 'assert';
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { disableNativeKernels, enableNativeKernels, initBackend, NATIVE_ADDON_PATH, nativeKernelsActive } from '../../src/backends';
+import { disableNativeKernels, enableNativeKernels } from '../../src/backends';
 import { fusedSgdAvailable } from '../../src/backends/fused-sgd';
 import { Sgd } from '../../src/train/sgd';
 import { Rng } from '../../src/util/rng';
-import { compare, maxRelErr, randn, TOLERANCE } from './compare';
-
-const built = fs.existsSync(NATIVE_ADDON_PATH);
+import { compare, maxRelErr, randn, requireNativeKernels, TOLERANCE } from './compare';
 
 // a large parameter (several work chunks of the native kernel), small ones, inside and outside the clipped group
 const SHAPES: Record<string, number[]> = { 'backbone/conv': [3, 3, 64, 96], 'backbone/bn': [96], 'neck/fc': [96, 16], 'head/w': [16, 10] };
@@ -41,12 +38,7 @@ function sgdRun(seed: number): () => Float32Array[] {
 
 describe('backends: fused SGD step (native) matches Sgd on tfjs ops', function () {
   before(async function () {
-    if (!built) {
-      if (process.env.CI === 'true') throw new Error(`native kernels are not built (${NATIVE_ADDON_PATH}): npm run setup builds them`);
-      this.skip();
-    }
-    await initBackend({ backend: 'wasm', quiet: true });
-    assert.ok(nativeKernelsActive());
+    await requireNativeKernels(this);
   });
   afterEach(() => {
     enableNativeKernels();

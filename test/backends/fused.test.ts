@@ -4,17 +4,14 @@
 // / max abs reference). The inputs include rows at cos = +1 and -1 (sqrt floor, clipping, ArcFace's easy-margin
 // fallback) and repeated labels (the contrastive masks). Skipped without the addon, except under CI=true.
 import { strict as assert } from 'assert';
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { disableNativeKernels, enableNativeKernels, initBackend, NATIVE_ADDON_PATH, nativeKernelsActive } from '../../src/backends';
+import { disableNativeKernels, enableNativeKernels } from '../../src/backends';
 import { fusedLossesAvailable } from '../../src/backends/fused';
 import { createHead } from '../../src/heads';
 import { CoReFaceContrastiveLoss, type ContrastiveMask, type ContrastiveProtocol } from '../../src/coreface/contrastive';
 import { Rng } from '../../src/util/rng';
 import { TestFactory } from '../heads/helpers';
-import { compare, randn } from './compare';
-
-const built = fs.existsSync(NATIVE_ADDON_PATH);
+import { compare, randn, requireNativeKernels } from './compare';
 
 const B = 6;
 const E = 5;
@@ -78,12 +75,7 @@ function contrastRun(protocol: ContrastiveProtocol, mask: ContrastiveMask, margi
 
 describe('backends: fused losses (native kernels) match the tfjs ops on the cpu backend', function () {
   before(async function () {
-    if (!built) {
-      if (process.env.CI === 'true') throw new Error(`native kernels are not built (${NATIVE_ADDON_PATH}): npm run setup builds them`);
-      this.skip();
-    }
-    await initBackend({ backend: 'wasm', quiet: true });
-    assert.ok(nativeKernelsActive());
+    await requireNativeKernels(this);
   });
   afterEach(() => {
     enableNativeKernels();

@@ -5,19 +5,23 @@
 // of the reference backend"). Without the addon the suite is skipped, except under CI=true where it must exist
 // (`npm run setup` builds it).
 import { strict as assert } from 'assert';
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import {
-  disableNativeKernels, enableNativeKernels, initBackend, NATIVE_ADDON_PATH, NATIVE_KERNELS, nativeConvCalls, nativeKernelsActive,
-  nativeKernelsStatus, setNativeColumnBudget, setNativeConvEngine,
+  disableNativeKernels,
+  enableNativeKernels,
+  NATIVE_KERNELS,
+  nativeConvCalls,
+  nativeKernelsActive,
+  nativeKernelsStatus,
+  setNativeColumnBudget,
+  setNativeConvEngine,
 } from '../../src/backends';
 import type { NativeConvEngine } from '../../src/backends';
 import { batchNorm, batchNormPrelu, conv2d as libConv2d, dense, dropout, prelu } from '../../src/models/ops';
 import { ParamStore } from '../../src/models/params';
 import { Rng } from '../../src/util/rng';
-import { TOLERANCE, compare, maxRelErr, randn } from './compare';
+import { compare, maxRelErr, randn, requireNativeKernels, TOLERANCE } from './compare';
 
-const built = fs.existsSync(NATIVE_ADDON_PATH);
 const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** Value of f(x, w) and the gradients of sum(f(x, w) * r) w.r.t. x and w, r a fixed random tensor. */
@@ -37,7 +41,7 @@ function valueAndGrads(f: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor, xs: number[
 
 /** The convolution engines this build has: always im2col + BLAS, and oneDNN when built with it. */
 function engines(): NativeConvEngine[] {
-  return built && nativeKernelsStatus()?.dnnl ? ['onednn', 'blas'] : ['blas'];
+  return nativeKernelsStatus()?.dnnl ? ['onednn', 'blas'] : ['blas'];
 }
 
 /** Runs `fn` with the given convolution engine selected, and checks that it ran `fn`'s convolutions. */
@@ -56,12 +60,7 @@ async function withEngine(engine: NativeConvEngine, fn: () => Promise<void>): Pr
 
 describe('backends: native kernels (oneDNN / im2col + OpenBLAS) match the cpu backend', function () {
   before(async function () {
-    if (!built) {
-      if (process.env.CI === 'true') throw new Error(`native kernels are not built (${NATIVE_ADDON_PATH}): npm run setup builds them`);
-      this.skip();
-    }
-    await initBackend({ backend: 'wasm', quiet: true });
-    assert.ok(nativeKernelsActive(), 'initBackend(wasm) turns the native kernels on when the addon is built');
+    await requireNativeKernels(this);
   });
   afterEach(() => {
     enableNativeKernels(); // a test that turned them off gets them back
