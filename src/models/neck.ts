@@ -101,10 +101,14 @@ export class EmbeddingNeck {
    */
   twoViews(h: tf.Tensor2D, opts: NeckTwoViewOptions): [tf.Tensor2D, tf.Tensor2D] {
     if (!Array.isArray(opts.seeds) || opts.seeds.length !== 2) throw new Error('seeds must be a pair [seed1, seed2]');
+    // checked before either view is computed (a bad second seed must not leave the first view behind)
+    this.checkInput(h);
+    checkDropout(opts.dropout);
+    if (opts.dropout > 0 && !opts.seeds.every((s) => typeof s === 'number' && Number.isFinite(s))) {
+      throw new Error(`dropout seeds must be finite numbers, got [${opts.seeds.map(String).join(', ')}]`);
+    }
     if (compositeKernelsInUse()) {
       // both views in one native kernel each way (the same results as the two apply calls below)
-      this.checkInput(h);
-      checkDropout(opts.dropout);
       return tf.tidy(() => tf.split(neckTrainComposite(h, this.fc, this.bn, opts.dropout, opts.seeds), 2, 0) as [tf.Tensor2D, tf.Tensor2D]);
     }
     const x1 = this.apply(h, { training: true, dropout: opts.dropout, seed: opts.seeds[0] });

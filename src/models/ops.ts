@@ -436,6 +436,7 @@ export function neckTrainComposite(h: tf.Tensor2D, fc: tf.Variable, bn: BatchNor
   if (bn.gamma) throw new Error('neckTrainComposite: the neck batch norm has gamma frozen at 1 (gamma must be null)');
   if (seeds.length < 1) throw new Error('neckTrainComposite: at least one view (seed) is needed');
   checkDropout(p);
+  if (p > 0 && !seeds.every((s) => typeof s === 'number' && Number.isFinite(s))) throw new Error(`dropout seeds must be finite numbers, got [${seeds.map(String).join(', ')}]`);
   if (h.rank !== 2 || fc.rank !== 2 || h.shape[1] !== fc.shape[0]) throw new Error(`neckTrainComposite: input [${h.shape}] does not match fc [${fc.shape}]`);
   if (bn.beta.shape[0] !== fc.shape[1]) throw new Error(`neckTrainComposite: fc has ${fc.shape[1]} outputs, batch norm ${bn.beta.shape[0]} channels`);
   if (h.shape[0] < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${h.shape}]`);

@@ -182,6 +182,25 @@ describe('backends: composite kernels equal the single native kernels bit for bi
     assertBits(r.composite, r.single, 'trainer');
   });
 
+  it('rejects what the single kernels reject (a non-finite or missing dropout seed), leaking nothing', () => {
+    const store = new ParamStore({ seed: 'composite/bad' });
+    const neck = new EmbeddingNeck({ store, inputDim: D, embeddingDim: E });
+    const h = tf.zeros([B, D]) as tf.Tensor2D;
+    const before = tf.memory().numTensors;
+    for (const on of [true, false]) {
+      const prev = setCompositeKernels(on);
+      try {
+        assert.throws(() => neck.twoViews(h, { dropout: 0.5, seeds: [1, NaN] }), /seed/);
+        assert.throws(() => neck.apply(h, { training: true, dropout: 0.5 }), /seed/);
+      } finally {
+        setCompositeKernels(prev);
+      }
+    }
+    assert.equal(tf.memory().numTensors, before);
+    h.dispose();
+    store.dispose();
+  });
+
   it('addInPlace and mulMask round as float32 Add and Multiply (no fused multiply-add)', () => {
     const addon = loadAddon();
     assert.ok(addon.addInPlace && addon.mulMask);
