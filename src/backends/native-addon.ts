@@ -46,7 +46,6 @@ export interface NativeAddon {
   info(): { blas: string; core: string; threads: number; dnnl: string; convEngine: number; convCalls: [number, number] };
 }
 
-
 /** The part of tfjs-backend-wasm's BackendWasm the kernels use. */
 export interface WasmHeapBackend {
   incRef(dataId: tf.DataId): void;
@@ -98,11 +97,20 @@ export function heap(backend: WasmHeapBackend, t: tf.TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
-/** Output allocated first (it may grow the wasm heap), views of all arrays taken after. */
+/**
+ * float32 outputs of these shapes and their heap views: every output allocated first (an allocation may grow the heap
+ * and detach the views taken before it), then viewed.
+ */
+export function outputs(backend: WasmHeapBackend, shapes: number[][]): { infos: tf.TensorInfo[]; views: Float32Array[] } {
+  const infos = shapes.map((s) => backend.makeOutput(s, 'float32'));
+  return { infos, views: infos.map((t) => heap(backend, t)) };
+}
+
+/** One output allocated first (it may grow the wasm heap), views of all arrays taken after. */
 export function run(backend: WasmHeapBackend, shape: number[], inputs: tf.TensorInfo[], call: (views: Float32Array[], out: Float32Array) => void): tf.TensorInfo {
-  const out = backend.makeOutput(shape, 'float32');
-  call(inputs.map((t) => heap(backend, t)), heap(backend, out));
-  return out;
+  const { infos, views } = outputs(backend, [shape]);
+  call(inputs.map((t) => heap(backend, t)), views[0]);
+  return infos[0];
 }
 
 /** An empty array: the addon's "absent" optional input. */
@@ -118,7 +126,6 @@ export function rowsChannels(t: tf.TensorInfo): Int32Array {
   const c = t.shape[t.shape.length - 1];
   return Int32Array.from([tf.util.sizeFromShape(t.shape) / c, c]);
 }
-
 
 /**
  * The `running` argument of the addon's batchNormForward: [running mean (c), running variance (c), momentum,

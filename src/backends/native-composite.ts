@@ -26,7 +26,7 @@
  *   raw, dtotal}, the same attrs; outputs [dx1, dx2, dweight] of dtotal * total.
  */
 import * as tf from '@tensorflow/tfjs';
-import { EMPTY, bnRunning, heap, loadAddon, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
+import { EMPTY, bnRunning, heap, loadAddon, outputs, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
 
 /** Reusable scratch arrays by name (kernels run one at a time; the addon accepts any Float32Array). */
 const scratch = new Map<string, Float32Array>();
@@ -40,12 +40,6 @@ function temp(name: string, size: number, zero = false): Float32Array {
     a.fill(0, 0, size);
   }
   return a.subarray(0, size);
-}
-
-/** Allocates every output first (an allocation may grow the heap and detach views), then views them all. */
-function outputs(b: WasmHeapBackend, shapes: number[][]): { infos: tf.TensorInfo[]; views: Float32Array[] } {
-  const infos = shapes.map((s) => b.makeOutput(s, 'float32'));
-  return { infos, views: infos.map((t) => heap(b, t)) };
 }
 
 /** Row block v of a [V * rows, cols] array. */
@@ -153,9 +147,10 @@ type ObjectiveAttrs = {
   labels: number[]; target: number[]; weights: number[]; contrast: number; protocol: number; mask: number; scale: number; margin: number;
 };
 
-/** [B, E, C, contrast (0/1), protocol, mask] of the addon's two-view functions. */
-function objectiveParams(x: tf.TensorInfo, weight: tf.TensorInfo, a: ObjectiveAttrs): Int32Array {
-  return Int32Array.from([x.shape[0], x.shape[1], weight.shape[1], a.contrast ? 1 : 0, a.protocol, a.mask]);
+/** The last four arguments of the addon's two-view functions: labels, [B, E, C, contrast (0/1), protocol, mask], target, [s, m]. */
+function objectiveArgs(x: tf.TensorInfo, weight: tf.TensorInfo, a: ObjectiveAttrs): [Int32Array, Int32Array, Float32Array, Float32Array] {
+  return [Int32Array.from(a.labels), Int32Array.from([x.shape[0], x.shape[1], weight.shape[1], a.contrast ? 1 : 0, a.protocol, a.mask]),
+    Float32Array.from(a.target), Float32Array.of(a.scale, a.margin)];
 }
 
 function twoViewObjective(args: Args): tf.TensorInfo[] {
@@ -169,8 +164,7 @@ function twoViewObjective(args: Args): tf.TensorInfo[] {
   const terms = Float32Array.of(0, 0, 0);
   // CE on view 1, and CE on view 2 + the contrastive term, on two threads when there are two (same results)
   compositeAddon().twoViewObjective(heap(b, x1), heap(b, x2), heap(b, weight), terms, logits1, temp('objective/logits2', B * C),
-    block(raw, 0, B * C), block(raw, 1, B * C), Int32Array.from(a.labels), objectiveParams(x1, weight, a), Float32Array.from(a.target),
-    Float32Array.of(a.scale, a.margin));
+    block(raw, 0, B * C), block(raw, 1, B * C), ...objectiveArgs(x1, weight, a));
   [ce1[0], ce2[0], con12[0]] = terms;
   // tfjs: addN([mul(ce1, w1), mul(ce2, w2), mul(con12, wC), mul(0, wC2)]), each product and partial sum in float32
   const w = Float32Array.from(a.weights);
@@ -193,8 +187,7 @@ function twoViewObjectiveGrad(args: Args): tf.TensorInfo[] {
   // the gradient of term i is dtotal * w_i (tfjs's Multiply gradient); the logits carry none (zeros, as tfjs passes)
   const dterms = Float32Array.from(a.weights.slice(0, 3), (wi) => dt * Math.fround(wi));
   compositeAddon().twoViewObjectiveGrad(heap(b, x1), heap(b, x2), heap(b, weight), block(rawv, 0, B * C), block(rawv, 1, B * C), dterms,
-    temp('objective/zeros', B * C, true), dx1, dx2, dw, Int32Array.from(a.labels), objectiveParams(x1, weight, a), Float32Array.from(a.target),
-    Float32Array.of(a.scale, a.margin));
+    temp('objective/zeros', B * C, true), dx1, dx2, dw, ...objectiveArgs(x1, weight, a));
   return infos;
 }
 

@@ -21,7 +21,7 @@
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { addonLoaded, bnRunning, EMPTY, heap, loadAddon, optional, rowsChannels, run, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
+import { addonLoaded, bnRunning, EMPTY, heap, loadAddon, optional, outputs, rowsChannels, run, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
 import { COMPOSITE_KERNELS } from './native-composite';
 
 export { NATIVE_ADDON_PATH } from './native-addon';
@@ -350,10 +350,9 @@ function batchNormTrain(args: Args): tf.TensorInfo[] {
   const { eps, momentum } = args.attrs as { eps: number; momentum: number };
   const b = args.backend as WasmHeapBackend;
   const c = x.shape[x.shape.length - 1];
-  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')];
   const withRunning = runningMean !== undefined && runningVar !== undefined;
-  if (withRunning) outs.push(b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32'));
-  const [y, mean, variance, rstd, rmOut, rvOut] = outs.map((o) => heap(b, o));
+  const { infos, views } = outputs(b, [x.shape, [c], [c], [c], ...(withRunning ? [[c], [c]] : [])]);
+  const [y, mean, variance, rstd, rmOut, rvOut] = views;
   let running: Float32Array = EMPTY;
   let runningOut: Float32Array = EMPTY;
   if (withRunning) {
@@ -362,10 +361,10 @@ function batchNormTrain(args: Args): tf.TensorInfo[] {
   }
   loadAddon().batchNormForward(heap(b, x), optional(b, gamma), heap(b, beta), optional(b, alpha), y, mean, variance, rstd, rowsChannels(x), eps, running, runningOut);
   if (withRunning) {
-    (rmOut as Float32Array).set(runningOut.subarray(0, c));
-    (rvOut as Float32Array).set(runningOut.subarray(c));
+    rmOut.set(runningOut.subarray(0, c));
+    rvOut.set(runningOut.subarray(c));
   }
-  return outs;
+  return infos;
 }
 
 /**
@@ -376,12 +375,11 @@ function batchNormGrad(args: Args): tf.TensorInfo[] {
   const { dy, x, mean, rstd, gamma, beta, alpha } = args.inputs as Record<'dy' | 'x' | 'mean' | 'rstd', tf.TensorInfo> & Partial<Record<'gamma' | 'beta' | 'alpha', tf.TensorInfo>>;
   const b = args.backend as WasmHeapBackend;
   const c = x.shape[x.shape.length - 1];
-  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput([c], 'float32'), b.makeOutput([c], 'float32')];
-  if (alpha) outs.push(b.makeOutput([c], 'float32'));
-  const [dx, dgamma, dbeta, dalpha] = outs.map((o) => heap(b, o));
+  const { infos, views } = outputs(b, [x.shape, [c], [c], ...(alpha ? [[c]] : [])]);
+  const [dx, dgamma, dbeta, dalpha] = views;
   loadAddon().batchNormBackward(heap(b, dy), heap(b, x), heap(b, mean), heap(b, rstd), optional(b, gamma), optional(b, beta), optional(b, alpha),
     dx, dgamma, dbeta, dalpha ?? EMPTY, rowsChannels(x));
-  return outs;
+  return infos;
 }
 
 /**
@@ -402,10 +400,9 @@ function channelAffine(args: Args): tf.TensorInfo {
 function preluGrad(args: Args): tf.TensorInfo[] {
   const { dy, x, alpha } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; alpha: tf.TensorInfo };
   const b = args.backend as WasmHeapBackend;
-  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput(alpha.shape, 'float32')];
-  const [dx, dalpha] = outs.map((o) => heap(b, o));
+  const { infos, views: [dx, dalpha] } = outputs(b, [x.shape, alpha.shape]);
   loadAddon().preluBackward(heap(b, dy), heap(b, x), heap(b, alpha), dx, dalpha, rowsChannels(x));
-  return outs;
+  return infos;
 }
 
 /** Attributes of the fused cosine-margin cross-entropy kernels (src/backends/fused.ts). */
@@ -422,10 +419,9 @@ function marginCE(args: Args): tf.TensorInfo[] {
   const a = args.attrs as MarginAttrs;
   const b = args.backend as WasmHeapBackend;
   const bc = [x.shape[0], weight.shape[1]];
-  const outs = [b.makeOutput([], 'float32'), b.makeOutput(bc, 'float32'), b.makeOutput(bc, 'float32')];
-  const [loss, logits, raw] = outs.map((o) => heap(b, o));
+  const { infos, views: [loss, logits, raw] } = outputs(b, [[], bc, bc]);
   loadAddon().marginCE(heap(b, x), heap(b, weight), loss, logits, raw, Int32Array.from(a.labels), marginSizes(x, weight), Float32Array.from(a.target));
-  return outs;
+  return infos;
 }
 
 /** CorefaceMarginCEGrad: inputs {x, weight, raw, dloss, dlogits}; outputs [dx, dweight]. */
@@ -433,11 +429,10 @@ function marginCEGrad(args: Args): tf.TensorInfo[] {
   const { x, weight, raw, dloss, dlogits } = args.inputs as Record<'x' | 'weight' | 'raw' | 'dloss' | 'dlogits', tf.TensorInfo>;
   const a = args.attrs as MarginAttrs;
   const b = args.backend as WasmHeapBackend;
-  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput(weight.shape, 'float32')];
-  const [dx, dw] = outs.map((o) => heap(b, o));
+  const { infos, views: [dx, dw] } = outputs(b, [x.shape, weight.shape]);
   loadAddon().marginCEGrad(heap(b, x), heap(b, weight), heap(b, raw), heap(b, dloss), heap(b, dlogits), dx, dw, Int32Array.from(a.labels),
     marginSizes(x, weight), Float32Array.from(a.target));
-  return outs;
+  return infos;
 }
 
 /** Attributes of the fused contrastive kernels: protocol and mask as indices (src/backends/fused.ts). */
@@ -458,10 +453,9 @@ function contrastStats(args: Args): tf.TensorInfo[] {
   const at = args.attrs as ContrastAttrs;
   const b = args.backend as WasmHeapBackend;
   const rows = contrastRows(a, at);
-  const outs = [b.makeOutput([rows], 'float32'), b.makeOutput([rows], 'float32')];
-  const [pos, neg] = outs.map((o) => heap(b, o));
+  const { infos, views: [pos, neg] } = outputs(b, [[rows], [rows]]);
   loadAddon().contrastStats(heap(b, a), heap(b, bv), pos, neg, Int32Array.from(at.labels), contrastParams(a, at));
-  return outs;
+  return infos;
 }
 
 /** CorefaceContrastLoss: inputs {a, b}; output the scalar loss. */
@@ -478,11 +472,10 @@ function contrastGrad(args: Args): tf.TensorInfo[] {
   const { a, b: bv, dloss } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo; dloss: tf.TensorInfo };
   const at = args.attrs as ContrastAttrs;
   const b = args.backend as WasmHeapBackend;
-  const outs = [b.makeOutput(a.shape, 'float32'), b.makeOutput(bv.shape, 'float32')];
-  const [da, db] = outs.map((o) => heap(b, o));
+  const { infos, views: [da, db] } = outputs(b, [a.shape, bv.shape]);
   loadAddon().contrastGrad(heap(b, a), heap(b, bv), heap(b, dloss), da, db, Int32Array.from(at.labels), contrastParams(a, at),
     Float32Array.from([at.scale, at.margin]));
-  return outs;
+  return infos;
 }
 
 /**
@@ -493,10 +486,9 @@ function dropoutKernel(args: Args): tf.TensorInfo[] {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { p, seed } = args.attrs as { p: number; seed: number };
   const b = args.backend as WasmHeapBackend;
-  const outs = [b.makeOutput(x.shape, 'float32'), b.makeOutput(x.shape, 'float32')];
-  const [y, mask] = outs.map((o) => heap(b, o));
+  const { infos, views: [y, mask] } = outputs(b, [x.shape, x.shape]);
   loadAddon().dropout(heap(b, x), y, mask, p, String(seed));
-  return outs;
+  return infos;
 }
 
 /**
@@ -508,13 +500,12 @@ function sgdStep(args: Args): tf.TensorInfo[] {
   const b = args.backend as WasmHeapBackend;
   const ins = args.inputs as Record<string, tf.TensorInfo>;
   const params = Array.from({ length: count }, (_, i) => [ins[`w${i}`], ins[`g${i}`], ins[`v${i}`]]);
-  const norms = b.makeOutput([2], 'float32');
-  const outs = params.flatMap(([w]) => [b.makeOutput(w.shape, 'float32'), b.makeOutput(w.shape, 'float32')]);
-  // views after every allocation (an allocation may grow the heap and detach earlier views)
+  // outputs [norms, w0', v0', w1', v1', ...], all allocated before any view is taken
+  const { infos, views: [norms, ...wv] } = outputs(b, [[2], ...params.flatMap(([w]) => [w.shape, w.shape])]);
   const view = (t: tf.TensorInfo): Float32Array => heap(b, t);
   loadAddon().sgdStep(params.map((p) => view(p[0])), params.map((p) => view(p[1])), params.map((p) => view(p[2])),
-    outs.filter((_, i) => i % 2 === 0).map(view), outs.filter((_, i) => i % 2 === 1).map(view), Int32Array.from(clip), Float64Array.from(hyper), view(norms));
-  return [norms, ...outs];
+    wv.filter((_, i) => i % 2 === 0), wv.filter((_, i) => i % 2 === 1), Int32Array.from(clip), Float64Array.from(hyper), norms);
+  return infos;
 }
 
 /**

@@ -149,7 +149,7 @@ export function columnSum(x: tf.Tensor2D): tf.Tensor1D {
  * Inference: `x * (gamma / sqrt(runningVar + eps)) + (beta - runningMean * gamma / sqrt(...))`.
  */
 export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: BatchNormOptions = {}): T {
-  const { eps, momentum, n } = checkBatchNorm(x, p, opts);
+  const { eps, momentum, n } = checkBatchNorm(x.shape, p, opts);
   const c = x.shape[x.rank - 1];
   if (nativeKernelsInUse() && x.dtype === 'float32') {
     return opts.training ? nativeBatchNorm(x, p, momentum, eps) : channelAffine(x, p, eps);
@@ -202,16 +202,16 @@ export function batchNorm<T extends tf.Tensor>(x: T, p: BatchNormParams, opts: B
 
 
 /** Validates batchNorm's arguments; returns eps, momentum and the number of values per channel. */
-function checkBatchNorm(x: tf.Tensor, p: BatchNormParams, opts: BatchNormOptions): { eps: number; momentum: number; n: number } {
+function checkBatchNorm(shape: readonly number[], p: BatchNormParams, opts: BatchNormOptions): { eps: number; momentum: number; n: number } {
   const eps = opts.eps ?? DEFAULT_BN_EPS;
-  if (x.rank !== 2 && x.rank !== 4) throw new Error(`batchNorm expects a rank-2 or rank-4 tensor, got shape [${x.shape}]`);
-  const c = x.shape[x.rank - 1];
+  if (shape.length !== 2 && shape.length !== 4) throw new Error(`batchNorm expects a rank-2 or rank-4 tensor, got shape [${shape}]`);
+  const c = shape[shape.length - 1];
   if (c !== p.beta.shape[0]) throw new Error(`batchNorm: input has ${c} channels, parameters have ${p.beta.shape[0]}`);
   const momentum = opts.momentum ?? DEFAULT_BN_MOMENTUM;
-  const n = x.size / c;
+  const n = shape.reduce((a, b) => a * b, 1) / c;
   if (opts.training) {
     if (!(momentum >= 0 && momentum <= 1)) throw new Error(`momentum must be in [0, 1], got ${momentum}`);
-    if (n < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${x.shape}]`);
+    if (n < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${shape}]`);
   }
   return { eps, momentum, n };
 }
@@ -225,7 +225,7 @@ export function batchNormPrelu<T extends tf.Tensor>(x: T, p: BatchNormParams, al
   const c = x.shape[x.rank - 1];
   if (alpha.rank !== 1 || alpha.shape[0] !== c) throw new Error(`prelu: alpha must have shape [${c}], got [${alpha.shape}]`);
   if (!nativeKernelsInUse() || x.dtype !== 'float32') return prelu(batchNorm(x, p, opts), alpha);
-  const { eps, momentum } = checkBatchNorm(x, p, opts);
+  const { eps, momentum } = checkBatchNorm(x.shape, p, opts);
   return opts.training ? nativeBatchNorm(x, p, momentum, eps, alpha) : channelAffine(x, p, eps, alpha);
 }
 
@@ -438,11 +438,8 @@ export function neckTrainComposite(h: tf.Tensor2D, fc: tf.Variable, bn: BatchNor
   checkDropout(p);
   if (p > 0 && !seeds.every((s) => typeof s === 'number' && Number.isFinite(s))) throw new Error(`dropout seeds must be finite numbers, got [${seeds.map(String).join(', ')}]`);
   if (h.rank !== 2 || fc.rank !== 2 || h.shape[1] !== fc.shape[0]) throw new Error(`neckTrainComposite: input [${h.shape}] does not match fc [${fc.shape}]`);
-  if (bn.beta.shape[0] !== fc.shape[1]) throw new Error(`neckTrainComposite: fc has ${fc.shape[1]} outputs, batch norm ${bn.beta.shape[0]} channels`);
-  if (h.shape[0] < 2) throw new Error(`batch norm in training mode needs more than one value per channel, got input shape [${h.shape}]`);
-  const eps = opts.eps ?? DEFAULT_BN_EPS;
-  const momentum = opts.momentum ?? DEFAULT_BN_MOMENTUM;
-  if (!(momentum >= 0 && momentum <= 1)) throw new Error(`momentum must be in [0, 1], got ${momentum}`);
+  // the batch norm's checks on the dense layer's output [B, E] (each view has B rows)
+  const { eps, momentum } = checkBatchNorm([h.shape[0], (fc.shape as [number, number])[1]], bn, { ...opts, training: true });
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [hh, w, beta] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
