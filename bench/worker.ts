@@ -166,11 +166,11 @@ const TASKS: Record<string, TaskFn> = {
     arc.dispose();
     cor.dispose();
     const [arcface, coreface, single] = secs.map((x) => stepResult(backend, arc.config.training.batchSize, warmup, { seconds: x, capped: false }));
-    const perRound = (num: number[], den: number[]): Summary => summarize(num.map((c, i) => c / den[i]));
-    const ratios = perRound(secs[1], secs[0]);
-    const ci = medianInterval(secs[1].map((c, i) => c / secs[0][i]));
-    const out: BenchReport['quick'][number] = { arcface, coreface, corefaceOverArcface: ratios.median, pairRatios: ratios, ratioInterval: ci };
-    if (single) out.singleKernels = { coreface: single, overArcface: perRound(secs[2], secs[0]), compositeOverSingle: perRound(secs[1], secs[2]) };
+    const perRound = (num: number[], den: number[]): number[] => num.map((c, i) => c / den[i]);
+    const target = perRound(secs[1], secs[0]);
+    const ratios = summarize(target);
+    const out: BenchReport['quick'][number] = { arcface, coreface, corefaceOverArcface: ratios.median, pairRatios: ratios, ratioInterval: medianInterval(target) };
+    if (single) out.singleKernels = { coreface: single, overArcface: summarize(perRound(secs[2], secs[0])), compositeOverSingle: summarize(perRound(secs[1], secs[2])) };
     return out;
   },
   'quick-arcface': (o, backend) => {

@@ -1338,7 +1338,8 @@ double MarginRow(const Target& t, const float* raw, int64_t c, int64_t y, float*
 
 // marginCE(x [B,E], w [E,C], loss [1], logits [B,C], raw [B,C], labels Int32 [B], [B, E, C], target Float32 [7]):
 // raw = unit(x) unit(w) (unclipped), logits = s clip(raw), loss = mean_b CE(margin logits of row b, y_b).
-// marginCE's computation (xn [B,E] and wn [E,C] are scratch): callable off the JS thread.
+// MarginCECompute is the computation (xn [B,E] and wn [E,C] scratch), callable off the JS thread; MarginCE below
+// parses the arguments.
 void MarginCECompute(const float* x, const float* w, int64_t b, int64_t e, int64_t c, const std::vector<int64_t>& labels, const Target& t,
                      float* xn, float* wn, float* loss, float* logits, float* raw) {
   std::vector<float> xnorm, wnorm;
@@ -1386,7 +1387,8 @@ napi_value MarginCE(napi_env env, napi_callback_info info) {
 
 // marginCEGrad(x, w, raw, dloss [1], dlogits [B,C], dx [B,E], dw [E,C], labels, [B, E, C], target): the gradients
 // of dloss * loss + sum(dlogits * logits) of marginCE with respect to x and w.
-// marginCEGrad's computation (xn, wn, dcos, dxn, dwn are scratch of B E, E C, B C, B E, E C): off the JS thread too.
+// MarginCEGradCompute is the computation (xn, wn, dcos, dxn, dwn scratch of B E, E C, B C, B E, E C), callable off the
+// JS thread; MarginCEGrad below parses the arguments.
 void MarginCEGradCompute(const float* x, const float* w, const float* raw, float dloss, const float* dlogits, int64_t b, int64_t e, int64_t c,
                          const std::vector<int64_t>& labels, const Target& t, float* xn, float* wn, float* dcos, float* dxn, float* dwn,
                          float* dx, float* dw) {
@@ -1536,7 +1538,7 @@ double ContrastRow(const Contrast& c, const Gram& gr, const std::vector<int64_t>
 }
 
 // contrastLoss(a, b, loss [1], labels, params, [s, m]): mean over anchor rows of CE(z_r, p(r)).
-// contrastLoss's computation: off the JS thread too.
+// ContrastLossCompute is the computation, callable off the JS thread; ContrastLoss below parses the arguments.
 float ContrastLossCompute(const Contrast& c, const float* a, const float* b, const std::vector<int64_t>& labels, float s, float m) {
   const Gram gr(c, a, b);
   std::vector<float> z(2 * c.n);
@@ -1564,7 +1566,7 @@ napi_value ContrastLoss(napi_env env, napi_callback_info info) {
 }
 
 // contrastGrad(a, b, dloss [1], da, db, labels, params, [s, m]): gradients of dloss * contrastLoss.
-// contrastGrad's computation: off the JS thread too.
+// ContrastGradCompute is the computation, callable off the JS thread; ContrastGrad below parses the arguments.
 void ContrastGradCompute(const Contrast& c, const float* a, const float* b, float dloss, const std::vector<int64_t>& labels, float sm0, float sm1,
                          float* da, float* db) {
   const Gram gr(c, a, b);
