@@ -10,6 +10,7 @@ export {
   type InitBackendOptions,
 } from './select';
 export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS, WASM_BACKEND_NAME } from './wasm-kernels';
+export { registerWasmMatMul, unregisterWasmMatMul, wasmMatMulCalls } from './wasm-matmul';
 export {
   enableNativeKernels,
   disableNativeKernels,
