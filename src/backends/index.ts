@@ -11,6 +11,7 @@ export {
 } from './select';
 export { registerWasmGradientKernels, WASM_GRADIENT_KERNELS, WASM_BACKEND_NAME } from './wasm-kernels';
 export { registerWasmMatMul, unregisterWasmMatMul, wasmMatMulCalls } from './wasm-matmul';
+export { registerWasmDropout, aleaUniform, DROPOUT_KERNEL } from './wasm-dropout';
 export {
   enableNativeKernels,
   disableNativeKernels,

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './wasm-kernels';
 import { registerWasmMatMul } from './wasm-matmul';
+import { registerWasmDropout } from './wasm-dropout';
 import { enableNativeKernels } from './native-kernels';
 import type { NativeKernelsStatus } from './native-kernels';
 
@@ -101,6 +102,7 @@ async function loadNodeGpu(): Promise<BackendInfo> {
 async function loadWasm(): Promise<BackendInfo> {
   registerWasmGradientKernels();
   const simdMatMul = registerWasmMatMul();
+  registerWasmDropout();
   let ok: boolean;
   try {
     ok = await tf.setBackend('wasm');
@@ -126,7 +128,7 @@ async function loadWasm(): Promise<BackendInfo> {
     name: 'wasm',
     tfBackend: tf.getBackend(),
     version: version_wasm,
-    note: `wasm, ${simd ? 'SIMD' : 'no SIMD'}, ${threadNote}, +${WASM_GRADIENT_KERNELS.length} gradient kernels${simdMatMul ? ', SIMD matmul' : ''}; ${nativeNote}`,
+    note: `wasm, ${simd ? 'SIMD' : 'no SIMD'}, ${threadNote}, +${WASM_GRADIENT_KERNELS.length} gradient kernels${simdMatMul ? ', SIMD matmul' : ''}, dropout kernel; ${nativeNote}`,
   };
 }
 

@@ -393,7 +393,8 @@ export function checkDropout(p: number, field = 'dropout'): void {
 /**
  * Inverted dropout with an explicit tfjs seed: `x * mask / (1 - p)` with
  * `mask = randomUniform(x.shape, seed) >= p`. The mask comes from tfjs's seeded JS generator, so it
- * is identical on every backend (the native kernels reproduce that generator and apply the mask in one call).
+ * is identical on every backend (the wasm and native CorefaceDropout kernels reproduce that generator and apply the
+ * mask in one call).
  * `p = 0` returns `x` itself (identity, no random numbers drawn).
  * @param p drop probability in [0, 1).
  * @param seed tfjs seed (e.g. `rng.tfSeed()`); required when p > 0.
@@ -402,7 +403,7 @@ export function dropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
   checkDropout(p);
   if (p === 0) return x;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new Error(`dropout seed must be a finite number, got ${String(seed)}`);
-  if (nativeKernelsInUse() && x.dtype === 'float32') return nativeDropout(x, p, seed);
+  if (x.dtype === 'float32' && tf.getKernel('CorefaceDropout', tf.getBackend()) !== undefined) return kernelDropout(x, p, seed);
   return tf.tidy(() => {
     const u = tf.randomUniform(x.shape, 0, 1, 'float32', seed);
     const mask = tf.mul(tf.cast(tf.greaterEqual(u, p), 'float32'), 1 / (1 - p));
@@ -411,10 +412,11 @@ export function dropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
 }
 
 /**
- * {@link dropout} as one native kernel (CorefaceDropout): the same mask, bit for bit (the addon reproduces tfjs's
- * seeded generator), drawn and applied in one call; the gradient is dy * mask.
+ * {@link dropout} as one kernel (CorefaceDropout: the native kernels' or, on plain wasm, backends/wasm-dropout.ts):
+ * the same mask, bit for bit (both reproduce tfjs's seeded generator), drawn and applied in one call; the gradient
+ * is dy * mask, as tfjs's Multiply gradient computes it.
  */
-function nativeDropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
+function kernelDropout<T extends tf.Tensor>(x: T, p: number, seed: number): T {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[1] as tf.GradSaveFunc;
     const [y, mask] = tf.engine().runKernel('CorefaceDropout', { x: args[0] as tf.Tensor }, { p, seed }) as tf.Tensor[];

@@ -62,3 +62,14 @@ export async function requireNativeKernels(ctx: Mocha.Context): Promise<void> {
   await initBackend({ backend: 'wasm', quiet: true });
   assert.ok(nativeKernelsActive(), 'initBackend(wasm) turns the native kernels on when the addon is built');
 }
+
+/**
+ * ops.ts dropout as tfjs ops (its path before the CorefaceDropout kernels, and still the path on backends without
+ * one): the reference the kernels must equal bit for bit.
+ */
+export function tfjsDropout(x: tf.Tensor, p: number, seed: number): tf.Tensor {
+  return tf.tidy(() => {
+    const u = tf.randomUniform(x.shape, 0, 1, 'float32', seed);
+    return tf.mul(x, tf.mul(tf.cast(tf.greaterEqual(u, p), 'float32'), 1 / (1 - p)));
+  });
+}
