@@ -61,6 +61,19 @@ function layout(m: number, k: number, n: number): { np: number; bOff: number; oO
   return { np, bOff, oOff, bytes: oOff + m * np * 4 };
 }
 
+/** Grows the kernel's memory to at least `bytes` (at most {@link MAX_BYTES}); false when it cannot. */
+function reserve(bytes: number): boolean {
+  const mem = instance().memory;
+  if (bytes <= mem.buffer.byteLength) return true;
+  if (bytes > MAX_BYTES) return false;
+  try {
+    mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / PAGE));
+    return true;
+  } catch {
+    return false; // the engine refused the pages: tfjs's kernel takes the product
+  }
+}
+
 /**
  * One float32 product out[m, n] = a[m, k] b[k, n] with tfjs's slow-loop arithmetic. `a` is read as [m, k] or, with
  * `ta`, as [k, m]; `b` as [k, n] or, with `tb`, as [n, k]. Exported for the tests; the kernel calls it per batch.
@@ -68,7 +81,7 @@ function layout(m: number, k: number, n: number): { np: number; bOff: number; oO
 export function simdMatMul(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number, ta: boolean, tb: boolean): void {
   const ex = instance();
   const { np, bOff, oOff, bytes } = layout(m, k, n);
-  if (bytes > ex.memory.buffer.byteLength) ex.memory.grow(Math.ceil((bytes - ex.memory.buffer.byteLength) / PAGE));
+  if (!reserve(bytes)) throw new Error(`simdMatMul: [${m}, ${k}] x [${k}, ${n}] needs ${bytes} bytes of kernel memory, more than it can have`);
   const mem = new Float32Array(ex.memory.buffer);
   if (ta) {
     for (let i = 0; i < m; i++) for (let p = 0, r = i * k; p < k; p++) mem[r + p] = a[p * m + i];
@@ -112,7 +125,7 @@ function batchMatMul(args: Args): tf.TensorInfo | tf.TensorInfo[] {
   // XNNPACK's products (no transpose, one batch) keep their own arithmetic; broadcast batches are tfjs's business.
   const slowLoop = transposeA || transposeB || batch !== 1;
   const sameBatch = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
-  if (!slowLoop || !sameBatch || k !== kb || layout(m, k, n).bytes > MAX_BYTES) return tfjs.kernelFunc(args);
+  if (!slowLoop || !sameBatch || k !== kb || !reserve(layout(m, k, n).bytes)) return tfjs.kernelFunc(args);
   const backend = args.backend as WasmHeapBackend;
   const { infos, views } = outputs(backend, [[...outerA, m, n]]);
   const av = heap(backend, a);
