@@ -106,6 +106,31 @@ export function outputs(backend: WasmHeapBackend, shapes: number[][]): { infos: 
   return { infos, views: infos.map((t) => heap(backend, t)) };
 }
 
+/** A BatchMatMul's dimensions: op(a) is [..., m, k], op(b) [..., kb, n] (k !== kb is the caller's error to report). */
+export interface MatMulDims {
+  m: number;
+  k: number;
+  kb: number;
+  n: number;
+  /** The batch shapes of a and b (all but the last two axes). */
+  outerA: number[];
+  outerB: number[];
+}
+
+/** The dimensions of tf.matMul(a, b, transposeA, transposeB) for inputs of rank >= 2. */
+export function matMulDims(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): MatMulDims {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  return {
+    m: transposeA ? a.shape[ra - 1] : a.shape[ra - 2],
+    k: transposeA ? a.shape[ra - 2] : a.shape[ra - 1],
+    kb: transposeB ? b.shape[rb - 1] : b.shape[rb - 2],
+    n: transposeB ? b.shape[rb - 2] : b.shape[rb - 1],
+    outerA: a.shape.slice(0, -2),
+    outerB: b.shape.slice(0, -2),
+  };
+}
+
 /** One output allocated first (it may grow the wasm heap), views of all arrays taken after. */
 export function run(backend: WasmHeapBackend, shape: number[], inputs: tf.TensorInfo[], call: (views: Float32Array[], out: Float32Array) => void): tf.TensorInfo {
   const { infos, views } = outputs(backend, [shape]);

@@ -21,7 +21,7 @@
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { addonLoaded, bnRunning, EMPTY, heap, loadAddon, optional, outputs, rowsChannels, run, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
+import { addonLoaded, bnRunning, EMPTY, heap, loadAddon, matMulDims, optional, outputs, rowsChannels, run, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
 import { COMPOSITE_KERNELS } from './native-composite';
 
 export { NATIVE_ADDON_PATH } from './native-addon';
@@ -321,16 +321,11 @@ function batchMatMul(args: Args): tf.TensorInfo | tf.TensorInfo[] {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   if (!allFloat(a, b) || a.shape.length < 2 || b.shape.length < 2) return fallback('BatchMatMul', args);
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-  const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-  const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-  const batchA = a.shape.slice(0, -2).reduce((p, q) => p * q, 1);
-  const batchB = b.shape.slice(0, -2).reduce((p, q) => p * q, 1);
+  const { m, k, kb, n, outerA, outerB } = matMulDims(a, b, transposeA, transposeB);
+  const batchA = outerA.reduce((p, q) => p * q, 1);
+  const batchB = outerB.reduce((p, q) => p * q, 1);
   if (k !== kb || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return fallback('BatchMatMul', args);
-  const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
   // equal batch sizes with different batch shapes (e.g. [2, 3] vs [6]) are not a broadcast tfjs allows
   if (outer.reduce((p, q) => p * q, 1) !== Math.max(batchA, batchB)) return fallback('BatchMatMul', args);
   const p = Int32Array.from([batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0]);

@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { WASM_MATMUL_BASE64 } from './wasm-matmul-binary';
 import type { Args, WasmHeapBackend } from './native-addon';
-import { heap, outputs } from './native-addon';
+import { heap, matMulDims, outputs } from './native-addon';
 
 /** Columns the kernel computes at once (8 f32x4 accumulators); the right operand is padded to a multiple. */
 const LANES = 32;
@@ -113,14 +113,7 @@ function batchMatMul(args: Args): tf.TensorInfo | tf.TensorInfo[] {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return tfjs.kernelFunc(args);
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-  const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-  const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-  const outerA = a.shape.slice(0, -2);
-  const outerB = b.shape.slice(0, -2);
+  const { m, k, kb, n, outerA, outerB } = matMulDims(a, b, transposeA, transposeB);
   const batch = outerA.reduce((p, q) => p * q, 1);
   // XNNPACK's products (no transpose, one batch) keep their own arithmetic; broadcast batches are tfjs's business.
   const slowLoop = transposeA || transposeB || batch !== 1;

@@ -4,7 +4,7 @@
 import { strict as assert } from 'assert';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, NATIVE_ADDON_PATH, nativeKernelsActive } from '../../src/backends';
+import { disableNativeKernels, enableNativeKernels, initBackend, NATIVE_ADDON_PATH, nativeKernelsActive } from '../../src/backends';
 import { Rng } from '../../src/util/rng';
 
 export const TOLERANCE = 1e-4;
@@ -61,6 +61,22 @@ export async function requireNativeKernels(ctx: Mocha.Context): Promise<void> {
   }
   await initBackend({ backend: 'wasm', quiet: true });
   assert.ok(nativeKernelsActive(), 'initBackend(wasm) turns the native kernels on when the addon is built');
+}
+
+/**
+ * Mocha hooks for a suite on plain wasm: the wasm backend with the native kernels off during the suite (the plain
+ * wasm kernels in front), back on afterwards if they were on.
+ */
+export function usePlainWasm(): void {
+  let nativeWasOn = false;
+  before(async () => {
+    await initBackend({ backend: 'wasm', quiet: true });
+    nativeWasOn = nativeKernelsActive();
+    disableNativeKernels();
+  });
+  after(() => {
+    if (nativeWasOn) enableNativeKernels();
+  });
 }
 
 /**

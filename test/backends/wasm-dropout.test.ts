@@ -2,28 +2,19 @@
 // tf.randomUniform and the ops dropout was built from.
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
-import {
-  aleaUniform, disableNativeKernels, DROPOUT_KERNEL, enableNativeKernels, initBackend, nativeKernelsActive,
-} from '../../src/backends';
+import { aleaUniform, DROPOUT_KERNEL } from '../../src/backends';
 import { dropout } from '../../src/models/ops';
 import { Rng } from '../../src/util/rng';
-import { randn, tfjsDropout } from './compare';
+import { randn, tfjsDropout, usePlainWasm } from './compare';
 
 const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
 describe('plain wasm dropout kernel (issue 17)', function () {
   this.timeout(60000);
-  let nativeWasOn = false;
+  usePlainWasm();
 
-  before(async () => {
-    await initBackend({ backend: 'wasm' });
-    nativeWasOn = nativeKernelsActive();
-    disableNativeKernels();
+  before(() => {
     assert.ok(tf.getKernel(DROPOUT_KERNEL, 'wasm') !== undefined, 'initBackend registers the wasm dropout kernel');
-  });
-
-  after(() => {
-    if (nativeWasOn) enableNativeKernels();
   });
 
   it('aleaUniform draws tf.randomUniform\'s numbers for a numeric seed, bit for bit', () => {

@@ -4,13 +4,11 @@ import { strict as assert } from 'assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import {
-  disableNativeKernels, enableNativeKernels, initBackend, nativeKernelsActive, registerWasmMatMul, unregisterWasmMatMul, wasmMatMulCalls,
-} from '../../src/backends';
+import { registerWasmMatMul, unregisterWasmMatMul, wasmMatMulCalls } from '../../src/backends';
 import { simdMatMul } from '../../src/backends/wasm-matmul';
 import { Rng } from '../../src/util/rng';
 import { assembleWat, renderBinaryModule, WAT_TARGETS } from '../../scripts/assemble-wat';
-import { randn } from './compare';
+import { randn, usePlainWasm } from './compare';
 
 /**
  * The reference: out[i][j] = sum over blocks of 48 along k of (the block's products added one by one from +0), each
@@ -43,24 +41,26 @@ function firstDiff(got: Float32Array, want: Float32Array): number {
   return -1;
 }
 
+/** Runs `f` with tfjs's own BatchMatMul (ours unregistered, and registered again afterwards). */
+function withTfjsMatMul<T>(f: () => T): T {
+  unregisterWasmMatMul();
+  try {
+    return f();
+  } finally {
+    registerWasmMatMul();
+  }
+}
+
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [3, 5, 7], [7, 47, 9], [8, 48, 32], [5, 49, 33], [64, 64, 500], [128, 64, 500], [64, 500, 128], [2, 97, 65], [4, 0, 3],
 ];
 
 describe('SIMD BatchMatMul for plain wasm (issue 17)', function () {
   this.timeout(120000);
-  let nativeWasOn = false;
+  usePlainWasm(); // BatchMatMul is ours in front of tfjs's
 
-  before(async () => {
-    await initBackend({ backend: 'wasm' });
-    nativeWasOn = nativeKernelsActive();
-    disableNativeKernels(); // the plain wasm path: BatchMatMul is ours in front of tfjs's
+  before(() => {
     assert.ok(registerWasmMatMul(), 'WebAssembly SIMD compiles in Node 20');
-  });
-
-  after(() => {
-    registerWasmMatMul();
-    if (nativeWasOn) enableNativeKernels();
   });
 
   it('the committed binary is the assembly of wasm-matmul.wat', async () => {
@@ -126,9 +126,7 @@ describe('SIMD BatchMatMul for plain wasm (issue 17)', function () {
       const calls = wasmMatMulCalls();
       const ours = tf.tidy(() => tf.matMul(a, b, c.ta, c.tb));
       assert.equal(wasmMatMulCalls() - calls, c.ours ? 1 : 0, `${JSON.stringify(c)}: ran on ${c.ours ? 'tfjs' : 'ours'}`);
-      unregisterWasmMatMul();
-      const theirs = tf.tidy(() => tf.matMul(a, b, c.ta, c.tb));
-      registerWasmMatMul();
+      const theirs = withTfjsMatMul(() => tf.tidy(() => tf.matMul(a, b, c.ta, c.tb)));
       assert.deepEqual(ours.shape, theirs.shape);
       const d = firstDiff(ours.dataSync() as Float32Array, theirs.dataSync() as Float32Array);
       assert.equal(d, -1, `${JSON.stringify(c)}: element ${d} differs`);
@@ -152,9 +150,7 @@ describe('SIMD BatchMatMul for plain wasm (issue 17)', function () {
     const ours = grads();
     assert.equal(wasmMatMulCalls() - calls, 2, 'both gradient products (transposed operands) ran on the SIMD kernel');
     assert.equal(tf.memory().numTensors, before);
-    unregisterWasmMatMul();
-    const theirs = grads();
-    registerWasmMatMul();
+    const theirs = withTfjsMatMul(grads);
     for (let i = 0; i < 2; i++) assert.equal(firstDiff(ours[i], theirs[i]), -1, `gradient ${i}`);
     tf.dispose([x, w, r]);
   });
