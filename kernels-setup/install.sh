@@ -100,12 +100,15 @@ fi
 
 # ---- 6: verification -----------------------------------------------------------------------------------------
 if [ "$CHECK" = 1 ]; then
-  if ! /usr/bin/jupyter kernelspec list 2>/dev/null | grep -q "$JUPYTER_PATH/kernels/tslab"; then
-    echo "[kernel] 'jupyter kernelspec list' does not show $JUPYTER_PATH/kernels/tslab" >&2
-    /usr/bin/jupyter kernelspec list >&2 || true
+  # the listing is captured first: `jupyter ... | grep -q` under pipefail fails whenever jupyter's exit status is
+  # not 0 even though grep matched (a clean-clone CI run failed here once with the kernel listed)
+  specs=$(/usr/bin/jupyter kernelspec list 2>&1) || true
+  if ! grep -qF "$JUPYTER_PATH/kernels/tslab" <<<"$specs"; then
+    echo "[kernel] 'jupyter kernelspec list' does not show $JUPYTER_PATH/kernels/tslab:" >&2
+    echo "$specs" >&2
     exit 1
   fi
-  say "kernelspec: $(/usr/bin/jupyter kernelspec list | grep "$JUPYTER_PATH/kernels/tslab" | sed 's/^ *//')"
+  say "kernelspec: $(grep -F "$JUPYTER_PATH/kernels/tslab" <<<"$specs" | sed 's/^ *//')"
   "$PY" "$ROOT/kernels-setup/check_kernel.py"
 fi
 say "ready in $(( $(date +%s) - t0 )) s. Open the notebooks: npm run notebook   (headless: npm run notebooks; see kernels-setup/README.md)"
