@@ -115,12 +115,16 @@ function contrastAttrs(spec: FusedContrastSpec, scale = 0, margin = 0): tf.Named
   };
 }
 
+/** Two views as the contrastive kernels take them: a pair of [N, E] tensors, or one [2N, E] with view 1's rows first. */
+export type TwoViews = [tf.Tensor2D, tf.Tensor2D] | tf.Tensor2D;
+
 /**
  * The adaptive-margin statistics of contrastive.ts per anchor row: pos = S[r, p(r)], neg = max(0, largest
  * similarity to a negative), read back as arrays (no gradient).
  */
-export function fusedContrastStats(a: tf.Tensor2D, b: tf.Tensor2D, spec: FusedContrastSpec): { pos: Float32Array; neg: Float32Array } {
-  const outs = tf.engine().runKernel('CorefaceContrastStats', { a, b }, contrastAttrs(spec)) as tf.Tensor[];
+export function fusedContrastStats(views: TwoViews, spec: FusedContrastSpec): { pos: Float32Array; neg: Float32Array } {
+  const inputs: tf.NamedTensorMap = Array.isArray(views) ? { a: views[0], b: views[1] } : { x: views };
+  const outs = tf.engine().runKernel('CorefaceContrastStats', inputs, contrastAttrs(spec)) as tf.Tensor[];
   const [pos, neg] = outs.map((t) => t.dataSync() as Float32Array);
   tf.dispose(outs);
   return { pos, neg };
@@ -154,31 +158,32 @@ export interface FusedTwoViewObjective {
  * CoReFace's objective on two views in one kernel each way: total = w1 CE(x1) + w2 CE(x2) + wC L_con(x1 -> x2), the
  * cosine-margin CE of {@link fusedMarginCE} on each view with the same weight, and the contrastive loss of
  * {@link fusedContrastLoss} (skipped when `contrast` is null), summed in float32 as tfjs's addN of the products.
- * `weights` = [w1, w2, wC, wC2]; wC2 multiplies a constant 0 (the reverse term is not computed here). `total` is
- * differentiable in x1, x2 and weight; the terms and logits are for logging and accuracy (a gradient through them
- * throws: their kernel has none). Only while {@link compositeKernelsInUse}.
+ * `views` holds x1 and x2 stacked, [2B, E] with x1's rows first (the composite neck's output; the kernel reads both
+ * in place). `weights` = [w1, w2, wC, wC2]; wC2 multiplies a constant 0 (the reverse term is not computed here).
+ * `total` is differentiable in views and weight; the terms and logits are for logging and accuracy (a gradient
+ * through them throws: their kernel has none). Only while {@link compositeKernelsInUse}.
  */
 export function fusedTwoViewObjective(
-  x1: tf.Tensor2D, x2: tf.Tensor2D, weight: tf.Tensor2D, labels: Int32Array, target: MarginTarget,
+  views: tf.Tensor2D, weight: tf.Tensor2D, labels: Int32Array, target: MarginTarget,
   weights: [number, number, number, number], contrast: FusedContrastTerm | null,
 ): FusedTwoViewObjective {
   const c = contrast ? contrastAttrs(contrast.spec, contrast.scale, contrast.margin) : { protocol: 0, mask: 0, scale: 0, margin: 0 };
   const attrs: tf.NamedAttrMap = { ...c, labels: Array.from(labels), target: targetAttr(target), weights, contrast: contrast ? 1 : 0 };
   // The kernel's outputs are ordinary tensors of the caller's scope; the differentiable total is a clone of its first
   // output made inside a custom gradient, so the backward pass gets one dy and no zero-filled gradients of the others.
-  const [value, ce1, ce2, con12, logits1, raw] = tf.engine().runKernel('CorefaceTwoViewObjective', { x1, x2, weight }, attrs) as tf.Tensor[];
+  const [value, ce1, ce2, con12, logits1, raw] = tf.engine().runKernel('CorefaceTwoViewObjective', { x: views, weight }, attrs) as tf.Tensor[];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [a, b, w] = args as tf.Tensor[];
-    (args[3] as tf.GradSaveFunc)([a, b, w, raw]);
+    const [x, w] = args as tf.Tensor[];
+    (args[2] as tf.GradSaveFunc)([x, w, raw]);
     return {
       value: tf.clone(value),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sa, sb, sw, sraw] = saved;
-        return tf.engine().runKernel('CorefaceTwoViewObjectiveGrad', { x1: sa, x2: sb, weight: sw, raw: sraw, dtotal: dy }, attrs) as tf.Tensor[];
+        const [sx, sw, sraw] = saved;
+        return tf.engine().runKernel('CorefaceTwoViewObjectiveGrad', { x: sx, weight: sw, raw: sraw, dtotal: dy }, attrs) as tf.Tensor[];
       },
     };
   });
-  const total = op(x1, x2, weight) as tf.Scalar;
+  const total = op(views, weight) as tf.Scalar;
   tf.dispose([value, raw]);
   return { total, ce1: ce1 as tf.Scalar, ce2: ce2 as tf.Scalar, con12: con12 as tf.Scalar, logits1: logits1 as tf.Tensor2D };
 }

@@ -106,6 +106,12 @@ export function outputs(backend: WasmHeapBackend, shapes: number[][]): { infos: 
   return { infos, views: infos.map((t) => heap(backend, t)) };
 }
 
+/** The two halves of an array of two stacked views (views into it, no copies). */
+export function halves(a: Float32Array): [Float32Array, Float32Array] {
+  const n = a.length / 2;
+  return [a.subarray(0, n), a.subarray(n)];
+}
+
 /** A BatchMatMul's dimensions: op(a) is [..., m, k], op(b) [..., kb, n] (k !== kb is the caller's error to report). */
 export interface MatMulDims {
   m: number;

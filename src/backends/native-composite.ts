@@ -19,14 +19,15 @@
  *   empty ([0]) when p = 0.
  * - CorefaceNeckTrainGrad: inputs {dx, h, fc, z, mean, rstd, d, mask}, attr p; outputs [dh, dfc, dbeta] summed over
  *   the views.
- * - CorefaceTwoViewObjective: inputs {x1, x2, weight}, attrs {labels, target, weights [w1, w2, wC, wC2], contrast
- *   (0/1), protocol, mask, scale, margin}: total = w1 CE(x1) + w2 CE(x2) + wC L_con(x1 -> x2) + wC2 * 0 (the margin CE
- *   of the cosine heads and the contrastive loss of fused.ts, accumulated as tfjs's addN of the four products).
- *   Outputs [total, ce1, ce2, con12, logits1, raw (2B x C)]. CorefaceTwoViewObjectiveGrad: inputs {x1, x2, weight,
- *   raw, dtotal}, the same attrs; outputs [dx1, dx2, dweight] of dtotal * total.
+ * - CorefaceTwoViewObjective: inputs {x (x1 and x2 stacked, 2B x E: the neck's output as is), weight}, attrs
+ *   {labels, target, weights [w1, w2, wC, wC2], contrast (0/1), protocol, mask, scale, margin}: total = w1 CE(x1) +
+ *   w2 CE(x2) + wC L_con(x1 -> x2) + wC2 * 0 (the margin CE of the cosine heads and the contrastive loss of fused.ts,
+ *   accumulated as tfjs's addN of the four products). Outputs [total, ce1, ce2, con12, logits1, raw (2B x C)].
+ *   CorefaceTwoViewObjectiveGrad: inputs {x, weight, raw, dtotal}, the same attrs; outputs [dx (2B x E), dweight]
+ *   of dtotal * total.
  */
 import * as tf from '@tensorflow/tfjs';
-import { EMPTY, bnRunning, heap, loadAddon, outputs, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
+import { EMPTY, bnRunning, halves, heap, loadAddon, outputs, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
 
 /** Reusable scratch arrays by name (kernels run one at a time; the addon accepts any Float32Array). */
 const scratch = new Map<string, Float32Array>();
@@ -149,22 +150,22 @@ type ObjectiveAttrs = {
 
 /** The last four arguments of the addon's two-view functions: labels, [B, E, C, contrast (0/1), protocol, mask], target, [s, m]. */
 function objectiveArgs(x: tf.TensorInfo, weight: tf.TensorInfo, a: ObjectiveAttrs): [Int32Array, Int32Array, Float32Array, Float32Array] {
-  return [Int32Array.from(a.labels), Int32Array.from([x.shape[0], x.shape[1], weight.shape[1], a.contrast ? 1 : 0, a.protocol, a.mask]),
+  return [Int32Array.from(a.labels), Int32Array.from([x.shape[0] / 2, x.shape[1], weight.shape[1], a.contrast ? 1 : 0, a.protocol, a.mask]),
     Float32Array.from(a.target), Float32Array.of(a.scale, a.margin)];
 }
 
 function twoViewObjective(args: Args): tf.TensorInfo[] {
-  const { x1, x2, weight } = args.inputs as Record<'x1' | 'x2' | 'weight', tf.TensorInfo>;
+  const { x, weight } = args.inputs as Record<'x' | 'weight', tf.TensorInfo>;
   const a = args.attrs as ObjectiveAttrs;
   const b = args.backend as WasmHeapBackend;
-  const [B] = x1.shape;
+  const B = x.shape[0] / 2;
   const C = weight.shape[1];
   const { infos, views } = outputs(b, [[], [], [], [], [B, C], [2 * B, C]]);
   const [total, ce1, ce2, con12, logits1, raw] = views;
   const terms = Float32Array.of(0, 0, 0);
   // CE on view 1, and CE on view 2 + the contrastive term, on two threads when there are two (same results)
-  compositeAddon().twoViewObjective(heap(b, x1), heap(b, x2), heap(b, weight), terms, logits1, temp('objective/logits2', B * C),
-    block(raw, 0, B * C), block(raw, 1, B * C), ...objectiveArgs(x1, weight, a));
+  compositeAddon().twoViewObjective(...halves(heap(b, x)), heap(b, weight), terms, logits1, temp('objective/logits2', B * C),
+    block(raw, 0, B * C), block(raw, 1, B * C), ...objectiveArgs(x, weight, a));
   [ce1[0], ce2[0], con12[0]] = terms;
   // tfjs: addN([mul(ce1, w1), mul(ce2, w2), mul(con12, wC), mul(0, wC2)]), each product and partial sum in float32
   const w = Float32Array.from(a.weights);
@@ -175,19 +176,20 @@ function twoViewObjective(args: Args): tf.TensorInfo[] {
 }
 
 function twoViewObjectiveGrad(args: Args): tf.TensorInfo[] {
-  const { x1, x2, weight, raw, dtotal } = args.inputs as Record<'x1' | 'x2' | 'weight' | 'raw' | 'dtotal', tf.TensorInfo>;
+  const { x, weight, raw, dtotal } = args.inputs as Record<'x' | 'weight' | 'raw' | 'dtotal', tf.TensorInfo>;
   const a = args.attrs as ObjectiveAttrs;
   const b = args.backend as WasmHeapBackend;
-  const [B, E] = x1.shape;
+  const E = x.shape[1];
+  const B = x.shape[0] / 2;
   const C = weight.shape[1];
-  const { infos, views } = outputs(b, [[B, E], [B, E], [E, C]]);
-  const [dx1, dx2, dw] = views;
-  const rawv = heap(b, raw);
+  const { infos, views } = outputs(b, [x.shape, [E, C]]);
+  const [dx, dw] = views;
+  const [raw1, raw2] = halves(heap(b, raw));
   const dt = heap(b, dtotal)[0];
   // the gradient of term i is dtotal * w_i (tfjs's Multiply gradient); the logits carry none (zeros, as tfjs passes)
   const dterms = Float32Array.from(a.weights.slice(0, 3), (wi) => dt * Math.fround(wi));
-  compositeAddon().twoViewObjectiveGrad(heap(b, x1), heap(b, x2), heap(b, weight), block(rawv, 0, B * C), block(rawv, 1, B * C), dterms,
-    temp('objective/zeros', B * C, true), dx1, dx2, dw, ...objectiveArgs(x1, weight, a));
+  compositeAddon().twoViewObjectiveGrad(...halves(heap(b, x)), heap(b, weight), raw1, raw2, dterms,
+    temp('objective/zeros', B * C, true), ...halves(dx), dw, ...objectiveArgs(x, weight, a));
   return infos;
 }
 

@@ -21,7 +21,7 @@
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { addonLoaded, bnRunning, EMPTY, heap, loadAddon, matMulDims, optional, outputs, rowsChannels, run, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
+import { addonLoaded, bnRunning, EMPTY, halves, heap, loadAddon, matMulDims, optional, outputs, rowsChannels, run, type Args, type NativeAddon, type WasmHeapBackend } from './native-addon';
 import { COMPOSITE_KERNELS } from './native-composite';
 
 export { NATIVE_ADDON_PATH } from './native-addon';
@@ -433,23 +433,26 @@ function marginCEGrad(args: Args): tf.TensorInfo[] {
 /** Attributes of the fused contrastive kernels: protocol and mask as indices (src/backends/fused.ts). */
 type ContrastAttrs = { labels: number[]; protocol: number; mask: number; scale: number; margin: number };
 
-function contrastParams(a: tf.TensorInfo, attrs: ContrastAttrs): Int32Array {
+function contrastParams(a: { shape: number[] }, attrs: ContrastAttrs): Int32Array {
   return Int32Array.from([a.shape[0], a.shape[1], attrs.protocol, attrs.mask]);
 }
 
 /** Anchor rows of a protocol index: N for one-way-n (0), else 2N. */
-function contrastRows(a: tf.TensorInfo, attrs: ContrastAttrs): number {
+function contrastRows(a: { shape: number[] }, attrs: ContrastAttrs): number {
   return attrs.protocol === 0 ? a.shape[0] : 2 * a.shape[0];
 }
 
-/** CorefaceContrastStats: inputs {a, b}; outputs [pos, neg] per anchor row. */
+/** CorefaceContrastStats: inputs {a, b} or {x} (a and b stacked, [2N, E]); outputs [pos, neg] per anchor row. */
 function contrastStats(args: Args): tf.TensorInfo[] {
-  const { a, b: bv } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { a, b: bv, x } = args.inputs as Partial<Record<'a' | 'b' | 'x', tf.TensorInfo>>;
   const at = args.attrs as ContrastAttrs;
   const b = args.backend as WasmHeapBackend;
-  const rows = contrastRows(a, at);
+  const view = x ? { shape: [x.shape[0] / 2, x.shape[1]] } : a;
+  if (!view || (!x && !bv)) throw new Error('CorefaceContrastStats: inputs are {a, b} or {x}');
+  const rows = contrastRows(view, at);
   const { infos, views: [pos, neg] } = outputs(b, [[rows], [rows]]);
-  loadAddon().contrastStats(heap(b, a), heap(b, bv), pos, neg, Int32Array.from(at.labels), contrastParams(a, at));
+  const [av, bvv] = x ? halves(heap(b, x)) : [heap(b, a as tf.TensorInfo), heap(b, bv as tf.TensorInfo)];
+  loadAddon().contrastStats(av, bvv, pos, neg, Int32Array.from(at.labels), contrastParams(view, at));
   return infos;
 }
 

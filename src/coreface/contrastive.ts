@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LabelsLike } from '../util/labels';
-import { fusedContrastLoss, fusedContrastStats, fusedLossesAvailable, type FusedContrastTerm } from '../backends/fused';
+import { fusedContrastLoss, fusedContrastStats, fusedLossesAvailable, type FusedContrastTerm, type TwoViews } from '../backends/fused';
 import {
   CONTRASTIVE_BATCH_WEIGHT_RANGE, CONTRASTIVE_MARGIN_MODES, CONTRASTIVE_MARGIN_RANGE, CONTRASTIVE_MASKS, CONTRASTIVE_PROTOCOLS,
   DEFAULT_BATCH_WEIGHT, DEFAULT_CONTRASTIVE_SCALE, DEFAULT_MARGIN_MODE, DEFAULT_MASK, DEFAULT_PROTOCOL, NEG_INF_LOGIT,
@@ -209,7 +209,7 @@ export class CoReFaceContrastiveLoss {
     if (lab.length !== n) throw new Error(`labels must have one entry per row (${n}), got ${lab.length}`);
     if (fusedLossesAvailable()) {
       // the same equations in two native kernels (src/backends/fused.ts): statistics, then the loss
-      const t = this.fusedTerm(view1, view2, lab);
+      const t = this.fusedTerm([view1, view2], lab);
       return fusedContrastLoss(view1, view2, t.spec, t.scale, t.margin);
     }
     const L = buildLayout(this.protocol, lab);
@@ -246,11 +246,12 @@ export class CoReFaceContrastiveLoss {
 
   /**
    * The fused path's first half (native kernels only): updates the margin state from this batch's statistics
-   * (CorefaceContrastStats) and returns what the fused loss kernels need for it. `labels` as checked by compute.
+   * (CorefaceContrastStats) and returns what the fused loss kernels need for it. `views`: [view1, view2], or both
+   * stacked [2N, E] with view 1's rows first. `labels` as checked by compute.
    */
-  fusedTerm(view1: tf.Tensor2D, view2: tf.Tensor2D, labels: Int32Array): FusedContrastTerm {
+  fusedTerm(views: TwoViews, labels: Int32Array): FusedContrastTerm {
     const spec = { labels, protocol: this.protocol, mask: this.mask };
-    const { pos, neg } = fusedContrastStats(view1, view2, spec);
+    const { pos, neg } = fusedContrastStats(views, spec);
     this.applyStats(pos, neg);
     return { spec, scale: this.scale, margin: this.margin };
   }

@@ -45,22 +45,8 @@ function checkWeight(field: string, v: unknown): void {
   }
 }
 
-/**
- * Computes the CoReFace objective on two views x1, x2 ([B, E]) of the same images.
- * - ce1, ce2: `head.forward` on each view (always computed; the same weight matrix serves both).
- * - con12 = contrast.compute(x1, x2, labels) whenever `contrast` is given (this updates the margin state).
- * - con21 = contrast.compute(x2, x1, labels) only when wC2 > 0 or `referenceQuirk` (second margin update,
- *   after con12's, so con12 of the next step sees it); otherwise the constant 0.
- * With `contrast` null the contrastive terms are 0 and wC, wC2, referenceQuirk must be 0 / false.
- */
-export function coreFaceObjective(
-  head: MarginHead,
-  contrast: CoReFaceContrastiveLoss | null,
-  x1: tf.Tensor2D,
-  x2: tf.Tensor2D,
-  labels: tf.Tensor1D,
-  w: CoReFaceWeights,
-): CoReFaceObjectiveResult {
+/** Checks the weights (and that contrastive weights come with a contrastive loss); returns referenceQuirk. */
+function checkWeights(contrast: CoReFaceContrastiveLoss | null, w: CoReFaceWeights): boolean {
   if (!w || typeof w !== 'object') throw new Error(`weights must be an object, got ${String(w)}`);
   checkWeight('w1', w.w1);
   checkWeight('w2', w.w2);
@@ -73,19 +59,40 @@ export function coreFaceObjective(
       `contrastive weights need a contrastive loss: contrast is null but wC = ${w.wC}, wC2 = ${w.wC2}, referenceQuirk = ${quirk}`,
     );
   }
-  if (x1.rank !== 2 || x1.shape.join() !== x2.shape.join()) {
-    throw new Error(`x1 and x2 must both be [B, E] with the same shape, got [${x1.shape}] and [${x2.shape}]`);
-  }
+  return quirk;
+}
+
+/**
+ * The objective as one composite native kernel each way (src/backends/fused.ts fusedTwoViewObjective; the same results
+ * as the tape's path), on the views stacked [2B, E] with view 1's rows first (`stacked` makes them; a tensor it
+ * makes for the call is disposed after it: the gradient keeps its own copy); null when it does not apply (composite
+ * kernels off, a head without a fused target, the reverse term or the reference quirk).
+ */
+function compositeObjective(
+  head: MarginHead, contrast: CoReFaceContrastiveLoss | null, stacked: () => { x: tf.Tensor2D; temporary: boolean },
+  labels: tf.Tensor1D, w: CoReFaceWeights, quirk: boolean,
+): CoReFaceObjectiveResult | null {
   const cosineHead = head instanceof CosineHead && !(w.wC2 > 0 || quirk) ? head : null;
   const target = cosineHead?.compositeTarget() ?? null;
-  if (cosineHead && target) {
-    // one native kernel each way (src/backends/fused.ts fusedTwoViewObjective): the same results as below
-    checkForwardInputs(head, x1, labels);
-    const lab = classLabels(labels, x1.shape[0], head.numClasses);
-    const con = contrast ? contrast.fusedTerm(x1, x2, lab) : null;
-    const o = fusedTwoViewObjective(x1, x2, cosineHead.weight as tf.Tensor2D, lab, target, [w.w1, w.w2, w.wC, w.wC2], con);
+  if (!cosineHead || !target) return null;
+  const { x, temporary } = stacked();
+  try {
+    const b = x.shape[0] / 2;
+    checkForwardInputs(head, x, labels, b);
+    const lab = classLabels(labels, b, head.numClasses);
+    const con = contrast ? contrast.fusedTerm(x, lab) : null;
+    const o = fusedTwoViewObjective(x, cosineHead.weight as tf.Tensor2D, lab, target, [w.w1, w.w2, w.wC, w.wC2], con);
     return { total: o.total, terms: { ce1: o.ce1, ce2: o.ce2, con12: o.con12, con21: tf.scalar(0) }, logits1: o.logits1 };
+  } finally {
+    if (temporary) x.dispose();
   }
+}
+
+/** The objective through the tape: the head on each view, the contrastive terms, their weighted sum. */
+function tapeObjective(
+  head: MarginHead, contrast: CoReFaceContrastiveLoss | null, x1: tf.Tensor2D, x2: tf.Tensor2D, labels: tf.Tensor1D,
+  w: CoReFaceWeights, quirk: boolean,
+): CoReFaceObjectiveResult {
   return tf.tidy(() => {
     const o1 = head.forward(x1, labels);
     const o2 = head.forward(x2, labels);
@@ -99,4 +106,51 @@ export function coreFaceObjective(
     ]) as tf.Scalar;
     return { total, terms: { ce1: o1.loss, ce2: o2.loss, con12, con21 }, logits1: o1.logits };
   });
+}
+
+/**
+ * Computes the CoReFace objective on two views x1, x2 ([B, E]) of the same images.
+ * - ce1, ce2: `head.forward` on each view (always computed; the same weight matrix serves both).
+ * - con12 = contrast.compute(x1, x2, labels) whenever `contrast` is given (this updates the margin state).
+ * - con21 = contrast.compute(x2, x1, labels) only when wC2 > 0 or `referenceQuirk` (second margin update,
+ *   after con12's, so con12 of the next step sees it); otherwise the constant 0.
+ * With `contrast` null the contrastive terms are 0 and wC, wC2, referenceQuirk must be 0 / false.
+ * {@link coreFaceObjectiveStacked} takes the views stacked, as `FaceModel.twoViewEmbedStacked` gives them.
+ */
+export function coreFaceObjective(
+  head: MarginHead,
+  contrast: CoReFaceContrastiveLoss | null,
+  x1: tf.Tensor2D,
+  x2: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  w: CoReFaceWeights,
+): CoReFaceObjectiveResult {
+  const quirk = checkWeights(contrast, w);
+  if (x1.rank !== 2 || x1.shape.join() !== x2.shape.join()) {
+    throw new Error(`x1 and x2 must both be [B, E] with the same shape, got [${x1.shape}] and [${x2.shape}]`);
+  }
+  return compositeObjective(head, contrast, () => ({ x: tf.concat([x1, x2], 0) as tf.Tensor2D, temporary: true }), labels, w, quirk) ??
+    tapeObjective(head, contrast, x1, x2, labels, w, quirk);
+}
+
+/**
+ * {@link coreFaceObjective} on the two views stacked, `views` [2B, E] with view 1's rows first (the composite
+ * neck's output, `FaceModel.twoViewEmbedStacked`): the composite kernel reads both views from it without copies.
+ * Same results, bit for bit.
+ */
+export function coreFaceObjectiveStacked(
+  head: MarginHead,
+  contrast: CoReFaceContrastiveLoss | null,
+  views: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  w: CoReFaceWeights,
+): CoReFaceObjectiveResult {
+  const quirk = checkWeights(contrast, w);
+  if (views.rank !== 2 || views.shape[0] % 2 !== 0 || views.shape[0] === 0) {
+    throw new Error(`views must be [2B, E] (two views stacked), got [${views.shape}]`);
+  }
+  const fused = compositeObjective(head, contrast, () => ({ x: views, temporary: false }), labels, w, quirk);
+  if (fused) return fused;
+  const [x1, x2] = tf.split(views, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+  return tapeObjective(head, contrast, x1, x2, labels, w, quirk);
 }

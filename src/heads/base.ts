@@ -27,13 +27,13 @@ function checkBase(base: HeadBaseOptions): void {
   checkPositiveInt('embeddingDim', base.embeddingDim);
 }
 
-/** Checks that embeddings are [B, embeddingDim] and labels hold B entries. */
-export function checkForwardInputs(head: MarginHead, embeddings: tf.Tensor2D, labels: tf.Tensor1D): void {
+/** Checks that embeddings are [B, embeddingDim] and labels hold `rows` entries (default B). */
+export function checkForwardInputs(head: MarginHead, embeddings: tf.Tensor2D, labels: tf.Tensor1D, rows = embeddings.shape[0]): void {
   if (embeddings.rank !== 2 || embeddings.shape[1] !== head.embeddingDim) {
     throw new Error(`${head.name}: embeddings must be [B, ${head.embeddingDim}], got [${embeddings.shape}]`);
   }
-  if (labels.rank !== 1 || labels.shape[0] !== embeddings.shape[0]) {
-    throw new Error(`${head.name}: labels must be [${embeddings.shape[0]}], got [${labels.shape}]`);
+  if (labels.rank !== 1 || labels.shape[0] !== rows) {
+    throw new Error(`${head.name}: labels must be [${rows}], got [${labels.shape}]`);
   }
 }
 

@@ -96,6 +96,12 @@ export class FaceModel {
     return tf.tidy(() => this.neck.twoViews(this.trunk(x, true), { dropout: opts.dropout, seeds }));
   }
 
+  /** {@link twoViewEmbed} stacked, `[2B, E]` with x1's rows first (the form `coreFaceObjectiveStacked` takes). */
+  twoViewEmbedStacked(x: tf.Tensor4D, opts: TwoViewEmbedOptions): tf.Tensor2D {
+    const seeds: [number, number] = opts.seeds ?? [this.rng.tfSeed(), this.rng.tfSeed()];
+    return tf.tidy(() => this.neck.twoViewsStacked(this.trunk(x, true), { dropout: opts.dropout, seeds }));
+  }
+
   /** Number of trainable scalars. */
   numParams(): number {
     return this.store.numParams();

@@ -100,19 +100,31 @@ export class EmbeddingNeck {
    * the running statistics once per view, exactly like calling {@link apply} twice.
    */
   twoViews(h: tf.Tensor2D, opts: NeckTwoViewOptions): [tf.Tensor2D, tf.Tensor2D] {
+    this.checkTwoViews(h, opts);
+    if (compositeKernelsInUse()) return tf.tidy(() => tf.split(this.twoViewsStacked(h, opts), 2, 0) as [tf.Tensor2D, tf.Tensor2D]);
+    const x1 = this.apply(h, { training: true, dropout: opts.dropout, seed: opts.seeds[0] });
+    const x2 = this.apply(h, { training: true, dropout: opts.dropout, seed: opts.seeds[1] });
+    return [x1, x2];
+  }
+
+  /**
+   * {@link twoViews} stacked, `[2B, E]` with x1's rows first: with the composite kernels this is their output as is
+   * (what `coreFaceObjectiveStacked` takes without a split); otherwise the two views concatenated.
+   */
+  twoViewsStacked(h: tf.Tensor2D, opts: NeckTwoViewOptions): tf.Tensor2D {
+    this.checkTwoViews(h, opts);
+    // both views in one native kernel each way (the same results as two apply calls)
+    if (compositeKernelsInUse()) return neckTrainComposite(h, this.fc, this.bn, opts.dropout, opts.seeds);
+    return tf.tidy(() => tf.concat(this.twoViews(h, opts), 0) as tf.Tensor2D);
+  }
+
+  /** Checked before either view is computed (a bad second seed must not leave the first view behind). */
+  private checkTwoViews(h: tf.Tensor2D, opts: NeckTwoViewOptions): void {
     if (!Array.isArray(opts.seeds) || opts.seeds.length !== 2) throw new Error('seeds must be a pair [seed1, seed2]');
-    // checked before either view is computed (a bad second seed must not leave the first view behind)
     this.checkInput(h);
     checkDropout(opts.dropout);
     if (opts.dropout > 0 && !opts.seeds.every((s) => typeof s === 'number' && Number.isFinite(s))) {
       throw new Error(`dropout seeds must be finite numbers, got [${opts.seeds.map(String).join(', ')}]`);
     }
-    if (compositeKernelsInUse()) {
-      // both views in one native kernel each way (the same results as the two apply calls below)
-      return tf.tidy(() => tf.split(neckTrainComposite(h, this.fc, this.bn, opts.dropout, opts.seeds), 2, 0) as [tf.Tensor2D, tf.Tensor2D]);
-    }
-    const x1 = this.apply(h, { training: true, dropout: opts.dropout, seed: opts.seeds[0] });
-    const x2 = this.apply(h, { training: true, dropout: opts.dropout, seed: opts.seeds[1] });
-    return [x1, x2];
   }
 }

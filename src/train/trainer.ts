@@ -5,7 +5,7 @@ import { TrainConfig, resolveTrainConfig, configHash } from '../config';
 import type { FaceBenchmark } from '../data/types';
 import type { FaceModel } from '../models';
 import type { MarginHead } from '../heads';
-import { CoReFaceContrastiveLoss, coreFaceObjective } from '../coreface';
+import { CoReFaceContrastiveLoss, coreFaceObjectiveStacked } from '../coreface';
 import type { PairLoss } from '../losses';
 import { evaluateEmbeddings } from '../eval';
 import type { EvalReport } from '../eval';
@@ -156,27 +156,28 @@ export class Trainer {
     const { value, grads } = tf.variableGrads(() => {
       let total: tf.Scalar;
       let logits: tf.Tensor2D;
-      let pairOn: tf.Tensor2D; // the embeddings the pair loss sees: view 1 with CoReFace
+      let pairOn: () => tf.Tensor2D; // the embeddings the pair loss sees: view 1 with CoReFace
       if (twoView) {
-        const [x1, x2] = this.model.twoViewEmbed(x, { dropout, seeds });
+        // the views stacked [2B, E]: the composite kernels pass them from the neck to the objective without a split
+        const views = this.model.twoViewEmbedStacked(x, { dropout, seeds });
         const c = cfg.coreface;
-        const out = coreFaceObjective(this.head, this.contrast, x1, x2, y, {
+        const out = coreFaceObjectiveStacked(this.head, this.contrast, views, y, {
           w1: headWeight * c.w1, w2: headWeight * c.w2, wC: c.wC, wC2: c.wC2, referenceQuirk: c.referenceQuirk,
         });
         total = out.total;
         logits = out.logits1;
         termT = { ce1: out.terms.ce1, ce2: out.terms.ce2, con12: out.terms.con12, con21: out.terms.con21 };
-        pairOn = x1;
+        pairOn = () => tf.slice(views, [0, 0], [y.shape[0], -1]) as tf.Tensor2D;
       } else {
         const e = this.model.embed(x, { training: true, dropout, seed: seeds[0] });
         const out = this.head.forward(e, y);
         total = out.loss;
         logits = out.logits;
         termT = { ce: out.loss };
-        pairOn = e;
+        pairOn = () => e;
       }
       if (this.pairLoss) {
-        const p = pairObjective(this.pairLoss, total, pairOn, y, { weight: cfg.pairLoss.weight, headWeight: twoView ? 1 : headWeight });
+        const p = pairObjective(this.pairLoss, total, pairOn(), y, { weight: cfg.pairLoss.weight, headWeight: twoView ? 1 : headWeight });
         total = p.total;
         termT.pair = p.pair;
       }

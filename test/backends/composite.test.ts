@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { compositeKernelsInUse, setCompositeKernels } from '../../src/backends/fused';
 import { loadAddon } from '../../src/backends/native-addon';
 import { createHead } from '../../src/heads';
-import { CoReFaceContrastiveLoss, coreFaceObjective, type ContrastiveMask, type ContrastiveProtocol } from '../../src/coreface';
+import { CoReFaceContrastiveLoss, coreFaceObjective, coreFaceObjectiveStacked, type ContrastiveMask, type ContrastiveProtocol } from '../../src/coreface';
 import { EmbeddingNeck } from '../../src/models/neck';
 import { ParamStore } from '../../src/models/params';
 import { deepMerge } from '../../src/config';
@@ -60,7 +60,7 @@ const C = 9;
 const LABELS = [3, 0, 3, 6, 1, 0, 8, 3];
 
 /** Neck outputs (views stacked), running statistics after the call, and the gradients of sum(x * r). */
-function neckRun(views: 1 | 2, p: number, seed: number): () => Float32Array[] {
+function neckRun(views: 1 | 2, p: number, seed: number, stacked = false): () => Float32Array[] {
   return () => tf.tidy(() => {
     const store = new ParamStore({ seed: `composite/neck/${seed}` });
     const neck = new EmbeddingNeck({ store, inputDim: D, embeddingDim: E });
@@ -70,7 +70,8 @@ function neckRun(views: 1 | 2, p: number, seed: number): () => Float32Array[] {
     const r = tf.tensor2d(randn(rng, views * B * E), [views * B, E]);
     let x: Float32Array = new Float32Array(0);
     const { grads } = tf.variableGrads(() => {
-      const out = views === 1 ? neck.apply(h, { training: true, dropout: p, seed: 11 }) : tf.concat(neck.twoViews(h, { dropout: p, seeds: [11, 12] }), 0);
+      const two = { dropout: p, seeds: [11, 12] as [number, number] };
+      const out = views === 1 ? neck.apply(h, { training: true, dropout: p, seed: 11 }) : stacked ? neck.twoViewsStacked(h, two) : tf.concat(neck.twoViews(h, two), 0);
       x = out.dataSync() as Float32Array;
       return tf.sum(tf.mul(out, r)) as tf.Scalar;
     }, [h, neck.fc, neck.bn.beta]);
@@ -89,7 +90,7 @@ interface ObjectiveCase {
 }
 
 /** Two objective calls (the second sees the adaptive margin of the first): total, terms, logits, gradients, margin. */
-function objectiveRun(c: ObjectiveCase, seed: number, weights: { wC2?: number; referenceQuirk?: boolean } = {}): () => Float32Array[] {
+function objectiveRun(c: ObjectiveCase, seed: number, weights: { wC2?: number; referenceQuirk?: boolean } = {}, stacked = false): () => Float32Array[] {
   return () => tf.tidy(() => {
     const store = new TestFactory(`composite/o/${seed}`);
     const head = createHead(c.head, { store, numClasses: C, embeddingDim: E, ...(c.headOpts ?? {}) });
@@ -102,16 +103,22 @@ function objectiveRun(c: ObjectiveCase, seed: number, weights: { wC2?: number; r
     const x2 = tf.variable(tf.tensor2d(x0.map((v) => v + 0.3 * rng.normal()), [B, E]));
     const y = tf.tensor1d(LABELS, 'int32');
     const out: Float32Array[] = [];
+    // stacked: the same views as one [2B, E] variable through coreFaceObjectiveStacked; its gradient is returned in
+    // halves, so both forms give outputs in the same order
+    const xs = tf.variable(tf.concat([x1, x2], 0));
+    const wts = { w1: 0.5, w2: 0.5, wC: c.wC, wC2: weights.wC2 ?? 0, referenceQuirk: weights.referenceQuirk };
     for (let call = 0; call < 2; call++) {
+      const vars = stacked ? [xs, head.variables[0]] : [x1, x2, head.variables[0]];
       const { value, grads } = tf.variableGrads(() => {
-        const o = coreFaceObjective(head, contrast, x1 as tf.Tensor2D, x2 as tf.Tensor2D, y, { w1: 0.5, w2: 0.5, wC: c.wC, wC2: weights.wC2 ?? 0, referenceQuirk: weights.referenceQuirk });
+        const o = stacked ? coreFaceObjectiveStacked(head, contrast, xs as tf.Tensor2D, y, wts) : coreFaceObjective(head, contrast, x1 as tf.Tensor2D, x2 as tf.Tensor2D, y, wts);
         out.push(...[o.terms.ce1, o.terms.ce2, o.terms.con12, o.terms.con21, o.logits1].map((t) => t.dataSync() as Float32Array));
         return o.total;
-      }, [x1, x2, head.variables[0]]);
-      out.push(value.dataSync() as Float32Array, ...[x1, x2, head.variables[0]].map((v) => grads[v.name].dataSync() as Float32Array));
+      }, vars);
+      const g = vars.map((v) => grads[v.name].dataSync() as Float32Array);
+      out.push(value.dataSync() as Float32Array, ...(stacked ? [g[0].slice(0, B * E), g[0].slice(B * E), g[1]] : g));
       out.push(Float32Array.of(contrast?.margin ?? 0));
     }
-    tf.dispose([x1, x2]);
+    tf.dispose([x1, x2, xs]);
     store.dispose();
     return out;
   });
@@ -129,6 +136,12 @@ describe('backends: composite kernels equal the single native kernels bit for bi
       const r = bothPaths('CorefaceNeckTrain', neckRun(views, p, i));
       assert.equal(r.calls, 1);
       assertBits(r.composite, r.single, 'neck');
+      if (views === 2) {
+        // the stacked form: the composite kernel's output as is, or the single kernels' views concatenated
+        const s = bothPaths('CorefaceNeckTrain', neckRun(views, p, i, true));
+        assertBits(s.composite, r.composite, 'stacked neck, composite');
+        assertBits(s.single, r.single, 'stacked neck, single kernels');
+      }
     });
   });
 
@@ -144,7 +157,49 @@ describe('backends: composite kernels equal the single native kernels bit for bi
       const r = bothPaths('CorefaceTwoViewObjective', objectiveRun(c, i));
       assert.equal(r.calls, 2);
       assertBits(r.composite, r.single, 'objective');
+      // the views stacked (coreFaceObjectiveStacked): the kernel reads them in place; the tape splits them
+      const s = bothPaths('CorefaceTwoViewObjective', objectiveRun(c, i, {}, true));
+      assert.equal(s.calls, 2);
+      assertBits(s.composite, r.composite, 'stacked objective, composite');
+      assertBits(s.single, r.single, 'stacked objective, single kernels');
     });
+  });
+
+  it('the pair form leaves only its results behind (its stacked copy of the views is freed), gradients still right', () => {
+    const store = new TestFactory('composite/pair-leak');
+    const head = createHead('arcface', { store, numClasses: C, embeddingDim: E });
+    const contrast = new CoReFaceContrastiveLoss({ protocol: 'one-way-n', mask: 'zero', margin: 'adaptive', scale: 16 });
+    const rng = new Rng('composite/pair-leak');
+    const x1 = tf.tensor2d(randn(rng, B * E), [B, E]);
+    const x2 = tf.tensor2d(randn(rng, B * E), [B, E]);
+    const y = tf.tensor1d(LABELS, 'int32');
+    const w = { w1: 0.5, w2: 0.5, wC: 0.05, wC2: 0 };
+    const before = tf.memory().numTensors;
+    const o = coreFaceObjective(head, contrast, x1, x2, y, w);
+    tf.dispose([o.total, o.logits1, ...Object.values(o.terms)]);
+    assert.equal(tf.memory().numTensors, before, 'only the results were new');
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => coreFaceObjective(head, contrast, a as tf.Tensor2D, b as tf.Tensor2D, y, w).total)([x1, x2]);
+    assert.ok(g.every((t) => t.shape.join() === `${B},${E}` && (t.dataSync() as Float32Array).some((v) => v !== 0)));
+    tf.dispose([...g, x1, x2, y]);
+    store.dispose();
+  });
+
+  it('coreFaceObjectiveStacked rejects views that are not two stacked [B, E] blocks', () => {
+    const store = new TestFactory('composite/stacked-errors');
+    const head = createHead('arcface', { store, numClasses: C, embeddingDim: E });
+    const y = tf.tensor1d(LABELS, 'int32');
+    const before = tf.memory().numTensors;
+    for (const shape of [[2 * B + 1, E], [0, E], [2 * B, E, 1]]) {
+      const v = tf.zeros(shape);
+      assert.throws(() => coreFaceObjectiveStacked(head, null, v as tf.Tensor2D, y, { w1: 0.5, w2: 0.5, wC: 0, wC2: 0 }), /two views stacked/);
+      v.dispose();
+    }
+    const v = tf.zeros([2 * B, E + 1]);
+    assert.throws(() => coreFaceObjectiveStacked(head, null, v as tf.Tensor2D, y, { w1: 0.5, w2: 0.5, wC: 0, wC2: 0 }), /embeddings must be/);
+    v.dispose();
+    assert.equal(tf.memory().numTensors, before, 'no tensor leak');
+    tf.dispose(y);
+    store.dispose();
   });
 
   it('falls back to the single kernels for the reverse term, the reference quirk and heads without a fused target', () => {
