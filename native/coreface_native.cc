@@ -202,9 +202,11 @@ dnnl::engine& Engine() {
   static dnnl::engine e(dnnl::engine::kind::cpu, 0);
   return e;
 }
-dnnl::stream& Stream() {
-  static dnnl::stream s(Engine());
-  return s;
+// Stream 0 serves every call from the JS thread; streams 1 and 2 the two parts of RunPair (a stream must not be used
+// from two threads at once). Create them on the JS thread (PairStreams) before a region uses them.
+dnnl::stream& Stream(int i = 0) {
+  static dnnl::stream s[3] = {dnnl::stream(Engine()), dnnl::stream(Engine()), dnnl::stream(Engine())};
+  return s[i];
 }
 
 enum Op { kFwd = 0, kBwdData = 1, kBwdWeights = 2 };
@@ -312,12 +314,27 @@ bool Run(const Conv& g, bool depthwise, Op op, float* a, float* b, float* out) {
 // Batched matmul out[i] = op(a[i]) op(b[i]) (a batch of 1 broadcasts): one oneDNN matmul primitive per shape and
 // thread count; transposes are strides of the operands' descriptors (no copies).
 struct MatMulPlan {
-  memory::desc a, b, c;
+  memory::desc a, b, c, scratch;
   std::unique_ptr<dnnl::matmul> prim;
   bool failed = false;
 };
 
-bool MatMul(int64_t ba, int64_t bb, int64_t m, int64_t k, int64_t n, bool ta, bool tb, float* a, float* b, float* out) {
+// The matmuls' scratchpad, one per stream: oneDNN's own (global) scratchpad is shared by every thread, so two parts of
+// RunPair running primitives at once would overwrite each other's; user-mode scratchpads avoid that.
+std::vector<uint8_t>& ScratchBytes(int si) {
+  static std::vector<uint8_t> bytes[3];
+  return bytes[si];
+}
+
+// Grows stream si's scratchpad for a plan (on the JS thread only).
+void ReserveScratch(const MatMulPlan* plan, int si) {
+  if (plan->failed) return;
+  std::vector<uint8_t>& v = ScratchBytes(si);
+  if (v.size() < plan->scratch.get_size()) v.resize(plan->scratch.get_size());
+}
+
+// The plan of a shape, created when missing (only on the JS thread: the map is not safe to grow from a region).
+MatMulPlan* MatMulPlanFor(int64_t ba, int64_t bb, int64_t m, int64_t k, int64_t n, bool ta, bool tb) {
   using MKey = std::array<int64_t, 8>;
   static std::map<MKey, std::unique_ptr<MatMulPlan>> plans;
   const MKey key{ba, bb, m, k, n, ta ? 1 : 0, tb ? 1 : 0, gThreads};
@@ -330,17 +347,33 @@ bool MatMul(int64_t ba, int64_t bb, int64_t m, int64_t k, int64_t n, bool ta, bo
     slot->b = memory::desc({bb, k, n}, kF32, tb ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
     slot->c = memory::desc({batch, m, n}, kF32, memory::dims{m * n, n, 1});
     try {
-      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(slot->a, slot->b, slot->c), Engine());
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(slot->a, slot->b, slot->c), attr, Engine());
+      slot->scratch = pd.scratchpad_desc();
       slot->prim = std::make_unique<dnnl::matmul>(pd);
     } catch (const dnnl::error&) {
       slot->failed = true;
     }
   }
-  if (slot->failed) return false;
+  return slot.get();
+}
+
+// Runs a plan (made by MatMulPlanFor) on stream `si`; false when oneDNN has no implementation for the shape.
+bool RunMatMul(MatMulPlan* plan, float* a, float* b, float* out, int si) {
+  if (plan->failed) return false;
   const dnnl::engine& e = Engine();
-  slot->prim->execute(Stream(), {{DNNL_ARG_SRC, memory(slot->a, e, a)}, {DNNL_ARG_WEIGHTS, memory(slot->b, e, b)}, {DNNL_ARG_DST, memory(slot->c, e, out)}});
-  Stream().wait();
+  dnnl::stream& s = Stream(si);
+  plan->prim->execute(s, {{DNNL_ARG_SRC, memory(plan->a, e, a)}, {DNNL_ARG_WEIGHTS, memory(plan->b, e, b)}, {DNNL_ARG_DST, memory(plan->c, e, out)},
+                          {DNNL_ARG_SCRATCHPAD, memory(plan->scratch, e, ScratchBytes(si).data())}});
+  s.wait();
   return true;
+}
+
+bool MatMul(int64_t ba, int64_t bb, int64_t m, int64_t k, int64_t n, bool ta, bool tb, float* a, float* b, float* out) {
+  MatMulPlan* plan = MatMulPlanFor(ba, bb, m, k, n, ta, tb);
+  ReserveScratch(plan, 0);
+  return RunMatMul(plan, a, b, out, 0);
 }
 }  // namespace dn
 #endif
@@ -767,6 +800,32 @@ napi_value SumMiddle(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// out[i] = op(a[i or 0]) @ op(b[i or 0]) with OpenBLAS, parallel over (batch, row block) items: rows r0..r1 of
+// op(a[i]) start at row r0 (column r0 when transposed).
+void BlasMatMul(int64_t ba, int64_t bb, int64_t m, int64_t k, int64_t n, bool ta, bool tb, const float* a, const float* b, float* y) {
+  const int64_t batch = std::max(ba, bb);
+  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(gThreads, m / 16));
+  ParallelRanges(batch * blocks, 1, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t it = i0; it < i1; ++it) {
+      const int64_t i = it / blocks, blk = it % blocks;
+      const int64_t r0 = m * blk / blocks, r1 = m * (blk + 1) / blocks;
+      const float* ai = a + (ba == 1 ? 0 : i) * m * k + (ta ? r0 : r0 * k);
+      const float* bi = b + (bb == 1 ? 0 : i) * k * n;
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, n, k, 1.0f, ai, ta ? m : k, bi,
+                  tb ? k : n, 0.0f, y + i * m * n + r0 * n, n);
+    }
+  });
+}
+
+// batchMatMul's arithmetic: oneDNN when it is the engine and has the shape, else OpenBLAS.
+void MatMulCompute(int64_t ba, int64_t bb, int64_t m, int64_t k, int64_t n, bool ta, bool tb, float* a, float* b, float* y) {
+  if (k == 0) {
+    std::memset(y, 0, sizeof(float) * std::max(ba, bb) * m * n);
+    return;
+  }
+  if (!DnnlMatMul(ba, bb, m, k, n, ta, tb, a, b, y)) BlasMatMul(ba, bb, m, k, n, ta, tb, a, b, y);
+}
+
 // batchMatMul(a, b, out, [batchA, batchB, m, k, n, transA, transB]): out[i] = op(a[i or 0]) @ op(b[i or 0]),
 // batch = max(batchA, batchB); a batch of 1 broadcasts.
 napi_value BatchMatMul(napi_env env, napi_callback_info info) {
@@ -786,23 +845,7 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
   }
   const int64_t batch = std::max(ba, bb);
   if (!Need(env, a, ba * m * k, "a") || !Need(env, b, bb * k * n, "b") || !Need(env, y, batch * m * n, "out")) return nullptr;
-  if (k == 0) {
-    std::memset(y.data, 0, sizeof(float) * batch * m * n);
-    return nullptr;
-  }
-  if (DnnlMatMul(ba, bb, m, k, n, ta, tb, a.data, b.data, y.data)) return nullptr;
-  // parallel over (batch, row block) items: rows r0..r1 of op(a[i]) start at row r0 (column r0 when transposed)
-  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(gThreads, m / 16));
-  ParallelRanges(batch * blocks, 1, [&](int64_t i0, int64_t i1, int) {
-    for (int64_t it = i0; it < i1; ++it) {
-      const int64_t i = it / blocks, blk = it % blocks;
-      const int64_t r0 = m * blk / blocks, r1 = m * (blk + 1) / blocks;
-      const float* ai = a.data + (ba == 1 ? 0 : i) * m * k + (ta ? r0 : r0 * k);
-      const float* bi = b.data + (bb == 1 ? 0 : i) * k * n;
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, r1 - r0, n, k, 1.0f, ai, ta ? m : k, bi,
-                  tb ? k : n, 0.0f, y.data + i * m * n + r0 * n, n);
-    }
-  });
+  MatMulCompute(ba, bb, m, k, n, ta, tb, a.data, b.data, y.data);
   return nullptr;
 }
 
@@ -948,6 +991,46 @@ struct ChannelArgs {
 
 const float* OrNull(const Arr& a) { return a.length > 0 ? a.data : nullptr; }
 
+// batchNormForward's arithmetic on x [n, c]: mean, biased variance, rstd per channel, y = BN(x) (gamma null: 1), then
+// PReLU(alpha) when alpha is not null.
+void BatchNormForwardCompute(const float* xd, const float* gamma, const float* beta, const float* alpha, float* y, float* mean, float* var,
+                             float* rstd, int64_t n, int64_t c, double eps) {
+  std::vector<double> s1 = ColumnReduce(n, c, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t r = r0; r < r1; ++r) AddRow(xd + r * c, acc, c);
+  });
+  std::vector<float> m1(c);
+  for (int64_t j = 0; j < c; ++j) {
+    s1[j] /= static_cast<double>(n);
+    m1[j] = static_cast<float>(s1[j]);
+  }
+  const float* mp = m1.data();
+  const std::vector<double> s2 = ColumnReduce(n, c, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t r = r0; r < r1; ++r) AddSquaredDeviationRow(xd + r * c, mp, acc, c);
+  });
+  std::vector<float> scale(c), shift(c);
+  for (int64_t j = 0; j < c; ++j) {
+    const double v = s2[j] / static_cast<double>(n);
+    const double rs = 1.0 / std::sqrt(v + eps);
+    mean[j] = static_cast<float>(s1[j]);
+    var[j] = static_cast<float>(v);
+    rstd[j] = static_cast<float>(rs);
+    const double a = rs * (gamma ? gamma[j] : 1.0f);
+    scale[j] = static_cast<float>(a);
+    shift[j] = static_cast<float>(beta[j] - s1[j] * a);
+  }
+  AffineRows(xd, scale.data(), shift.data(), alpha, y, n, c);
+}
+
+// As ops.ts: running = momentum * running + (1 - momentum) * batch (unbiased variance), in float. r = [mean (c),
+// variance (c), momentum, 1 - momentum, (1 - momentum) n / (n - 1)]; out = [mean', variance'].
+void RunningUpdate(const float* r, const float* mean, const float* var, float* out, int64_t c) {
+  const float m = r[2 * c], a = r[2 * c + 1], av = r[2 * c + 2];
+  for (int64_t j = 0; j < c; ++j) {
+    out[j] = Materialize(r[j] * m) + Materialize(mean[j] * a);
+    out[c + j] = Materialize(r[c + j] * m) + Materialize(var[j] * av);
+  }
+}
+
 // batchNormForward(x, gamma|empty, beta, alpha|empty, y, mean, variance, rstd, [rows, channels], eps, running|empty,
 // runningOut): running = [running mean (c), running variance (c), momentum, 1 - momentum, (1 - momentum) n / (n - 1)]
 // gives runningOut = [the updated running mean, the updated running variance] (PyTorch's update, unbiased variance).
@@ -977,41 +1060,59 @@ napi_value BatchNormForward(napi_env env, napi_callback_info info) {
   if (!GetF32(env, argv[10], "running", &runIn) || !GetF32(env, argv[11], "runningOut", &runOut)) return nullptr;
   const bool running = runIn.length > 0;
   if (running && (!Need(env, runIn, 2 * g.c + 3, "running") || !Need(env, runOut, 2 * g.c, "runningOut"))) return nullptr;
-  const int64_t n = g.n, c = g.c;
-  const float* xd = x.data;
-  std::vector<double> s1 = ColumnReduce(n, c, [&](int64_t r0, int64_t r1, float* acc) {
-    for (int64_t r = r0; r < r1; ++r) AddRow(xd + r * c, acc, c);
-  });
-  std::vector<float> m1(c);
-  for (int64_t j = 0; j < c; ++j) {
-    s1[j] /= static_cast<double>(n);
-    m1[j] = static_cast<float>(s1[j]);
-  }
-  const float* mp = m1.data();
-  const std::vector<double> s2 = ColumnReduce(n, c, [&](int64_t r0, int64_t r1, float* acc) {
-    for (int64_t r = r0; r < r1; ++r) AddSquaredDeviationRow(xd + r * c, mp, acc, c);
-  });
+  BatchNormForwardCompute(x.data, OrNull(gamma), beta.data, OrNull(alpha), y.data, mean.data, var.data, rstd.data, g.n, g.c, eps);
+  if (running) RunningUpdate(runIn.data, mean.data, var.data, runOut.data, g.c);
+  return nullptr;
+}
+
+// batchNormBackward's arithmetic on [n, c] (see below); gamma and alpha may be null (gamma 1, no PReLU; beta is read
+// only with alpha, dalpha written only with it).
+void BatchNormBackwardCompute(const float* dy, const float* x, const float* mean, const float* rstd, const float* gamma, const float* beta,
+                              const float* alpha, float* dx, float* dgamma, float* dbeta, float* dalpha, int64_t n, int64_t c) {
+  const bool prelu = alpha != nullptr;
+  // the forward's scale and shift, to recompute the batch-norm output exactly as AffineRow did
   std::vector<float> scale(c), shift(c);
   for (int64_t j = 0; j < c; ++j) {
-    const double v = s2[j] / static_cast<double>(n);
-    const double rs = 1.0 / std::sqrt(v + eps);
-    mean.data[j] = static_cast<float>(s1[j]);
-    var.data[j] = static_cast<float>(v);
-    rstd.data[j] = static_cast<float>(rs);
-    const double a = rs * (gamma.length ? gamma.data[j] : 1.0f);
+    const double a = static_cast<double>(rstd[j]) * (gamma ? gamma[j] : 1.0f);
     scale[j] = static_cast<float>(a);
-    shift[j] = static_cast<float>(beta.data[j] - s1[j] * a);
+    shift[j] = prelu ? static_cast<float>(beta[j] - static_cast<double>(mean[j]) * a) : 0.0f;
   }
-  AffineRows(xd, scale.data(), shift.data(), OrNull(alpha), y.data, n, c);
-  if (running) {  // as ops.ts: running = momentum * running + (1 - momentum) * batch (unbiased variance), in float
-    const float* r = runIn.data;
-    const float m = r[2 * c], a = r[2 * c + 1], av = r[2 * c + 2];
-    for (int64_t j = 0; j < c; ++j) {
-      runOut.data[j] = Materialize(r[j] * m) + Materialize(mean.data[j] * a);
-      runOut.data[c + j] = Materialize(r[c + j] * m) + Materialize(var.data[j] * av);
+  const float *dyd = dy, *xd = x, *md = mean, *sc = scale.data(), *sh = shift.data(), *al = alpha;
+  // columns [0, c): g; [c, 2c): g * (x - mean); [2c, 3c): dy * min(z, 0) (PReLU only)
+  const std::vector<double> sums = ColumnReduce(n, (prelu ? 3 : 2) * c, [&](int64_t r0, int64_t r1, float* acc) {
+    for (int64_t r = r0; r < r1; ++r) {
+      if (prelu) {
+        BnPreluGradSumsRow(dyd + r * c, xd + r * c, sc, sh, al, md, acc, acc + c, acc + 2 * c, c);
+      } else {
+        BnGradSumsRow(dyd + r * c, xd + r * c, md, acc, acc + c, c);
+      }
     }
+  });
+  std::vector<float> a(c), cx(c), c0(c);
+  for (int64_t j = 0; j < c; ++j) {
+    const double rs = rstd[j];
+    const double gm = gamma ? gamma[j] : 1.0;
+    const double dg = sums[c + j] * rs;  // sum g * xhat
+    dbeta[j] = static_cast<float>(sums[j]);
+    dgamma[j] = static_cast<float>(dg);
+    if (prelu) dalpha[j] = static_cast<float>(sums[2 * c + j]);
+    // dx = aj * g + cx * (x - mean) + c0
+    const double aj = gm * rs;
+    a[j] = static_cast<float>(aj);
+    cx[j] = static_cast<float>(-aj * rs * dg / static_cast<double>(n));
+    c0[j] = static_cast<float>(-aj * sums[j] / static_cast<double>(n));
   }
-  return nullptr;
+  const float *ap = a.data(), *cxp = cx.data(), *c0p = c0.data();
+  float* dxd = dx;
+  ParallelRanges(n, MinRows(c), [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      if (prelu) {
+        BnPreluGradRow(dyd + r * c, xd + r * c, sc, sh, al, md, ap, cxp, c0p, dxd + r * c, c);
+      } else {
+        BnGradRow(dyd + r * c, xd + r * c, md, ap, cxp, c0p, dxd + r * c, c);
+      }
+    }
+  });
 }
 
 // batchNormBackward(dy, x, mean, rstd, gamma|empty, beta, alpha|empty, dx, dgamma, dbeta, dalpha|empty, [rows, c]):
@@ -1037,50 +1138,8 @@ napi_value BatchNormBackward(napi_env env, napi_callback_info info) {
       !g.PerChannel(env, dalpha, "dalpha", !prelu)) {
     return nullptr;
   }
-  const int64_t n = g.n, c = g.c;
-  // the forward's scale and shift, to recompute the batch-norm output exactly as AffineRow did
-  std::vector<float> scale(c), shift(c);
-  for (int64_t j = 0; j < c; ++j) {
-    const double a = static_cast<double>(rstd.data[j]) * (gamma.length ? gamma.data[j] : 1.0f);
-    scale[j] = static_cast<float>(a);
-    shift[j] = prelu ? static_cast<float>(beta.data[j] - static_cast<double>(mean.data[j]) * a) : 0.0f;
-  }
-  const float *dyd = dy.data, *xd = x.data, *md = mean.data, *sc = scale.data(), *sh = shift.data(), *al = alpha.data;
-  // columns [0, c): g; [c, 2c): g * (x - mean); [2c, 3c): dy * min(z, 0) (PReLU only)
-  const std::vector<double> sums = ColumnReduce(n, (prelu ? 3 : 2) * c, [&](int64_t r0, int64_t r1, float* acc) {
-    for (int64_t r = r0; r < r1; ++r) {
-      if (prelu) {
-        BnPreluGradSumsRow(dyd + r * c, xd + r * c, sc, sh, al, md, acc, acc + c, acc + 2 * c, c);
-      } else {
-        BnGradSumsRow(dyd + r * c, xd + r * c, md, acc, acc + c, c);
-      }
-    }
-  });
-  std::vector<float> a(c), cx(c), c0(c);
-  for (int64_t j = 0; j < c; ++j) {
-    const double rs = rstd.data[j];
-    const double gm = gamma.length ? gamma.data[j] : 1.0;
-    const double dg = sums[c + j] * rs;  // sum g * xhat
-    dbeta.data[j] = static_cast<float>(sums[j]);
-    dgamma.data[j] = static_cast<float>(dg);
-    if (prelu) dalpha.data[j] = static_cast<float>(sums[2 * c + j]);
-    // dx = aj * g + cx * (x - mean) + c0
-    const double aj = gm * rs;
-    a[j] = static_cast<float>(aj);
-    cx[j] = static_cast<float>(-aj * rs * dg / static_cast<double>(n));
-    c0[j] = static_cast<float>(-aj * sums[j] / static_cast<double>(n));
-  }
-  const float *ap = a.data(), *cxp = cx.data(), *c0p = c0.data();
-  float* dxd = dx.data;
-  ParallelRanges(n, MinRows(c), [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      if (prelu) {
-        BnPreluGradRow(dyd + r * c, xd + r * c, sc, sh, al, md, ap, cxp, c0p, dxd + r * c, c);
-      } else {
-        BnGradRow(dyd + r * c, xd + r * c, md, ap, cxp, c0p, dxd + r * c, c);
-      }
-    }
-  });
+  BatchNormBackwardCompute(dy.data, x.data, mean.data, rstd.data, OrNull(gamma), OrNull(beta), OrNull(alpha), dx.data, dgamma.data, dbeta.data,
+                           dalpha.length > 0 ? dalpha.data : nullptr, g.n, g.c);
   return nullptr;
 }
 
@@ -1802,6 +1861,26 @@ NOINLINE void DropoutApply(const uint32_t* __restrict k, const float* __restrict
   }
 }
 
+// dropout's arithmetic on n values.
+void DropoutCompute(const float* x, float* y, float* mask, int64_t n, double p, const std::u16string& seed) {
+  Alea rng(seed);
+  std::vector<uint32_t> k(n);
+  for (int64_t i = 0; i < n; ++i) k[i] = rng.Next();  // the serial part; the rest vectorises
+  DropoutApply(k.data(), x, mask, y, n, static_cast<float>(p), static_cast<float>(1.0 / (1.0 - p)));
+}
+
+// The string value of argument v (a dropout seed) as UTF-16; false (with a JS exception) when it is not a string.
+bool GetU16(napi_env env, napi_value v, const char* what, std::u16string* out) {
+  size_t len = 0;
+  if (napi_get_value_string_utf16(env, v, nullptr, 0, &len) != napi_ok) {
+    ThrowIf(env, true, std::string(what) + " must be a string");
+    return false;
+  }
+  out->assign(len, u'\0');
+  napi_get_value_string_utf16(env, v, out->data(), len + 1, &len);
+  return true;
+}
+
 // dropout(x, y, mask, p, seed): u_i = float32(alea(seed)_i), mask_i = u_i >= float32(p) ? float32(1 / (1 - p)) : 0,
 // y = x * mask.
 napi_value Dropout(napi_env env, napi_callback_info info) {
@@ -1814,19 +1893,11 @@ napi_value Dropout(napi_env env, napi_callback_info info) {
     ThrowIf(env, true, "dropout: p must be a number in [0, 1)");
     return nullptr;
   }
-  size_t len = 0;
-  if (napi_get_value_string_utf16(env, argv[4], nullptr, 0, &len) != napi_ok) {
-    ThrowIf(env, true, "dropout: seed must be a string");
-    return nullptr;
-  }
-  std::u16string seed(len, u'\0');
-  napi_get_value_string_utf16(env, argv[4], seed.data(), len + 1, &len);
+  std::u16string seed;
+  if (!GetU16(env, argv[4], "dropout: seed", &seed)) return nullptr;
   const int64_t n = static_cast<int64_t>(x.length);
   if (!Need(env, y, n, "y") || !Need(env, mask, n, "mask")) return nullptr;
-  Alea rng(seed);
-  std::vector<uint32_t> k(n);
-  for (int64_t i = 0; i < n; ++i) k[i] = rng.Next();  // the serial part; the rest vectorises
-  DropoutApply(k.data(), x.data, mask.data, y.data, n, static_cast<float>(p), static_cast<float>(1.0 / (1.0 - p)));
+  DropoutCompute(x.data, y.data, mask.data, n, p, seed);
   return nullptr;
 }
 
@@ -2067,6 +2138,139 @@ napi_value Info(napi_env env, napi_callback_info /*info*/) {
   return obj;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// The composite neck's two views one per thread (src/backends/native-composite.ts, two threads or more): each view's
+// dropout, matmuls and batch norm are the single kernels' code above (nested loops run on one thread with the same
+// partition; the matmuls use a oneDNN plan made on the JS thread and a stream of their own), and what couples the
+// views (the running statistics, the sums of the views' gradients) runs after the region in the single kernels'
+// order. So the results equal the single kernels' as long as oneDNN's matmul gives one thread the sums it gives two
+// (test/backends/composite.test.ts holds them to it bit for bit at the machine's thread count).
+
+// A matmul of fixed shape for the parts of RunPair: its oneDNN plan made here on the JS thread (none: OpenBLAS).
+struct PairMatMul {
+  int64_t m, k, n;
+  bool ta, tb;
+#ifdef COREFACE_DNNL
+  dn::MatMulPlan* plan = nullptr;
+#endif
+  PairMatMul(int64_t m_, int64_t k_, int64_t n_, bool ta_, bool tb_) : m(m_), k(k_), n(n_), ta(ta_), tb(tb_) {
+#ifdef COREFACE_DNNL
+    if (gConvEngine == kEngineDnnl && k > 0) {
+      plan = dn::MatMulPlanFor(1, 1, m, k, n, ta, tb);
+      dn::ReserveScratch(plan, 1);
+      dn::ReserveScratch(plan, 2);
+      dn::Stream();  // the streams exist before a part uses one
+    }
+#endif
+  }
+  // y = op(a) op(b) as batchMatMul computes it, on part `part`'s stream.
+  void Run(const float* a, const float* b, float* y, int part) const {
+    if (k == 0) {
+      std::memset(y, 0, sizeof(float) * m * n);
+      return;
+    }
+#ifdef COREFACE_DNNL
+    if (plan && dn::RunMatMul(plan, const_cast<float*>(a), const_cast<float*>(b), y, 1 + part)) return;
+#else
+    (void)part;
+#endif
+    BlasMatMul(1, 1, m, k, n, ta, tb, a, b, y);
+  }
+};
+
+// neckPair(arrays, [B, D, E, dropout (0/1)], p, seed1, seed2, eps): per view v (one per thread) d_v = dropout_p(h;
+// seed_v) (h itself without dropout), z_v = d_v fc, x_v = BN1d(z_v) with gamma 1 (mean, biased variance, rstd); then
+// running' = update(update(running, view 1), view 2). arrays = [h, fc, beta, d1, d2, mask1, mask2, z1, z2, x1, x2,
+// mean1, mean2, var1, var2, rstd1, rstd2, running (2E + 3, as batchNormForward), runningOut (2E)]; d and mask may be
+// empty without dropout.
+napi_value NeckPair(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!GetArgs(env, info, 6, argv)) return nullptr;
+  std::vector<Arr> a;
+  std::vector<int64_t> q;
+  double p = 0, eps = 0;
+  std::u16string seed1, seed2;
+  if (!GetF32List(env, argv[0], "arrays", &a) || !GetI32(env, argv[1], "params", &q, 4) || !GetU16(env, argv[3], "neckPair: seed1", &seed1) ||
+      !GetU16(env, argv[4], "neckPair: seed2", &seed2)) {
+    return nullptr;
+  }
+  if (ThrowIf(env, a.size() != 19, "neckPair: 19 arrays expected")) return nullptr;
+  if (ThrowIf(env, napi_get_value_double(env, argv[2], &p) != napi_ok || !(p >= 0 && p < 1), "neckPair: p must be a number in [0, 1)") ||
+      ThrowIf(env, napi_get_value_double(env, argv[5], &eps) != napi_ok || !(eps >= 0), "neckPair: eps must be a non-negative number")) {
+    return nullptr;
+  }
+  const int64_t b = q[0], d = q[1], e = q[2];
+  const bool drop = q[3] != 0;
+  if (ThrowIf(env, b < 2 || d < 1 || e < 1, "neckPair: invalid sizes")) return nullptr;
+  const int64_t need[19] = {b * d, d * e, e, drop ? b * d : 0, drop ? b * d : 0, drop ? b * d : 0, drop ? b * d : 0, b * e, b * e, b * e, b * e,
+                            e, e, e, e, e, e, 2 * e + 3, 2 * e};
+  for (int i = 0; i < 19; ++i) {
+    if (!Need(env, a[i], need[i], "neckPair array")) return nullptr;
+  }
+  const PairMatMul mm(b, d, e, false, false);
+  const auto view = [&](int v) {
+    const float* in = a[0].data;
+    if (drop) {
+      DropoutCompute(a[0].data, a[3 + v].data, a[5 + v].data, b * d, p, v == 0 ? seed1 : seed2);
+      in = a[3 + v].data;
+    }
+    mm.Run(in, a[1].data, a[7 + v].data, v);
+    BatchNormForwardCompute(a[7 + v].data, nullptr, a[2].data, nullptr, a[9 + v].data, a[11 + v].data, a[13 + v].data, a[15 + v].data, b, e, eps);
+  };
+  RunPair([&] { view(0); }, [&] { view(1); });
+  std::vector<float> mid(a[17].data, a[17].data + 2 * e + 3);  // view 1's update, then the same momentum terms
+  RunningUpdate(a[17].data, a[11].data, a[13].data, mid.data(), e);
+  RunningUpdate(mid.data(), a[12].data, a[14].data, a[18].data, e);
+  return nullptr;
+}
+
+// neckPairGrad(arrays, [B, D, E, dropout (0/1)]): the gradient of neckPair's x1, x2 (dx = [dx1; dx2]) per view, one per
+// thread: dz_v = BN1d'(dx_v), dfc_v = d_v^T dz_v, dd_v = dz_v fc^T, dh_v = dd_v * mask_v; then dh = dh_1 + dh_2
+// (mulMask's rounding), dfc = dfc_1 + dfc_2, dbeta = dbeta_1 + dbeta_2, as the single kernels add them.
+// arrays = [dx (2BE), h, fc, z (2BE), mean (2E), rstd (2E), d (2BD), mask (2BD), dh, dfc, dbeta, then scratch: dz1, dz2,
+// dgamma1, dgamma2, dd1, dd2, dfc2, dbeta2]; d and mask may be empty without dropout.
+napi_value NeckPairGrad(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!GetArgs(env, info, 2, argv)) return nullptr;
+  std::vector<Arr> a;
+  std::vector<int64_t> q;
+  if (!GetF32List(env, argv[0], "arrays", &a) || !GetI32(env, argv[1], "params", &q, 4)) return nullptr;
+  if (ThrowIf(env, a.size() != 19, "neckPairGrad: 19 arrays expected")) return nullptr;
+  const int64_t b = q[0], d = q[1], e = q[2];
+  const bool drop = q[3] != 0;
+  if (ThrowIf(env, b < 2 || d < 1 || e < 1, "neckPairGrad: invalid sizes")) return nullptr;
+  const int64_t need[19] = {2 * b * e, b * d, d * e, 2 * b * e, 2 * e, 2 * e, drop ? 2 * b * d : 0, drop ? 2 * b * d : 0, b * d, d * e, e,
+                            b * e, b * e, e, e, b * d, b * d, d * e, e};
+  for (int i = 0; i < 19; ++i) {
+    if (!Need(env, a[i], need[i], "neckPairGrad array")) return nullptr;
+  }
+  float *dh = a[8].data, *dfc = a[9].data, *dbeta = a[10].data;
+  const PairMatMul mmW(d, b, e, true, false), mmX(b, e, d, false, true);
+  const auto view = [&](int v) {
+    float* dz = a[11 + v].data;
+    BatchNormBackwardCompute(a[0].data + v * b * e, a[3].data + v * b * e, a[4].data + v * e, a[5].data + v * e, nullptr, nullptr, nullptr, dz,
+                             a[13 + v].data, v == 0 ? dbeta : a[18].data, nullptr, b, e);
+    mmW.Run(drop ? a[6].data + v * b * d : a[1].data, dz, v == 0 ? dfc : a[17].data, v);
+    float* dd = v == 0 && !drop ? dh : a[15 + v].data;
+    mmX.Run(dz, a[2].data, dd, v);
+    if (v == 0 && drop) {
+      const float* m = a[7].data;
+      for (int64_t i = 0; i < b * d; ++i) dh[i] = dd[i] * m[i];
+    }
+  };
+  RunPair([&] { view(0); }, [&] { view(1); });
+  const float* dd2 = a[16].data;
+  if (drop) {
+    const float* m = a[7].data + b * d;
+    for (int64_t i = 0; i < b * d; ++i) dh[i] += Materialize(dd2[i] * m[i]);
+  } else {
+    for (int64_t i = 0; i < b * d; ++i) dh[i] += dd2[i];
+  }
+  for (int64_t i = 0; i < d * e; ++i) dfc[i] += a[17].data[i];
+  for (int64_t i = 0; i < e; ++i) dbeta[i] += a[18].data[i];
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"conv2d", nullptr, Conv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -2092,6 +2296,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"twoViewObjectiveGrad", nullptr, TwoViewObjectiveGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setColumnBudget", nullptr, SetColumnBudget, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"dropout", nullptr, Dropout, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"neckPair", nullptr, NeckPair, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"neckPairGrad", nullptr, NeckPairGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addInPlace", nullptr, AddInPlace, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mulMask", nullptr, MulMask, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},

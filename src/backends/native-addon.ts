@@ -39,6 +39,9 @@ export interface NativeAddon {
   twoViewObjectiveGrad?(x1: Float32Array, x2: Float32Array, w: Float32Array, raw1: Float32Array, raw2: Float32Array, dterms: Float32Array,
     zeros: Float32Array, dx1: Float32Array, dx2: Float32Array, dw: Float32Array, labels: Int32Array, p: Int32Array, target: Float32Array,
     scaleMargin: Float32Array): void;
+  /** The composite neck's two views one per thread (absent from addons built before it). */
+  neckPair?(arrays: Float32Array[], params: Int32Array, p: number, seed1: string, seed2: string, eps: number): void;
+  neckPairGrad?(arrays: Float32Array[], params: Int32Array): void;
   sgdStep(w: Float32Array[], g: Float32Array[], v: Float32Array[], wOut: Float32Array[], vOut: Float32Array[], clip: Int32Array, hyper: Float64Array, norms: Float32Array): void;
   setThreads(n: number): void;
   setConvEngine(engine: number): number;

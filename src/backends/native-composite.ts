@@ -19,6 +19,11 @@
  *   empty ([0]) when p = 0.
  * - CorefaceNeckTrainGrad: inputs {dx, h, fc, z, mean, rstd, d, mask}, attr p; outputs [dh, dfc, dbeta] summed over
  *   the views.
+ *   With two views, two threads or more and a small neck, both run their views one per thread (the addon's
+ *   neckPair[Grad]: each view the single kernels' code, the running statistics and the sums of the views' gradients
+ *   after the region in the same order; the matmuls on per-thread oneDNN streams and scratchpads): at 2 threads the
+ *   second view's neck was most of CoReFace's extra step time, and a small neck's matmuls gain nothing from a second
+ *   thread.
  * - CorefaceTwoViewObjective: inputs {x (x1 and x2 stacked, 2B x E: the neck's output as is), weight}, attrs
  *   {labels, target, weights [w1, w2, wC, wC2], contrast (0/1), protocol, mask, scale, margin}: total = w1 CE(x1) +
  *   w2 CE(x2) + wC L_con(x1 -> x2) + wC2 * 0 (the margin CE of the cosine heads and the contrastive loss of fused.ts,
@@ -75,6 +80,20 @@ export function compositeKernelsAvailable(): boolean {
 
 type NeckAttrs = { p: number; seeds: number[]; momentum: number; eps: number };
 
+/** Necks up to this many multiply-adds per view's matmul run their two views one per thread (a larger one's matmuls use every thread). */
+const PAIR_MAX_MACS = 1 << 24;
+
+/**
+ * The addon when the neck's two views should run one per thread: two views, two threads or more (the second thread
+ * buys a small neck's matmuls nothing), a small neck, and an addon with neckPair[Grad]; else null.
+ */
+function pairAddon(views: number, b: number, d: number, e: number): (NativeAddon & Required<Pick<NativeAddon, 'neckPair' | 'neckPairGrad'>>) | null {
+  if (views !== 2 || b * d * e > PAIR_MAX_MACS) return null;
+  const a = loadAddon();
+  if (typeof a.neckPair !== 'function' || typeof a.neckPairGrad !== 'function' || a.info().threads < 2) return null;
+  return a as NativeAddon & Required<Pick<NativeAddon, 'neckPair' | 'neckPairGrad'>>;
+}
+
 function neckTrain(args: Args): tf.TensorInfo[] {
   const { h, fc, beta, runningMean, runningVar } = args.inputs as Record<'h' | 'fc' | 'beta' | 'runningMean' | 'runningVar', tf.TensorInfo>;
   const { p, seeds, momentum, eps } = args.attrs as NeckAttrs;
@@ -88,6 +107,20 @@ function neckTrain(args: Args): tf.TensorInfo[] {
   const hv = heap(b, h);
   const fcv = heap(b, fc);
   const betav = heap(b, beta);
+  const pair = pairAddon(V, B, D, E);
+  if (pair) {
+    // both views at once, one per thread; the running statistics updated view after view inside
+    const running = bnRunning(heap(b, runningMean).slice(), heap(b, runningVar).slice(), momentum, B);
+    const runningOut = new Float32Array(2 * E);
+    const [d1, d2] = drop ? [block(d, 0, B * D), block(d, 1, B * D)] : [EMPTY, EMPTY];
+    const [m1, m2] = drop ? [block(mask, 0, B * D), block(mask, 1, B * D)] : [EMPTY, EMPTY];
+    pair.neckPair([hv, fcv, betav, d1, d2, m1, m2, block(z, 0, B * E), block(z, 1, B * E), block(x, 0, B * E), block(x, 1, B * E),
+      block(mean, 0, E), block(mean, 1, E), temp('neck/variance', E), temp('neck/variance2', E), block(rstd, 0, E), block(rstd, 1, E),
+      running, runningOut], Int32Array.from([B, D, E, drop ? 1 : 0]), p, String(seeds[0]), String(seeds[1]), eps);
+    rmOut.set(runningOut.subarray(0, E));
+    rvOut.set(runningOut.subarray(E));
+    return infos;
+  }
   const addon = loadAddon();
   let rm = heap(b, runningMean).slice();
   let rv = heap(b, runningVar).slice();
@@ -121,6 +154,13 @@ function neckTrainGrad(args: Args): tf.TensorInfo[] {
   const { infos, views } = outputs(b, [[B, D], [D, E], [E]]);
   const [dh, dfc, dbeta] = views;
   const [dxv, hv, fcv, zv, meanv, rstdv, dv, maskv] = [dx, h, fc, z, mean, rstd, d, mask].map((t) => heap(b, t));
+  const pair = pairAddon(V, B, D, E);
+  if (pair) {
+    pair.neckPairGrad([dxv, hv, fcv, zv, meanv, rstdv, drop ? dv : EMPTY, drop ? maskv : EMPTY, dh, dfc, dbeta,
+      temp('neck/dz', B * E), temp('neck/dz2', B * E), temp('neck/dgamma', E), temp('neck/dgamma2', E), temp('neck/dd', B * D),
+      temp('neck/dd2', B * D), temp('neck/dfc', D * E), temp('neck/dbeta', E)], Int32Array.from([B, D, E, drop ? 1 : 0]));
+    return infos;
+  }
   const addon = compositeAddon();
   const dz = temp('neck/dz', B * E);
   const dgamma = temp('neck/dgamma', E);

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { compositeKernelsInUse, setCompositeKernels } from '../../src/backends/fused';
 import { loadAddon } from '../../src/backends/native-addon';
+import { setNativeConvEngine } from '../../src/backends';
 import { createHead } from '../../src/heads';
 import { CoReFaceContrastiveLoss, coreFaceObjective, coreFaceObjectiveStacked, type ContrastiveMask, type ContrastiveProtocol } from '../../src/coreface';
 import { EmbeddingNeck } from '../../src/models/neck';
@@ -60,7 +61,7 @@ const C = 9;
 const LABELS = [3, 0, 3, 6, 1, 0, 8, 3];
 
 /** Neck outputs (views stacked), running statistics after the call, and the gradients of sum(x * r). */
-function neckRun(views: 1 | 2, p: number, seed: number, stacked = false): () => Float32Array[] {
+function neckRun(views: 1 | 2, p: number, seed: number, stacked = false, [B, D, E] = [8, 12, 6]): () => Float32Array[] {
   return () => tf.tidy(() => {
     const store = new ParamStore({ seed: `composite/neck/${seed}` });
     const neck = new EmbeddingNeck({ store, inputDim: D, embeddingDim: E });
@@ -128,6 +129,21 @@ describe('backends: composite kernels equal the single native kernels bit for bi
   before(async function () {
     await requireNativeKernels(this);
     assert.ok(compositeKernelsInUse(), 'the composite kernels run by default with the native kernels');
+  });
+
+  it('neck at the quick preset size, two views (one per thread with two threads), both engines: bit for bit', () => {
+    for (const engine of ['onednn', 'blas'] as const) {
+      const prev = setNativeConvEngine(engine);
+      try {
+        for (const p of [0.6, 0]) {
+          const r = bothPaths('CorefaceNeckTrain', neckRun(2, p, 7, true, [64, 1024, 128]));
+          assert.equal(r.calls, 1);
+          assertBits(r.composite, r.single, `neck [64, 1024] -> 128, dropout ${p}, ${engine}`);
+        }
+      } finally {
+        setNativeConvEngine(prev);
+      }
+    }
   });
 
   const necks: [1 | 2, number][] = [[1, 0], [1, 0.4], [2, 0.6], [2, 0]];
