@@ -83,15 +83,18 @@ type NeckAttrs = { p: number; seeds: number[]; momentum: number; eps: number };
 /** Necks up to this many multiply-adds per view's matmul run their two views one per thread (a larger one's matmuls use every thread). */
 const PAIR_MAX_MACS = 1 << 24;
 
+/** An addon with the neck's two-view functions (absent from addons built before them). */
+type PairAddon = NativeAddon & Required<Pick<NativeAddon, 'neckPair' | 'neckPairGrad'>>;
+
 /**
  * The addon when the neck's two views should run one per thread: two views, two threads or more (the second thread
  * buys a small neck's matmuls nothing), a small neck, and an addon with neckPair[Grad]; else null.
  */
-function pairAddon(views: number, b: number, d: number, e: number): (NativeAddon & Required<Pick<NativeAddon, 'neckPair' | 'neckPairGrad'>>) | null {
+function pairAddon(views: number, b: number, d: number, e: number): PairAddon | null {
   if (views !== 2 || b * d * e > PAIR_MAX_MACS) return null;
   const a = loadAddon();
   if (typeof a.neckPair !== 'function' || typeof a.neckPairGrad !== 'function' || a.info().threads < 2) return null;
-  return a as NativeAddon & Required<Pick<NativeAddon, 'neckPair' | 'neckPairGrad'>>;
+  return a as PairAddon;
 }
 
 function neckTrain(args: Args): tf.TensorInfo[] {
