@@ -1282,6 +1282,8 @@ inline bool InClip(float v) { return v >= -1.0f && v <= 1.0f; }  // tf.clipByVal
 struct Target {
   float s, alpha, beta, gamma, easy, threshold, fallback;
   static constexpr size_t kParams = 7;
+  // From the kParams floats of the kernels' `target` argument, in the order above.
+  static Target From(const float* p) { return Target{p[0], p[1], p[2], p[3], p[4], p[5], p[6]}; }
   void Eval(float c, float* phi, float* dphi) const {
     float p = c * alpha - gamma;
     float d = alpha;
@@ -1439,7 +1441,7 @@ napi_value MarginCE(napi_env env, napi_callback_info info) {
       !Need(env, raw, b * c, "raw")) {
     return nullptr;
   }
-  const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
+  const Target t = Target::From(tp.data);
   MarginCECompute(x.data, w.data, b, e, c, labels, t, Scratch(0, b * e), Scratch(1, e * c), loss.data, logits.data, raw.data);
   return nullptr;
 }
@@ -1497,7 +1499,7 @@ napi_value MarginCEGrad(napi_env env, napi_callback_info info) {
       !Need(env, dlogits, b * c, "dlogits") || !Need(env, dx, b * e, "dx") || !Need(env, dw, e * c, "dw")) {
     return nullptr;
   }
-  const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
+  const Target t = Target::From(tp.data);
   MarginCEGradCompute(x.data, w.data, raw.data, dloss.data[0], dlogits.data, b, e, c, labels, t, Scratch(0, b * e), Scratch(1, e * c),
                       Scratch(2, b * c), Scratch(3, b * e), Scratch(4, e * c), dx.data, dw.data);
   return nullptr;
@@ -1725,7 +1727,7 @@ napi_value TwoViewObjective(napi_env env, napi_callback_info info) {
       !Need(env, logits1, b * c, "logits1") || !Need(env, logits2, b * c, "logits2") || !Need(env, raw1, b * c, "raw1") || !Need(env, raw2, b * c, "raw2")) {
     return nullptr;
   }
-  const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
+  const Target t = Target::From(tp.data);
   // reused scratch (fresh buffers of this size cost page faults and zeroing on every call), taken before the region
   float* xnA = Scratch(0, b * e);
   float* wnA = Scratch(1, e * c);
@@ -1760,7 +1762,7 @@ napi_value TwoViewObjectiveGrad(napi_env env, napi_callback_info info) {
       !Need(env, dx2, b * e, "dx2") || !Need(env, dw, e * c, "dw")) {
     return nullptr;
   }
-  const Target t{tp.data[0], tp.data[1], tp.data[2], tp.data[3], tp.data[4], tp.data[5], tp.data[6]};
+  const Target t = Target::From(tp.data);
   const int64_t part = 2 * b * e + 2 * e * c + b * c;
   float* sA = Scratch(kPairSlot + 1, part);
   float* sB = Scratch(kPairSlot + 2, part);

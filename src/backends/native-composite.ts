@@ -19,8 +19,8 @@
  *   empty ([0]) when p = 0.
  * - CorefaceNeckTrainGrad: inputs {dx, h, fc, z, mean, rstd, d, mask}, attr p; outputs [dh, dfc, dbeta] summed over
  *   the views.
- *   With two views, two threads or more and a small neck, both run their views one per thread (the addon's
- *   neckPair[Grad]: each view the single kernels' code, the running statistics and the sums of the views' gradients
+ *   With two views and a small neck both go to the addon's neckPair[Grad], which runs the views one per thread when
+ *   there are two (each view the single kernels' code, the running statistics and the sums of the views' gradients
  *   after the region in the same order; the matmuls on per-thread oneDNN streams and scratchpads): at 2 threads the
  *   second view's neck was most of CoReFace's extra step time, and a small neck's matmuls gain nothing from a second
  *   thread.
@@ -87,14 +87,14 @@ const PAIR_MAX_MACS = 1 << 24;
 type PairAddon = NativeAddon & Required<Pick<NativeAddon, 'neckPair' | 'neckPairGrad'>>;
 
 /**
- * The addon when the neck's two views should run one per thread: two views, two threads or more (the second thread
- * buys a small neck's matmuls nothing), a small neck, and an addon with neckPair[Grad]; else null.
+ * The addon when the neck's two views go to neckPair[Grad] (one per thread with two threads or more, one after the
+ * other at one thread: the second thread buys a small neck's matmuls nothing): two views, a small neck, and an addon
+ * that has them; else null.
  */
 function pairAddon(views: number, b: number, d: number, e: number): PairAddon | null {
   if (views !== 2 || b * d * e > PAIR_MAX_MACS) return null;
   const a = loadAddon();
-  if (typeof a.neckPair !== 'function' || typeof a.neckPairGrad !== 'function' || a.info().threads < 2) return null;
-  return a as PairAddon;
+  return typeof a.neckPair === 'function' && typeof a.neckPairGrad === 'function' ? (a as PairAddon) : null;
 }
 
 function neckTrain(args: Args): tf.TensorInfo[] {
@@ -208,7 +208,7 @@ function twoViewObjective(args: Args): tf.TensorInfo[] {
   const terms = Float32Array.of(0, 0, 0);
   // CE on view 1, and CE on view 2 + the contrastive term, on two threads when there are two (same results)
   compositeAddon().twoViewObjective(...halves(heap(b, x)), heap(b, weight), terms, logits1, temp('objective/logits2', B * C),
-    block(raw, 0, B * C), block(raw, 1, B * C), ...objectiveArgs(x, weight, a));
+    ...halves(raw), ...objectiveArgs(x, weight, a));
   [ce1[0], ce2[0], con12[0]] = terms;
   // tfjs: addN([mul(ce1, w1), mul(ce2, w2), mul(con12, wC), mul(0, wC2)]), each product and partial sum in float32
   const w = Float32Array.from(a.weights);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MarginHead } from '../heads/types';
 import { CoReFaceContrastiveLoss } from './contrastive';
 import { CosineHead, checkForwardInputs } from '../heads/base';
-import { fusedTwoViewObjective } from '../backends/fused';
+import { fusedTwoViewObjective, type TwoViews } from '../backends/fused';
 import { classLabels } from '../ops';
 
 /** Weights of the objective's terms. */
@@ -64,18 +64,17 @@ function checkWeights(contrast: CoReFaceContrastiveLoss | null, w: CoReFaceWeigh
 
 /**
  * The objective as one composite native kernel each way (src/backends/fused.ts fusedTwoViewObjective; the same results
- * as the tape's path), on the views stacked [2B, E] with view 1's rows first (`stacked` makes them; a tensor it
- * makes for the call is disposed after it: the gradient keeps its own copy); null when it does not apply (composite
- * kernels off, a head without a fused target, the reverse term or the reference quirk).
+ * as the tape's path), on the views stacked [2B, E] with view 1's rows first (a pair is stacked for the call and the
+ * copy disposed after it: the gradient keeps its own); null when it does not apply (composite kernels off, a head
+ * without a fused target, the reverse term or the reference quirk).
  */
 function compositeObjective(
-  head: MarginHead, contrast: CoReFaceContrastiveLoss | null, stacked: () => { x: tf.Tensor2D; temporary: boolean },
-  labels: tf.Tensor1D, w: CoReFaceWeights, quirk: boolean,
+  head: MarginHead, contrast: CoReFaceContrastiveLoss | null, views: TwoViews, labels: tf.Tensor1D, w: CoReFaceWeights, quirk: boolean,
 ): CoReFaceObjectiveResult | null {
   const cosineHead = head instanceof CosineHead && !(w.wC2 > 0 || quirk) ? head : null;
   const target = cosineHead?.compositeTarget() ?? null;
   if (!cosineHead || !target) return null;
-  const { x, temporary } = stacked();
+  const x = Array.isArray(views) ? (tf.concat(views, 0) as tf.Tensor2D) : views;
   try {
     const b = x.shape[0] / 2;
     checkForwardInputs(head, x, labels, b);
@@ -84,7 +83,7 @@ function compositeObjective(
     const o = fusedTwoViewObjective(x, cosineHead.weight as tf.Tensor2D, lab, target, [w.w1, w.w2, w.wC, w.wC2], con);
     return { total: o.total, terms: { ce1: o.ce1, ce2: o.ce2, con12: o.con12, con21: tf.scalar(0) }, logits1: o.logits1 };
   } finally {
-    if (temporary) x.dispose();
+    if (x !== views) x.dispose();
   }
 }
 
@@ -129,7 +128,7 @@ export function coreFaceObjective(
   if (x1.rank !== 2 || x1.shape.join() !== x2.shape.join()) {
     throw new Error(`x1 and x2 must both be [B, E] with the same shape, got [${x1.shape}] and [${x2.shape}]`);
   }
-  return compositeObjective(head, contrast, () => ({ x: tf.concat([x1, x2], 0) as tf.Tensor2D, temporary: true }), labels, w, quirk) ??
+  return compositeObjective(head, contrast, [x1, x2], labels, w, quirk) ??
     tapeObjective(head, contrast, x1, x2, labels, w, quirk);
 }
 
@@ -149,7 +148,7 @@ export function coreFaceObjectiveStacked(
   if (views.rank !== 2 || views.shape[0] % 2 !== 0 || views.shape[0] === 0) {
     throw new Error(`views must be [2B, E] (two views stacked), got [${views.shape}]`);
   }
-  const fused = compositeObjective(head, contrast, () => ({ x: views, temporary: false }), labels, w, quirk);
+  const fused = compositeObjective(head, contrast, views, labels, w, quirk);
   if (fused) return fused;
   const [x1, x2] = tf.split(views, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
   return tapeObjective(head, contrast, x1, x2, labels, w, quirk);

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import { compositeKernelsInUse, setCompositeKernels } from '../../src/backends/fused';
 import { loadAddon } from '../../src/backends/native-addon';
-import { setNativeConvEngine } from '../../src/backends';
+import { enableNativeKernels, setNativeConvEngine } from '../../src/backends';
 import { createHead } from '../../src/heads';
 import { CoReFaceContrastiveLoss, coreFaceObjective, coreFaceObjectiveStacked, type ContrastiveMask, type ContrastiveProtocol } from '../../src/coreface';
 import { EmbeddingNeck } from '../../src/models/neck';
@@ -131,18 +131,25 @@ describe('backends: composite kernels equal the single native kernels bit for bi
     assert.ok(compositeKernelsInUse(), 'the composite kernels run by default with the native kernels');
   });
 
-  it('neck at the quick preset size, two views (one per thread with two threads), both engines: bit for bit', () => {
-    for (const engine of ['onednn', 'blas'] as const) {
-      const prev = setNativeConvEngine(engine);
-      try {
-        for (const p of [0.6, 0]) {
-          const r = bothPaths('CorefaceNeckTrain', neckRun(2, p, 7, true, [64, 1024, 128]));
-          assert.equal(r.calls, 1);
-          assertBits(r.composite, r.single, `neck [64, 1024] -> 128, dropout ${p}, ${engine}`);
+  it('neck at the quick preset size, two views (one per thread with two threads), 1 and 2 threads, both engines: bit for bit', () => {
+    try {
+      for (const threads of [1, 2]) {
+        enableNativeKernels({ threads });
+        for (const engine of ['onednn', 'blas'] as const) {
+          const prev = setNativeConvEngine(engine);
+          try {
+            for (const p of [0.6, 0]) {
+              const r = bothPaths('CorefaceNeckTrain', neckRun(2, p, 7, true, [64, 1024, 128]));
+              assert.equal(r.calls, 1);
+              assertBits(r.composite, r.single, `neck [64, 1024] -> 128, dropout ${p}, ${engine}, ${threads} thread(s)`);
+            }
+          } finally {
+            setNativeConvEngine(prev);
+          }
         }
-      } finally {
-        setNativeConvEngine(prev);
       }
+    } finally {
+      enableNativeKernels(); // the default thread count again
     }
   });
 
